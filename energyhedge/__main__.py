@@ -1,0 +1,5 @@
+"""Allow ``python -m energyhedge``."""
+
+from energyhedge.cli import main
+
+raise SystemExit(main())

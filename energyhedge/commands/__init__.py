@@ -1,0 +1,1 @@
+"""Subcommand modules of the CLI; each exposes ``register(subparsers)``."""

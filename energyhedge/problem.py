@@ -1,0 +1,195 @@
+"""The inputs of one hedge-and-schedule decision, and the decision itself, as plain arrays.
+
+``HedgeProblem`` is what the optimiser (``energyhedge.optimize``) solves and what valuation and
+back-tests (``energyhedge.risk``, ``energyhedge.backtest``) price a ``Decision`` against. It is
+built from a campus, a contract catalogue and price scenarios by
+``energyhedge.assemble.build_problem``; nothing here knows about files or solvers.
+
+Shapes: T intervals, S scenarios, J flexible job classes, K hedge products.
+All power is facility power (GPU power x PUE, plus host and cooling), in MW.
+
+Scenario cost (the quantity whose distribution the engine reports), in $:
+
+    C_s =   sum_t h_t * P_st * L_st                       energy bought
+          + sum_k x_k * premium_k                         hedge premiums
+          - sum_k x_k * payoff_sk                         hedge payoffs
+          + sum_t cp_weight_st * L_st                     coincident-peak tags
+          - sum_t h_t * dr_price_t * r_t                  DR/AS availability revenue
+          + sum_t h_t * dr_penalty * shortfall_st         DR non-delivery penalty
+          + sum_j value_j * (full_work_j - work_js)       value of flexible work not done
+          + sum_j unserved_j * max(req_j - work_js, 0)    work-requirement shortfall penalty
+
+where L_st = firm_load_mw_t + sum_j power_jst is the campus load, power_jst the power class j
+actually draws, work_js its delivered GPU-hours, and h_t the interval length in hours.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class FlexClass:
+    """One flexible (curtailable) job class over the horizon.
+
+    Attributes
+    ----------
+    name : str
+    max_mw : ndarray [T]
+        Facility MW the class draws at full speed in each interval (0 where it may not run,
+        e.g. during an exogenous curtailment event).
+    gpu_hours_per_mwh : float
+        GPU-hours of work one facility-MWh delivers at full speed (GPU-h/MWh).
+    value_usd_per_gpu_hour : float
+        Value of one GPU-hour of this class's work ($/GPU-h). Break-even price is
+        ``value_usd_per_gpu_hour * gpu_hours_per_mwh`` ($/MWh).
+    curve_power_frac, curve_work_frac : ndarray [M]
+        Concave piecewise-linear power-to-throughput curve: breakpoints as fractions of
+        ``max_mw`` and of full-speed throughput, starting at (0, 0) and ending at (1, 1).
+    ramp_mw_per_h : float
+        Largest change of scheduled power between consecutive intervals (MW/h); inf if none.
+    rt_curtailable : bool
+        True if the class can be curtailed in real time (per scenario); False if only the
+        day-ahead schedule can change its power.
+    work_requirement_gpu_hours : float
+        GPU-hours that must be delivered over the horizon (0 if none).
+    unserved_usd_per_gpu_hour : float
+        Penalty per GPU-hour of the requirement not delivered ($/GPU-h).
+    """
+
+    name: str
+    max_mw: np.ndarray
+    gpu_hours_per_mwh: float
+    value_usd_per_gpu_hour: float
+    curve_power_frac: np.ndarray
+    curve_work_frac: np.ndarray
+    ramp_mw_per_h: float = float("inf")
+    rt_curtailable: bool = True
+    work_requirement_gpu_hours: float = 0.0
+    unserved_usd_per_gpu_hour: float = 0.0
+
+    @property
+    def break_even_usd_per_mwh(self) -> float:
+        """Price above which running this class at full speed costs more than its work is worth."""
+        return self.value_usd_per_gpu_hour * self.gpu_hours_per_mwh
+
+
+@dataclass(frozen=True)
+class Product:
+    """One hedge product the trader may buy (or, for blocks, sell), priced on the scenarios.
+
+    Attributes
+    ----------
+    name : str
+        Catalogue id, e.g. ``"scarcity_1000_7x24"``.
+    kind : str
+        ``"block" | "call" | "scarcity" | "heat_rate_call"``.
+    payoff_usd_per_mw : ndarray [S]
+        Total payoff over the horizon of 1 MW of notional in each scenario ($/MW).
+    premium_usd_per_mw : float
+        Premium paid for 1 MW of notional over the horizon ($/MW): the trader's quote when given,
+        else fair value (expected payoff plus the stated loading).
+    fair_premium_usd_per_mw : float
+        Expected payoff under the scenarios plus the loading ($/MW), kept for the report.
+    min_mw, max_mw : float
+        Bounds of the quantity (MW notional). Blocks may have ``min_mw < 0`` (a sale).
+    meta : dict
+        Display fields for trades tables: iso, node, shape, strike_usd_per_mwh, start, end.
+    """
+
+    name: str
+    kind: str
+    payoff_usd_per_mw: np.ndarray
+    premium_usd_per_mw: float
+    fair_premium_usd_per_mw: float
+    min_mw: float = 0.0
+    max_mw: float = float("inf")
+    meta: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HedgeProblem:
+    """Everything one decision depends on, as arrays (see the module docstring for the cost).
+
+    Attributes
+    ----------
+    interval_start_utc : ndarray [T] of datetime64[us]
+    interval_hours : ndarray [T]
+        Length of each interval (h).
+    prices_usd_per_mwh : ndarray [S, T]
+        Settlement price of the campus's energy in each scenario and interval ($/MWh).
+    probabilities : ndarray [S]
+        Scenario probabilities, summing to 1.
+    firm_load_mw : ndarray [T]
+        Facility MW that always runs: must-serve inference and the base load of paused hosts.
+    firm_gpu_hours : ndarray [T]
+        GPU-hours the firm load delivers in each interval (inference work).
+    firm_value_usd_per_gpu_hour : float
+        Value of one GPU-hour of must-serve work ($/GPU-h), for "value of compute produced".
+    flex : tuple[FlexClass, ...]
+        Flexible job classes (J).
+    grid_limit_mw : float
+        Campus grid connection limit (MW).
+    products : tuple[Product, ...]
+        Hedge products (K).
+    dr_price_usd_per_mw_h : ndarray [T]
+        DR/AS availability price paid per MW held per hour ($/MW-h); zeros if no programme.
+    dr_max_mw : float
+        Largest DR/AS offer (MW).
+    dr_deployed : ndarray [S, T] of bool
+        Intervals in which held DR capacity is called and must be curtailed.
+    dr_penalty_usd_per_mwh : float
+        Penalty per MWh of called DR not delivered ($/MWh).
+    cp_weight_usd_per_mw : ndarray [S, T]
+        Coincident-peak tag cost per MW of campus load in each interval ($/MW): tag rate
+        times the chance that interval sets the tag. Zeros if no exposure.
+    """
+
+    interval_start_utc: np.ndarray
+    interval_hours: np.ndarray
+    prices_usd_per_mwh: np.ndarray
+    probabilities: np.ndarray
+    firm_load_mw: np.ndarray
+    firm_gpu_hours: np.ndarray
+    firm_value_usd_per_gpu_hour: float
+    flex: tuple[FlexClass, ...]
+    grid_limit_mw: float
+    products: tuple[Product, ...]
+    dr_price_usd_per_mw_h: np.ndarray
+    dr_max_mw: float
+    dr_deployed: np.ndarray
+    dr_penalty_usd_per_mwh: float
+    cp_weight_usd_per_mw: np.ndarray
+
+    @property
+    def n_scenarios(self) -> int:
+        return int(self.prices_usd_per_mwh.shape[0])
+
+    @property
+    def n_intervals(self) -> int:
+        return int(self.prices_usd_per_mwh.shape[1])
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What the engine recommends: first-stage quantities, plus the real-time policy.
+
+    Attributes
+    ----------
+    product_mw : ndarray [K]
+        MW of notional of each product (negative = sold block).
+    schedule_mw : ndarray [J, T]
+        Day-ahead schedule: facility MW each flexible class plans to draw.
+    dr_mw : ndarray [T]
+        DR/AS capacity offered (MW).
+    curtail_above_usd_per_mwh : ndarray [J]
+        Real-time policy: class j stops when the price exceeds this threshold ($/MWh);
+        inf for classes that cannot be curtailed in real time.
+    """
+
+    product_mw: np.ndarray
+    schedule_mw: np.ndarray
+    dr_mw: np.ndarray
+    curtail_above_usd_per_mwh: np.ndarray
