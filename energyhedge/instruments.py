@@ -1,0 +1,352 @@
+"""Hedge products from a contract catalogue (``models/contracts/*.toml``) and their payoffs.
+
+Payoff per MWh per MW of notional in an interval t inside the product's shape and tenor, on the
+settlement price P_t ($/MWh):
+
+===============  ==========================================================================
+block            P_t - F (F: the fixed price; a negative quantity is a sale)
+call             max(P_t - K, 0)
+scarcity         min(max(P_t - K, 0), cap - K) (uncapped when no payout cap is given)
+heat_rate_call   max(P_t - (HR x G_d + VOM), 0), G_d the gas price of the interval's local day
+===============  ==========================================================================
+
+Outside the shape or tenor the payoff is zero. DR/AS availability and coincident-peak tags are
+campus properties (``energyhedge.campus``), not catalogue products.
+
+Catalogue file::
+
+    [catalogue]            # defaults for every product
+    iso = "ercot"
+    node = "LZ_HOUSTON"
+    market = "rtm"
+
+    [[product]]
+    name = "scarcity_1000_7x24"
+    kind = "scarcity"      # block | call | scarcity | heat_rate_call
+    shape = "7x24"         # 5x16 | 2x16 | 7x8 | 7x24
+    tenor = "horizon"      # or start = 2026-08-01 and end = 2026-08-31 (local dates, inclusive)
+    strike_usd_per_mwh = 1000.0
+    max_mw = 70.0
+    loading = 0.10         # risk loading on the fair premium
+    premium_usd_per_mw = 1714.29   # optional quote (or premium_usd_per_mwh)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from energyhedge.config import Table, load_toml
+from energyhedge.data.calendar import ISO_TZ, SHAPES, local_fields, shape_mask
+from energyhedge.data.schema import MARKETS
+from energyhedge.errors import ConfigError
+
+KINDS = ("block", "call", "scarcity", "heat_rate_call")
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    """One catalogue product, before pricing on scenarios.
+
+    Attributes
+    ----------
+    name, kind : str
+        Catalogue id and one of ``KINDS``.
+    iso, node, market : str
+        Settlement point of the product (``market`` ``"rtm"`` or ``"dam"``).
+    shape : str
+        ``"5x16" | "2x16" | "7x8" | "7x24"``.
+    start, end : date or None
+        Tenor in local dates of the ISO, both inclusive; None means the scenario horizon.
+    min_mw, max_mw : float
+        Bounds of the quantity (MW notional); only blocks may go below zero (a sale).
+    loading : float
+        Risk loading: fair premium = expected payoff x (1 + loading). For a block without a
+        fixed price, the price is the scenario forward x (1 + loading) instead.
+    fixed_price_usd_per_mwh : float or None
+        Block price F; None means the scenario forward (set by ``energyhedge.assemble``).
+    strike_usd_per_mwh : float or None
+        Call and scarcity strike K.
+    payout_cap_usd_per_mwh : float or None
+        Scarcity price cap: payoff at most ``cap - K`` per MWh.
+    heat_rate_mmbtu_per_mwh, vom_usd_per_mwh, gas_usd_per_mmbtu : float or None
+        Heat-rate call strike terms; ``gas_usd_per_mmbtu`` is the default gas price when no
+        series or scenario array is given to the payoff.
+    premium_usd_per_mw : float or None
+        Quoted premium for 1 MW over the whole tenor ($/MW).
+    premium_usd_per_mwh : float or None
+        Quoted premium per MWh of notional in the shape ($/MWh).
+    """
+
+    name: str
+    kind: str
+    iso: str
+    node: str
+    market: str
+    shape: str
+    start: date | None
+    end: date | None
+    min_mw: float
+    max_mw: float
+    loading: float = 0.0
+    fixed_price_usd_per_mwh: float | None = None
+    strike_usd_per_mwh: float | None = None
+    payout_cap_usd_per_mwh: float | None = None
+    heat_rate_mmbtu_per_mwh: float | None = None
+    vom_usd_per_mwh: float | None = None
+    gas_usd_per_mmbtu: float | None = None
+    premium_usd_per_mw: float | None = None
+    premium_usd_per_mwh: float | None = None
+
+    def meta(self) -> dict:
+        """Display fields for trades tables."""
+        strike = self.strike_usd_per_mwh
+        if self.kind == "block":
+            strike = self.fixed_price_usd_per_mwh
+        return {
+            "iso": self.iso,
+            "node": self.node,
+            "market": self.market,
+            "shape": self.shape,
+            "strike_usd_per_mwh": strike,
+            "start": self.start.isoformat() if self.start else "horizon",
+            "end": self.end.isoformat() if self.end else "horizon",
+        }
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The products of one contract file."""
+
+    name: str
+    path: Path
+    products: tuple[ProductSpec, ...]
+
+    def __iter__(self):
+        return iter(self.products)
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+
+_PRODUCT_KEYS = {
+    "name",
+    "kind",
+    "iso",
+    "node",
+    "market",
+    "shape",
+    "tenor",
+    "start",
+    "end",
+    "min_mw",
+    "max_mw",
+    "loading",
+    "price_usd_per_mwh",
+    "strike_usd_per_mwh",
+    "payout_cap_usd_per_mwh",
+    "heat_rate_mmbtu_per_mwh",
+    "vom_usd_per_mwh",
+    "gas_usd_per_mmbtu",
+    "premium_usd_per_mw",
+    "premium_usd_per_mwh",
+    "description",
+}
+_KIND_KEYS = {
+    "block": {"price_usd_per_mwh"},
+    "call": {"strike_usd_per_mwh"},
+    "scarcity": {"strike_usd_per_mwh", "payout_cap_usd_per_mwh"},
+    "heat_rate_call": {"heat_rate_mmbtu_per_mwh", "vom_usd_per_mwh", "gas_usd_per_mmbtu"},
+}
+
+
+def load_catalogue(path: str | Path) -> Catalogue:
+    """Read a contract catalogue; ConfigError naming file, key and reason on bad input."""
+    root = load_toml(path)
+    root.reject_unknown({"catalogue", "product"})
+    head = root.table("catalogue", default={})
+    head.reject_unknown({"name", "iso", "node", "market", "description"})
+    defaults = {k: head.data[k] for k in ("iso", "node", "market") if k in head.data}
+    items = root.tables("product")
+    if not items:
+        raise root.error("product", "the catalogue lists no [[product]]")
+    products = tuple(_product(item, defaults) for item in items)
+    names = [p.name for p in products]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise items[i].error("name", f"duplicate product name {name!r}")
+    return Catalogue(head.get("name", str, Path(path).stem), Path(path), products)
+
+
+def _product(t: Table, defaults: dict) -> ProductSpec:
+    t.reject_unknown(_PRODUCT_KEYS)
+    kind = t.choice("kind", KINDS)
+    foreign = {k for k in t.data if k in set().union(*_KIND_KEYS.values())} - _KIND_KEYS[kind]
+    if foreign:
+        key = sorted(foreign)[0]
+        raise t.error(key, f"does not apply to a {kind} product")
+    merged = Table({**defaults, **t.data}, t.path, t.prefix)
+    iso = merged.choice("iso", tuple(ISO_TZ))
+    start, end = _tenor(t)
+    min_default = -float("inf") if kind == "block" else 0.0
+    min_mw = t.number("min_mw", 0.0 if kind != "block" else min_default)
+    max_mw = t.number("max_mw", float("inf"))
+    if kind != "block" and min_mw < 0:
+        raise t.error("min_mw", f"only blocks may be sold; a {kind} needs min_mw >= 0")
+    if max_mw < min_mw:
+        raise t.error("max_mw", f"must be >= min_mw ({min_mw:g}), got {max_mw:g}")
+    if t.has("premium_usd_per_mw") and t.has("premium_usd_per_mwh"):
+        raise t.error("premium_usd_per_mwh", "give the quote either per MW or per MWh, not both")
+    spec = ProductSpec(
+        name=t.get("name", str),
+        kind=kind,
+        iso=iso,
+        node=merged.get("node", str),
+        market=merged.choice("market", MARKETS),
+        shape=t.choice("shape", SHAPES),
+        start=start,
+        end=end,
+        min_mw=min_mw,
+        max_mw=max_mw,
+        loading=t.number("loading", 0.0, min_value=0.0),
+        fixed_price_usd_per_mwh=t.number("price_usd_per_mwh", None),
+        strike_usd_per_mwh=t.number("strike_usd_per_mwh", None),
+        payout_cap_usd_per_mwh=t.number("payout_cap_usd_per_mwh", None),
+        heat_rate_mmbtu_per_mwh=t.number("heat_rate_mmbtu_per_mwh", None, min_value=0.0),
+        vom_usd_per_mwh=t.number("vom_usd_per_mwh", 0.0 if kind == "heat_rate_call" else None),
+        gas_usd_per_mmbtu=t.number("gas_usd_per_mmbtu", None),
+        premium_usd_per_mw=t.number("premium_usd_per_mw", None),
+        premium_usd_per_mwh=t.number("premium_usd_per_mwh", None),
+    )
+    if kind in ("call", "scarcity") and spec.strike_usd_per_mwh is None:
+        raise t.error("strike_usd_per_mwh", f"required key is missing for a {kind}")
+    if kind == "heat_rate_call" and spec.heat_rate_mmbtu_per_mwh is None:
+        raise t.error("heat_rate_mmbtu_per_mwh", "required key is missing for a heat_rate_call")
+    cap = spec.payout_cap_usd_per_mwh
+    if cap is not None and cap <= spec.strike_usd_per_mwh:
+        raise t.error("payout_cap_usd_per_mwh", f"must exceed the strike, got {cap:g}")
+    return spec
+
+
+def _tenor(t: Table) -> tuple[date | None, date | None]:
+    if t.has("tenor"):
+        if t.has("start") or t.has("end"):
+            raise t.error("tenor", "give either tenor = 'horizon' or start and end, not both")
+        t.choice("tenor", ("horizon",))
+        return None, None
+    if not (t.has("start") and t.has("end")):
+        raise t.error("tenor", "required: tenor = 'horizon', or start and end dates")
+    start, end = t.get("start", date), t.get("end", date)
+    if end < start:
+        raise t.error("end", f"must not be before start ({start}), got {end}")
+    return start, end
+
+
+def product_mask(
+    spec: ProductSpec, interval_start_utc: np.ndarray, interval_minutes: int
+) -> np.ndarray:
+    """Intervals [T] in the product's shape and tenor (tenor in the ISO's local dates)."""
+    mask = shape_mask(spec.shape, spec.iso, interval_start_utc, interval_minutes)
+    if spec.start is not None:
+        days = local_fields(interval_start_utc, spec.iso)["date"]
+        mask &= (days >= np.datetime64(spec.start, "D")) & (days <= np.datetime64(spec.end, "D"))
+    return mask
+
+
+def gas_by_interval(
+    gas_days: np.ndarray, gas_usd_per_mmbtu: np.ndarray, iso: str, interval_start_utc: np.ndarray
+) -> np.ndarray:
+    """Spread a daily gas price onto intervals by the interval's local date.
+
+    Parameters
+    ----------
+    gas_days : ndarray [D] of datetime64[D]
+        Gas days (local calendar dates), increasing.
+    gas_usd_per_mmbtu : ndarray [D] or [S, D]
+        Gas price per day, optionally per scenario ($/MMBtu).
+    iso : str
+    interval_start_utc : ndarray [T] of datetime64[us]
+
+    Returns
+    -------
+    ndarray [T] or [S, T] ($/MMBtu)
+    """
+    days = np.asarray(gas_days, dtype="datetime64[D]")
+    local_days = local_fields(interval_start_utc, iso)["date"]
+    idx = np.searchsorted(days, local_days)
+    found = idx < len(days)
+    found[found] = days[idx[found]] == local_days[found]
+    if not found.all():
+        missing = local_days[~found][0]
+        raise ConfigError(f"gas price series has no value for local day {missing}")
+    return np.asarray(gas_usd_per_mmbtu, dtype=float)[..., idx]
+
+
+def payoff_usd_per_mwh(
+    spec: ProductSpec,
+    prices_usd_per_mwh: np.ndarray,
+    interval_start_utc: np.ndarray,
+    interval_minutes: int,
+    gas: float | np.ndarray | None = None,
+) -> np.ndarray:
+    """Payoff of 1 MW of notional per MWh in each scenario and interval.
+
+    Parameters
+    ----------
+    spec : ProductSpec
+        A block must have its fixed price set.
+    prices_usd_per_mwh : ndarray [S, T]
+        Settlement prices ($/MWh).
+    interval_start_utc : ndarray [T] of datetime64[us]
+    interval_minutes : int
+    gas : float or ndarray [T] or [S, T], optional
+        Gas price for heat-rate calls ($/MMBtu, see ``gas_by_interval``); defaults to the
+        product's ``gas_usd_per_mmbtu``.
+
+    Returns
+    -------
+    ndarray [S, T]
+        $/MWh per MW of notional; zero outside the shape and tenor.
+    """
+    prices = np.asarray(prices_usd_per_mwh, dtype=float)
+    mask = product_mask(spec, interval_start_utc, interval_minutes)
+    return np.where(mask, _PAYOFFS[spec.kind](spec, prices, gas), 0.0)
+
+
+def _block(spec: ProductSpec, prices: np.ndarray, gas) -> np.ndarray:
+    if spec.fixed_price_usd_per_mwh is None:
+        raise ValueError(f"block {spec.name!r} has no fixed price; resolve it first")
+    return prices - spec.fixed_price_usd_per_mwh
+
+
+def _call(spec: ProductSpec, prices: np.ndarray, gas) -> np.ndarray:
+    return np.maximum(prices - spec.strike_usd_per_mwh, 0.0)
+
+
+def _scarcity(spec: ProductSpec, prices: np.ndarray, gas) -> np.ndarray:
+    payoff = np.maximum(prices - spec.strike_usd_per_mwh, 0.0)
+    if spec.payout_cap_usd_per_mwh is not None:
+        payoff = np.minimum(payoff, spec.payout_cap_usd_per_mwh - spec.strike_usd_per_mwh)
+    return payoff
+
+
+def _heat_rate_call(spec: ProductSpec, prices: np.ndarray, gas) -> np.ndarray:
+    gas = spec.gas_usd_per_mmbtu if gas is None else gas
+    if gas is None:
+        raise ConfigError(
+            f"heat-rate call {spec.name!r} needs a gas price: set gas_usd_per_mmbtu in the "
+            "catalogue or pass a gas series"
+        )
+    strike = spec.heat_rate_mmbtu_per_mwh * np.asarray(gas, dtype=float) + spec.vom_usd_per_mwh
+    return np.maximum(prices - strike, 0.0)
+
+
+_PAYOFFS = {
+    "block": _block,
+    "call": _call,
+    "scarcity": _scarcity,
+    "heat_rate_call": _heat_rate_call,
+}
