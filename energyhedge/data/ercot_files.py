@@ -1,0 +1,137 @@
+"""ERCOT settlement point price tables (MIS CSV, annual archive, public-API pages) to canonical rows.
+
+Layouts (headers matched loosely, see ``headers``):
+
+- DAM hourly, NP4-190-CD / NP4-180-ER: delivery date, hour ending ("01:00".."24:00" or 1..24),
+  settlement point, price, DST / repeated-hour flag. HE01 is 00:00-01:00 local.
+- RTM 15-minute, NP6-905-CD / NP6-785-ER: delivery date, delivery hour (1..24, hour ending),
+  delivery interval (1..4), settlement point name and type, price, flag. Interval start =
+  date + (hour - 1) h + (interval - 1) x 15 min, local.
+
+Times are US/Central prevailing. Flag Y (or true) marks the second, standard-time occurrence of
+the repeated fall-back hour. A delivery date whose hours run to 25 numbers its hours by elapsed
+time from local midnight instead (hour 3 is then the repeated hour in standard time). A label
+that falls in the spring-forward gap is an error.
+
+Energy-weighted zones: a settlement point whose type ends in ``EW`` (``LZEW``, ``LZ_DCEW``) is
+stored as node ``<name>_EW`` (e.g. ``LZ_HOUSTON_EW``) so it never collides with the plain
+``LZ`` row of the same name.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from energyhedge.data.local_time import ISO_TZ, is_repeated, local_midnight_utc, to_utc
+from energyhedge.data.raw_table import (
+    LINE,
+    PRICE_COLUMN,
+    RawTable,
+    parse_date,
+    parse_flag,
+    parse_float,
+    parse_int,
+)
+
+TZ = ISO_TZ["ercot"]
+ENERGY_WEIGHTED_SUFFIX = "_EW"
+
+
+def is_ercot(table: RawTable) -> bool:
+    """True when the table has ERCOT's delivery-date and settlement-point columns."""
+    return table.find("DeliveryDate") is not None and (
+        table.find("SettlementPoint", "SettlementPointName") is not None
+    )
+
+
+def ercot_prices(table: RawTable) -> pl.DataFrame:
+    """Canonical rows (plus ``_line``) of an ERCOT DAM or RTM settlement point price table."""
+    date_col = table.require("DeliveryDate")
+    hour_ending_col = table.find("HourEnding")
+    if hour_ending_col is not None:
+        market, minutes, hour_col, interval_col = "dam", 60, hour_ending_col, None
+    else:
+        market, minutes = "rtm", 15
+        hour_col = table.require("DeliveryHour", "HourEnding")
+        interval_col = table.require("DeliveryInterval")
+    point_col = table.require("SettlementPointName", "SettlementPoint")
+    price_col = table.require("SettlementPointPrice")
+    type_col = table.find("SettlementPointType")
+    flag_col = table.find("DSTFlag", "RepeatedHourFlag")
+
+    dates = parse_date(table, date_col)
+    hours = parse_int(table, hour_col, 1, 25)
+    intervals = (
+        parse_int(table, interval_col, 1, 4)
+        if interval_col is not None
+        else pl.Series([1] * table.frame.height, dtype=pl.Int32)
+    )
+    second = parse_flag(table, flag_col)
+    prices = parse_float(table, price_col)
+    offset = pl.duration(hours=hours - 1, minutes=(intervals - 1) * 15)
+    naive = pl.select(dates.cast(pl.Datetime("us")) + offset).to_series()
+    start = _interval_start_utc(table, dates, hours, naive, second, hour_col, flag_col)
+
+    node = table.frame[point_col]
+    table.check(pl.select(pl.when(node != "").then(node)).to_series(), point_col, "empty name")
+    if type_col is not None:
+        weighted = table.frame[type_col].fill_null("").str.to_uppercase().str.ends_with("EW")
+        node = pl.select(
+            pl.when(weighted).then(node + ENERGY_WEIGHTED_SUFFIX).otherwise(node)
+        ).to_series()
+    label = table.frame[date_col] + " " + table.frame[hour_col]
+    if interval_col is not None:
+        label = label + ":" + table.frame[interval_col]
+    return pl.DataFrame(
+        {
+            "iso": "ercot",
+            "market": market,
+            "node": node,
+            "interval_start_utc": start,
+            "interval_minutes": minutes,
+            "price_usd_per_mwh": prices,
+            "local_label": label,
+            "dst_flag": table.frame[flag_col] if flag_col else None,
+            "source": table.source,
+            "revision": None,
+            LINE: table.frame[LINE],
+            PRICE_COLUMN: price_col,
+        },
+        schema_overrides={"interval_minutes": pl.Int32, "dst_flag": pl.Utf8, "revision": pl.Int64},
+    )
+
+
+def _interval_start_utc(
+    table: RawTable,
+    dates: pl.Series,
+    hours: pl.Series,
+    naive: pl.Series,
+    second: pl.Series,
+    hour_col: str,
+    flag_col: str | None,
+) -> pl.Series:
+    """UTC start of each labelled interval; see the module docstring for the rules."""
+    frame = pl.DataFrame({"date": dates, "hour": hours})
+    elapsed = frame.select(
+        (pl.col("hour").max().over("date") == 25).alias("elapsed")
+    ).to_series()
+    labelled = to_utc(naive, TZ, second)
+    if elapsed.any():
+        midnight = local_midnight_utc(dates, TZ)
+        by_elapsed = pl.select(midnight + (naive - dates.cast(pl.Datetime("us")))).to_series()
+        labelled = pl.select(pl.when(elapsed).then(by_elapsed).otherwise(labelled)).to_series()
+    gap = labelled.is_null()
+    if gap.any():
+        raise table.error(
+            int(gap.arg_max()),
+            hour_col,
+            f"this hour does not exist in {TZ} (spring-forward gap)",
+        )
+    flagged_once = second & ~elapsed & ~is_repeated(naive, TZ)
+    if flag_col is not None and flagged_once.any():
+        raise table.error(
+            int(flagged_once.arg_max()),
+            flag_col,
+            "repeated-hour flag set on an hour that occurs only once",
+        )
+    return labelled

@@ -1,0 +1,157 @@
+"""A source table of text cells that remembers where each row came from, for exact error messages.
+
+Every reader turns its input (CSV, xlsx sheet, JSON page) into a :class:`RawTable` whose cells
+are stripped strings and whose ``_line`` column holds the position a user can look up: the file
+line for CSV (header = line 1), the spreadsheet row for xlsx, the record number for JSON.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from energyhedge.data.headers import find_column
+from energyhedge.errors import DataError
+
+LINE = "_line"
+PRICE_COLUMN = "_price_column"
+"""Converters name the source price column here, for conflict messages."""
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """Text cells of one source table.
+
+    Attributes
+    ----------
+    frame
+        All-``Utf8`` columns as in the source plus ``_line`` (Int64).
+    source
+        What a user recognises: file name, ``file.xlsx[sheet]`` or ``archive.zip/member.csv``.
+    unit
+        What ``_line`` counts: ``"line"``, ``"row"`` or ``"record"``.
+    """
+
+    frame: pl.DataFrame
+    source: str
+    unit: str = "line"
+
+    @classmethod
+    def from_frame(cls, frame: pl.DataFrame, source: str, unit: str, first: int) -> RawTable:
+        """Wrap ``frame`` (any dtypes) as stripped text; row i gets position ``first + i``."""
+        text = frame.select(
+            pl.col(c).cast(pl.Utf8).str.strip_chars().alias(str(c)) for c in frame.columns
+        )
+        text = text.with_columns(pl.int_range(first, first + text.height, dtype=pl.Int64).alias(LINE))
+        return cls(text, source, unit)
+
+    def find(self, *candidates: str) -> str | None:
+        """The source column matching any candidate header (see ``headers``), or None."""
+        return find_column([c for c in self.frame.columns if c != LINE], *candidates)
+
+    def require(self, *candidates: str) -> str:
+        """Like :meth:`find`, but a missing column is a :class:`DataError`."""
+        found = self.find(*candidates)
+        if found is None:
+            raise DataError(
+                f"{self.source}, {self._first_unit()}, column '{candidates[0]}': required column "
+                f"is missing (columns present: {', '.join(self.frame.columns[:-1])}); "
+                "check the file type or the column options"
+            )
+        return found
+
+    def error(self, row: int, column: str, problem: str) -> DataError:
+        """A one-line error for row index ``row`` (0-based in ``frame``) and ``column``."""
+        line = self.frame[LINE][row]
+        value = self.frame[column][row] if column in self.frame.columns else None
+        return DataError(
+            f"{self.source}, {self.unit} {line}, column '{column}': {problem} "
+            f"(value {value!r}); fix or remove that row and import again"
+        )
+
+    def check(self, parsed: pl.Series, column: str, problem: str) -> None:
+        """Raise for the first row where ``parsed`` is null, naming ``column`` and ``problem``."""
+        bad = parsed.is_null()
+        if bad.any():
+            raise self.error(int(bad.arg_max()), column, problem)
+
+    def _first_unit(self) -> str:
+        return f"{self.unit} 1" if self.unit == "line" else "header"
+
+
+def parse_float(table: RawTable, column: str) -> pl.Series:
+    """Column as Float64; an empty or non-numeric cell is a :class:`DataError`."""
+    values = table.frame[column].str.replace_all(",", "").cast(pl.Float64, strict=False)
+    table.check(values, column, "not a number")
+    return values
+
+
+def parse_int(table: RawTable, column: str, low: int, high: int) -> pl.Series:
+    """Column as Int32 within [low, high]; accepts ``"7"``, ``"07:00"``, ``"7.0"``."""
+    digits = table.frame[column].str.extract(r"^(\d{1,2})(?::00|\.0+)?$", 1)
+    values = digits.cast(pl.Int32, strict=False)
+    values = pl.select(pl.when(values.is_between(low, high)).then(values)).to_series()
+    table.check(values, column, f"not a whole number from {low} to {high}")
+    return values
+
+
+_DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%m/%d/%y")
+
+
+def parse_date(table: RawTable, column: str) -> pl.Series:
+    """Column as Date; accepts ``MM/DD/YYYY``, ``YYYY-MM-DD`` and midnight date-times."""
+    text = table.frame[column]
+    parsed = pl.select(
+        pl.coalesce(
+            text.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in _DATE_FORMATS
+        )
+    ).to_series()
+    parsed = pl.select(pl.when(parsed.dt.time() == pl.time(0)).then(parsed)).to_series()
+    table.check(parsed, column, "not a date (expected MM/DD/YYYY or YYYY-MM-DD)")
+    return parsed.dt.date()
+
+
+_DATETIME_FORMATS = (
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S%.f",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%m/%d/%Y",
+    "%Y-%m-%d",
+)
+
+
+def parse_datetime(table: RawTable, column: str) -> pl.Series:
+    """Column as naive Datetime("us"); accepts the US and ISO layouts ISO exports use."""
+    text = table.frame[column]
+    parsed = pl.select(
+        pl.coalesce(
+            text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+            for fmt in _DATETIME_FORMATS
+        )
+    ).to_series()
+    table.check(parsed, column, "not a date-time (expected e.g. 1/31/2024 1:00:00 PM or ISO)")
+    return parsed
+
+
+_TRUE = ("y", "yes", "true", "t", "1")
+_FALSE = ("n", "no", "false", "f", "0", "")
+
+
+def parse_flag(table: RawTable, column: str | None) -> pl.Series:
+    """A Y/N or true/false column as Boolean (missing column or empty cell = False)."""
+    if column is None:
+        return pl.Series([False] * table.frame.height, dtype=pl.Boolean)
+    lower = table.frame[column].fill_null("").str.to_lowercase()
+    values = pl.select(
+        pl.when(lower.is_in(_TRUE)).then(True).when(lower.is_in(_FALSE)).then(False)
+    ).to_series()
+    table.check(values, column, "not a flag (expected Y/N or true/false)")
+    return values
