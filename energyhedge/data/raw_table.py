@@ -81,9 +81,10 @@ class RawTable:
 
 
 def parse_float(table: RawTable, column: str) -> pl.Series:
-    """Column as Float64; an empty or non-numeric cell is a :class:`DataError`."""
+    """Column as Float64; an empty, non-numeric or infinite/NaN cell is a :class:`DataError`."""
     values = table.frame[column].str.replace_all(",", "").cast(pl.Float64, strict=False)
-    table.check(values, column, "not a number")
+    values = pl.select(pl.when(values.is_finite()).then(values)).to_series()
+    table.check(values, column, "not a finite number")
     return values
 
 
