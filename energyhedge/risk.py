@@ -95,38 +95,52 @@ def _check(problem: HedgeProblem, decision: Decision) -> None:
 
 def _policy(
     problem: HedgeProblem, decision: Decision, rows: slice
-) -> tuple[np.ndarray, np.ndarray]:
-    """Power each class draws [J, s, T] (MW) and DR shortfall [s, T] (MW) for scenarios ``rows``."""
+) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], tuple[np.ndarray, ...]]:
+    """Where the real-time policy departs from the day-ahead schedule, for scenarios ``rows``.
+
+    Returns
+    -------
+    changes : list over classes of (row, col, power_mw)
+        Cells (scenario index within ``rows``, interval) in which class j draws ``power_mw``
+        instead of ``schedule_mw[j, col]``; each cell appears at most once per class. In all
+        other cells the class draws its schedule. Kept sparse: curtailment is rare, so the
+        cost of a chunk is a few passes over its prices.
+    shortfall : (row, col, mw)
+        DR-deployed cells and the MW of the call not delivered there.
+    """
     prices = problem.prices_usd_per_mwh[rows]
-    n = prices.shape[0]
-    power = np.empty((len(problem.flex), n, problem.n_intervals))
-    curtailed_mw = np.zeros(prices.shape)
-    for j, cls in enumerate(problem.flex):
-        u = decision.schedule_mw[j]
-        if cls.rt_curtailable:
-            stop = prices > decision.curtail_above_usd_per_mwh[j]
-            power[j] = np.where(stop, 0.0, u)
-            curtailed_mw += np.where(stop, u, 0.0)
-        else:
-            power[j] = u
-    deployed = problem.dr_deployed[rows]
-    need = np.where(deployed, np.maximum(decision.dr_mw - curtailed_mw, 0.0), 0.0)
-    order = sorted(
-        (j for j, c in enumerate(problem.flex) if c.rt_curtailable),
-        key=lambda j: problem.flex[j].break_even_usd_per_mwh,
-    )
-    for j in order:
-        cut = np.minimum(power[j], need)
-        power[j] -= cut
-        need -= cut
-    return power, need
+    limit = decision.curtail_above_usd_per_mwh
+    schedule = decision.schedule_mw
+    rt = [j for j, c in enumerate(problem.flex) if c.rt_curtailable]
+    empty = (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp), np.zeros(0))
+    changes = [empty] * len(problem.flex)
+    for j in rt:
+        r, c = np.nonzero(prices > limit[j])
+        changes[j] = (r, c, np.zeros(r.size))
+    r, c = np.nonzero(problem.dr_deployed[rows] & (decision.dr_mw > 0.0))
+    price = prices[r, c]
+    running = {j: np.where(price > limit[j], 0.0, schedule[j, c]) for j in rt}
+    need = decision.dr_mw[c] - sum((schedule[j, c] - running[j] for j in rt), np.zeros(r.size))
+    need = np.maximum(need, 0.0)
+    for j in sorted(rt, key=lambda j: problem.flex[j].break_even_usd_per_mwh):
+        cut = np.minimum(running[j], need)
+        need = need - cut
+        hit = cut > 0.0
+        changes[j] = tuple(
+            np.concatenate(pair)
+            for pair in zip(changes[j], (r[hit], c[hit], running[j][hit] - cut[hit]), strict=True)
+        )
+    return changes, (r, c, need)
 
 
-def _work_gpu_hours(problem: HedgeProblem, j: int, power_mw: np.ndarray) -> np.ndarray:
-    """GPU-hours class j delivers per interval when drawing ``power_mw`` [..., T]."""
+def _work_gpu_hours(
+    problem: HedgeProblem, j: int, power_mw: np.ndarray, cols: np.ndarray | slice
+) -> np.ndarray:
+    """GPU-hours class j delivers in intervals ``cols`` when drawing ``power_mw`` there."""
     cls = problem.flex[j]
-    full = cls.gpu_hours_per_mwh * cls.max_mw * problem.interval_hours
-    frac = np.divide(power_mw, cls.max_mw, out=np.zeros(power_mw.shape), where=cls.max_mw > 0)
+    max_mw = cls.max_mw[cols]
+    full = cls.gpu_hours_per_mwh * max_mw * problem.interval_hours[cols]
+    frac = np.divide(power_mw, max_mw, out=np.zeros(np.shape(power_mw)), where=max_mw > 0)
     return full * np.interp(frac, cls.curve_power_frac, cls.curve_work_frac)
 
 
@@ -179,25 +193,43 @@ def value_decision(problem: HedgeProblem, decision: Decision) -> CostBreakdown:
     }
     full_work = _full_work_gpu_hours(problem)
     firm_gpu_hours = float(problem.firm_gpu_hours.sum())
+    schedule = decision.schedule_mw
+    base_load = problem.firm_load_mw + schedule.sum(axis=0)
+    scheduled_work = [
+        _work_gpu_hours(problem, j, schedule[j], slice(None)) for j in range(len(schedule))
+    ]
     chunk = max(1, SCENARIO_CHUNK_CELLS // max(t, 1))
     for start in range(0, s_total, chunk):
         rows = slice(start, min(start + chunk, s_total))
-        power, shortfall = _policy(problem, decision, rows)
-        load = problem.firm_load_mw + power.sum(axis=0)
-        lines["energy_mwh"][rows] = load @ h
-        lines["energy_cost_usd"][rows] = (problem.prices_usd_per_mwh[rows] * load) @ h
-        lines["cp_tag_usd"][rows] = (problem.cp_weight_usd_per_mw[rows] * load).sum(axis=1)
-        lines["dr_penalty_usd"][rows] = problem.dr_penalty_usd_per_mwh * (shortfall @ h)
-        produced = np.full(power.shape[1], firm_gpu_hours * problem.firm_value_usd_per_gpu_hour)
-        gpu_hours = np.full(power.shape[1], firm_gpu_hours)
-        for j, cls in enumerate(problem.flex):
-            work = _work_gpu_hours(problem, j, power[j]).sum(axis=1)
+        n = rows.stop - rows.start
+        prices = problem.prices_usd_per_mwh[rows]
+        cp_weight = problem.cp_weight_usd_per_mw[rows]
+        changes, (dr_r, dr_c, short_mw) = _policy(problem, decision, rows)
+        energy_mwh = np.full(n, float(base_load @ h))
+        energy_cost = prices @ (base_load * h)
+        cp_tag = cp_weight @ base_load
+        produced = np.full(n, firm_gpu_hours * problem.firm_value_usd_per_gpu_hour)
+        gpu_hours = np.full(n, firm_gpu_hours)
+        for j, (r, c, power) in enumerate(changes):
+            cls = problem.flex[j]
+            delta_mw = power - schedule[j, c]
+            energy_mwh += np.bincount(r, delta_mw * h[c], n)
+            energy_cost += np.bincount(r, prices[r, c] * delta_mw * h[c], n)
+            cp_tag += np.bincount(r, cp_weight[r, c] * delta_mw, n)
+            lost_work = scheduled_work[j][c] - _work_gpu_hours(problem, j, power, c)
+            work = scheduled_work[j].sum() - np.bincount(r, lost_work, n)
             gpu_hours += work
             produced += cls.value_usd_per_gpu_hour * work
             lines["value_lost_usd"][rows] += cls.value_usd_per_gpu_hour * (full_work[j] - work)
             lines["unserved_penalty_usd"][rows] += cls.unserved_usd_per_gpu_hour * np.maximum(
                 cls.work_requirement_gpu_hours - work, 0.0
             )
+        lines["energy_mwh"][rows] = energy_mwh
+        lines["energy_cost_usd"][rows] = energy_cost
+        lines["cp_tag_usd"][rows] = cp_tag
+        lines["dr_penalty_usd"][rows] = problem.dr_penalty_usd_per_mwh * np.bincount(
+            dr_r, short_mw * h[dr_c], n
+        )
         lines["value_produced_usd"][rows] = produced
         lines["gpu_hours"][rows] = gpu_hours
     premium = _premium_usd(problem, x)
@@ -261,9 +293,12 @@ def interval_breakdown(
                 f"interval payoffs of product {p.name!r} add to {row.sum():.2f} $/MW but the "
                 f"problem says {p.payoff_usd_per_mw[scenario]:.2f} $/MW; they must match"
             )
-    rows = slice(scenario, scenario + 1)
-    power, shortfall = _policy(problem, decision, rows)
-    power, shortfall = power[:, 0], shortfall[0]
+    changes, (_, dr_c, short_mw) = _policy(problem, decision, slice(scenario, scenario + 1))
+    power = decision.schedule_mw.astype(float)
+    for j, (_, c, power_mw) in enumerate(changes):
+        power[j, c] = power_mw
+    shortfall = np.zeros(t)
+    shortfall[dr_c] = short_mw
     h = problem.interval_hours
     price = problem.prices_usd_per_mwh[scenario]
     load = problem.firm_load_mw + power.sum(axis=0)
@@ -274,7 +309,7 @@ def interval_breakdown(
     value_lost = np.zeros(t)
     unserved = np.zeros(t)
     for j, cls in enumerate(problem.flex):
-        work = _work_gpu_hours(problem, j, power[j])
+        work = _work_gpu_hours(problem, j, power[j], slice(None))
         gpu_hours += work
         produced += cls.value_usd_per_gpu_hour * work
         full = cls.gpu_hours_per_mwh * cls.max_mw * h

@@ -311,3 +311,94 @@ def test_weighted_quantile_ignores_input_order():
 def test_bad_alpha_is_rejected(alpha):
     with pytest.raises(ConfigError, match="alpha"):
         risk_metrics(np.ones(2), np.full(2, 0.5), alpha)
+
+
+def reference_cost(problem: HedgeProblem, decision: Decision) -> np.ndarray:
+    """The policy and C_s written cell by cell with plain Python loops (independent check)."""
+    flex = problem.flex
+    out = []
+    for s in range(problem.n_scenarios):
+        cost, work = 0.0, [0.0] * len(flex)
+        for t in range(problem.n_intervals):
+            h, price = problem.interval_hours[t], problem.prices_usd_per_mwh[s, t]
+            power = []
+            for j, cls in enumerate(flex):
+                stop = cls.rt_curtailable and price > decision.curtail_above_usd_per_mwh[j]
+                power.append(0.0 if stop else decision.schedule_mw[j, t])
+            shortfall = 0.0
+            if problem.dr_deployed[s, t]:
+                done = sum(
+                    decision.schedule_mw[j, t] - power[j]
+                    for j, c in enumerate(flex)
+                    if c.rt_curtailable
+                )
+                shortfall = max(decision.dr_mw[t] - done, 0.0)
+                for j in sorted(
+                    (j for j, c in enumerate(flex) if c.rt_curtailable),
+                    key=lambda j: flex[j].break_even_usd_per_mwh,
+                ):
+                    cut = min(power[j], shortfall)
+                    power[j] -= cut
+                    shortfall -= cut
+            load = problem.firm_load_mw[t] + sum(power)
+            cost += h * price * load + problem.cp_weight_usd_per_mw[s, t] * load
+            cost += h * problem.dr_penalty_usd_per_mwh * shortfall
+            cost -= h * problem.dr_price_usd_per_mw_h[t] * decision.dr_mw[t]
+            for j, cls in enumerate(flex):
+                m = cls.max_mw[t]
+                frac = power[j] / m if m > 0 else 0.0
+                w = np.interp(frac, cls.curve_power_frac, cls.curve_work_frac)
+                work[j] += cls.gpu_hours_per_mwh * m * h * w
+        for j, cls in enumerate(flex):
+            full = cls.gpu_hours_per_mwh * sum(cls.max_mw * problem.interval_hours)
+            cost += cls.value_usd_per_gpu_hour * (full - work[j])
+            cost += cls.unserved_usd_per_gpu_hour * max(cls.work_requirement_gpu_hours - work[j], 0)
+        for x, p in zip(decision.product_mw, problem.products, strict=True):
+            cost += x * (p.premium_usd_per_mw - p.payoff_usd_per_mw[s])
+        out.append(cost)
+    return np.array(out)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_vectorised_valuation_equals_cell_by_cell_reference(seed):
+    rng = np.random.default_rng(seed)
+    s, t = 7, 12
+    base = hand_problem()
+    prices = rng.choice([20.0, 80.0, 600.0, 2_500.0, 3_500.0, 9_000.0], (s, t))
+    flex = tuple(
+        replace(
+            cls,
+            max_mw=rng.choice([0.0, 10.0, 20.0], t),
+            rt_curtailable=bool(j != 1 or seed % 2),
+            value_usd_per_gpu_hour=float(rng.uniform(0.5, 4.0)),
+        )
+        for j, cls in enumerate(base.flex)
+    )
+    problem = replace(
+        base,
+        interval_start_utc=base.interval_start_utc[0] + np.arange(t) * np.timedelta64(30, "m"),
+        interval_hours=np.full(t, 0.5),
+        prices_usd_per_mwh=prices,
+        probabilities=np.full(s, 1.0 / s),
+        firm_load_mw=np.full(t, 10.0),
+        firm_gpu_hours=np.full(t, 4_000.0),
+        flex=flex,
+        products=(replace(base.products[0], payoff_usd_per_mw=rng.uniform(0, 5e3, s)),),
+        dr_price_usd_per_mw_h=rng.uniform(0, 20, t),
+        dr_deployed=rng.random((s, t)) < 0.3,
+        cp_weight_usd_per_mw=rng.uniform(0, 3, (s, t)) * (rng.random((s, t)) < 0.2),
+    )
+    decision = Decision(
+        product_mw=np.array([rng.uniform(0, 30)]),
+        schedule_mw=np.vstack([c.max_mw * rng.uniform(0.3, 1.0, t) for c in flex]),
+        dr_mw=rng.choice([0.0, 5.0, 15.0, 40.0], t),
+        curtail_above_usd_per_mwh=np.array([c.break_even_usd_per_mwh for c in flex]),
+    )
+    costs = value_decision(problem, decision)
+    np.testing.assert_allclose(costs.total_cost_usd, reference_cost(problem, decision), rtol=1e-12)
+    for s_i in range(s):
+        cols = interval_breakdown(
+            problem, decision, problem.products[0].payoff_usd_per_mw[s_i] / t * np.ones((1, t)), s_i
+        )
+        assert cols["total_cost_usd"].sum() == pytest.approx(costs.total_cost_usd[s_i], rel=1e-12)
+        assert cols["gpu_hours"].sum() == pytest.approx(costs.gpu_hours[s_i], rel=1e-12)
