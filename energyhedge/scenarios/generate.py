@@ -1,0 +1,140 @@
+"""Generate a ScenarioSet of prices for a node over a run of local market days."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from energyhedge.errors import ConfigError, DataError
+from energyhedge.scenarios.bootstrap import sample_days
+from energyhedge.scenarios.caps import DEFAULT_ADDER_ROOM_USD_PER_MWH, offer_cap_usd_per_mwh
+from energyhedge.scenarios.daygrid import day_matrix, horizon
+from energyhedge.scenarios.forward import centre_on_forward
+from energyhedge.scenarios.regime import RegimeParams, fit_regime, simulate_regime
+from energyhedge.scenarios.scenario_set import ScenarioSet
+from energyhedge.scenarios.stress import StressEvent, stress_paths
+
+MODELS = ("bootstrap", "regime")
+# Scenarios generated per block. Fixed so that the output depends on the seed only.
+CHUNK = 500
+
+
+def generate(
+    history: pl.DataFrame,
+    *,
+    iso: str,
+    node: str,
+    market: str,
+    start: date,
+    days: int,
+    n: int,
+    seed: int,
+    model: str = "bootstrap",
+    offer_cap: float | None = None,
+    adder_room_usd_per_mwh: float = DEFAULT_ADDER_ROOM_USD_PER_MWH,
+    forward_curve: pl.DataFrame | None = None,
+    stress: tuple[StressEvent, ...] = (),
+    month_window: int = 0,
+    regime_params: RegimeParams | None = None,
+    dtype: type = np.float64,
+) -> ScenarioSet:
+    """Price scenarios on the UTC interval grid of ``days`` local days starting ``start``.
+
+    Parameters
+    ----------
+    history : pl.DataFrame
+        Canonical price table (``energyhedge.data.schema``); rows of other series are ignored.
+    iso, node, market : str
+        The series to model, e.g. ``"ercot", "LZ_HOUSTON", "rtm"``.
+    start : date
+        First local market day of the horizon.
+    days : int
+        Number of local days; DST days get 23 or 25 hourly intervals.
+    n : int
+        Number of model scenarios (stress scenarios come on top).
+    seed : int
+        Same seed and inputs give identical output.
+    model : {"bootstrap", "regime"}
+        Whole-day block bootstrap (``bootstrap``) or the fitted regime model (``regime``).
+    offer_cap : float, optional
+        Offer cap ($/MWh) for every day; default the ISO's table (ERCOT only).
+    adder_room_usd_per_mwh : float
+        Room above the offer cap for reserve adders; prices are clipped to cap + room.
+    forward_curve : pl.DataFrame, optional
+        Monthly on-peak/off-peak forward prices to centre the model scenarios on (see
+        ``forward.centre_on_forward``); applied before clipping and before stress.
+    stress : tuple of HistoricalReplay | CapEvent
+        Stress scenarios appended with their probabilities; model scenarios share the rest.
+    month_window : int
+        Bootstrap only: months either side of a target day's month to draw days from.
+    regime_params : RegimeParams, optional
+        Regime only: use these parameters instead of fitting them to ``history``.
+    dtype : numpy float type
+        Of the price array (``np.float32`` halves memory).
+
+    Returns
+    -------
+    ScenarioSet
+        ``n + len(stress)`` scenarios; model scenarios have equal probability
+        ``(1 - sum of stress probabilities) / n`` and kind ``model``.
+    """
+    if model not in MODELS:
+        raise ConfigError(f"unknown scenario model {model!r}; expected one of {', '.join(MODELS)}")
+    if n < 1:
+        raise ConfigError(f"number of scenarios n must be at least 1, got {n}")
+    if month_window < 0:
+        raise ConfigError(f"month_window must be >= 0, got {month_window}")
+    series = history.filter(
+        (pl.col("iso") == iso) & (pl.col("market") == market) & (pl.col("node") == node)
+    )
+    if series.height == 0:
+        raise DataError(f"no price history for {iso}/{market}/{node}: load it into the store first")
+    hist = day_matrix(series, iso)
+    grid = horizon(iso, start, days, hist.interval_minutes)
+    cap_by_day = offer_cap_usd_per_mwh(iso, grid.dates, offer_cap)
+    ceiling = (cap_by_day + adder_room_usd_per_mwh)[grid.day_of_interval]
+
+    prices = np.empty((n + len(stress), grid.interval_start_utc.size), dtype=dtype)
+    if model == "bootstrap":
+        chosen = sample_days(hist, grid.dates, n, np.random.default_rng(seed), month_window)
+        for lo in range(0, n, CHUNK):
+            rows = chosen[lo : lo + CHUNK][:, grid.day_of_interval]
+            prices[lo : lo + rows.shape[0]] = hist.prices_usd_per_mwh[rows, grid.slot_of_interval]
+    else:
+        params = regime_params if regime_params is not None else fit_regime(hist)
+        if params.interval_minutes != hist.interval_minutes:
+            raise ConfigError(
+                f"regime parameters are for {params.interval_minutes}-minute steps, "
+                f"history has {hist.interval_minutes}-minute intervals"
+            )
+        flat = grid.day_of_interval * params.mu.shape[1] + grid.slot_of_interval
+        streams = np.random.SeedSequence(seed).spawn(-(-n // CHUNK))
+        for lo, stream in zip(range(0, n, CHUNK), streams, strict=True):
+            size = min(CHUNK, n - lo)
+            local = simulate_regime(params, grid.dates, size, np.random.default_rng(stream))
+            prices[lo : lo + size] = local[:, flat]
+    model_prices = prices[:n]
+
+    probabilities = np.full(n, 1.0 / n)
+    if forward_curve is not None:
+        centre_on_forward(model_prices, probabilities, grid, iso, forward_curve)
+    np.minimum(model_prices, ceiling, out=model_prices)
+    kinds = np.full(n, model, dtype="<U64")
+    if stress:
+        background = probabilities @ model_prices
+        paths, stress_p, stress_kinds = stress_paths(stress, background, grid, hist, cap_by_day)
+        prices[n:] = np.minimum(paths, ceiling)
+        probabilities = np.concatenate([probabilities * (1.0 - stress_p.sum()), stress_p])
+        kinds = np.concatenate([kinds, stress_kinds]).astype("<U64")
+    return ScenarioSet(
+        iso=iso,
+        market=market,
+        node=node,
+        interval_start_utc=grid.interval_start_utc,
+        interval_minutes=grid.interval_minutes,
+        prices_usd_per_mwh=prices,
+        probabilities=probabilities,
+        kind=kinds,
+    )

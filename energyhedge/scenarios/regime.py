@@ -1,0 +1,226 @@
+"""A calibrated regime-switching price model: seasonal base, mean reversion and a spike regime.
+
+On the local day x slot grid (see ``daygrid``), with ``m`` the calendar month and ``k`` the
+clock slot of step ``t``::
+
+    base_t  = scale * sinh(mu[m, k] + e_t)            ($/MWh)
+    e_t     = phi * e_{t-1} + sigma[m, k] * z_t       z_t ~ N(0, 1)
+    price_t = threshold + exp(size_mu + size_sigma * w_t)   while a spike is active
+            = base_t                                        otherwise,   w_t ~ N(0, 1)
+
+``asinh(price / scale)`` behaves like a log for large prices and stays defined for negative
+ones. A spike starts at step t with probability ``entry[m, k]`` when none was active at
+t-1, and lasts D steps with D drawn from ``duration_pmf`` (``duration_pmf[d - 1] = P(D = d)``).
+
+Fitting: a step is a spike step when its price exceeds ``threshold``; ``mu`` is the mean of
+``asinh(price / scale)`` over non-spike steps per (month, slot); ``phi`` the least-squares
+slope of the residual on its previous value over consecutive non-spike pairs; ``sigma`` the
+root-mean-square innovation per (month, slot) (the month's value where a cell has fewer than
+``MIN_CELL`` innovations); ``entry`` the number of spike starts over the number of steps
+that follow a non-spike step, per (month, slot); ``duration_pmf`` the empirical distribution
+of run lengths; ``size_mu``/``size_sigma`` mean and standard deviation of
+``log(price - threshold)`` over spike steps. Months absent from the history borrow the
+parameters of the nearest month that has data.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import lfilter
+
+from energyhedge.errors import ConfigError, DataError
+from energyhedge.scenarios.daygrid import DayMatrix, months
+
+MIN_CELL = 5
+DEFAULT_SCALE_USD_PER_MWH = 20.0
+DEFAULT_THRESHOLD_USD_PER_MWH = 300.0
+
+
+@dataclass(frozen=True)
+class RegimeParams:
+    """Parameters of the regime model (see module docstring); arrays are [12, K] by month, slot.
+
+    Attributes
+    ----------
+    interval_minutes : int
+        Length of one step (min); K = 1440 / interval_minutes.
+    scale_usd_per_mwh, threshold_usd_per_mwh : float
+    mu, sigma, entry : ndarray [12, K]
+    phi : float
+    duration_pmf : ndarray [Dmax]
+    size_mu, size_sigma : float
+        Of log(spike price - threshold), log $/MWh.
+    """
+
+    interval_minutes: int
+    scale_usd_per_mwh: float
+    threshold_usd_per_mwh: float
+    mu: np.ndarray
+    sigma: np.ndarray
+    phi: float
+    entry: np.ndarray
+    duration_pmf: np.ndarray
+    size_mu: float
+    size_sigma: float
+
+    def save(self, path: Path) -> None:
+        """Write the parameters as JSON."""
+        data = {
+            name: (value.tolist() if isinstance(value, np.ndarray) else value)
+            for name, value in self.__dict__.items()
+        }
+        Path(path).write_text(json.dumps(data, indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> RegimeParams:
+        """Read parameters written by :meth:`save`."""
+        try:
+            data = json.loads(Path(path).read_text())
+            arrays = {k: np.asarray(data[k], dtype=float) for k in ("mu", "sigma", "entry")}
+            return cls(
+                interval_minutes=int(data["interval_minutes"]),
+                scale_usd_per_mwh=float(data["scale_usd_per_mwh"]),
+                threshold_usd_per_mwh=float(data["threshold_usd_per_mwh"]),
+                phi=float(data["phi"]),
+                duration_pmf=np.asarray(data["duration_pmf"], dtype=float),
+                size_mu=float(data["size_mu"]),
+                size_sigma=float(data["size_sigma"]),
+                **arrays,
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConfigError(f"{path}: not a regime parameter file ({exc})") from None
+
+
+def _cell_stat(values: np.ndarray, month: np.ndarray, slot: np.ndarray, k: int) -> np.ndarray:
+    """Per (month, slot) mean of ``values`` and count, as [2, 12, k]; NaN mean where empty."""
+    cell = month * k + slot
+    count = np.bincount(cell, minlength=12 * k).astype(float)
+    total = np.bincount(cell, weights=values, minlength=12 * k)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = total / count
+    return np.stack([mean.reshape(12, k), count.reshape(12, k)])
+
+
+def _fill_months(table: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Copy the nearest present month (circularly) into months without history."""
+    have = np.flatnonzero(present)
+    out = table.copy()
+    for m in np.flatnonzero(~present):
+        gap = np.abs(have - m)
+        out[m] = table[have[np.argmin(np.minimum(gap, 12 - gap))]]
+    return out
+
+
+def fit_regime(
+    history: DayMatrix,
+    *,
+    scale_usd_per_mwh: float = DEFAULT_SCALE_USD_PER_MWH,
+    threshold_usd_per_mwh: float = DEFAULT_THRESHOLD_USD_PER_MWH,
+) -> RegimeParams:
+    """Fit the regime model to historical prices (see module docstring for the estimators)."""
+    prices = history.prices_usd_per_mwh
+    n_days, k = prices.shape
+    if n_days < 2:
+        raise DataError("regime model needs at least two historical days to fit")
+    p = prices.ravel()
+    month = np.repeat(months(history.dates) - 1, k)
+    slot = np.tile(np.arange(k), n_days)
+    position = np.repeat((history.dates - history.dates[0]).astype(np.int64), k) * k + slot
+    follows = np.r_[False, np.diff(position) == 1]  # step t has its step t-1 in the history
+    present = np.bincount(month, minlength=12) > 0
+
+    y = np.arcsinh(p / scale_usd_per_mwh)
+    spike = p > threshold_usd_per_mwh
+    calm = ~spike
+    mu_cell, _ = _cell_stat(y[calm], month[calm], slot[calm], k)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        month_mu = np.nanmean(mu_cell, axis=1, keepdims=True)
+    mu = _fill_months(np.where(np.isnan(mu_cell), month_mu, mu_cell), present)
+
+    resid = y - mu[month, slot]
+    pair = follows & calm & np.r_[False, calm[:-1]]
+    prev = np.r_[0.0, resid[:-1]]
+    phi = float(np.sum(resid[pair] * prev[pair]) / np.sum(prev[pair] ** 2))
+    if not -1.0 < phi < 1.0:
+        raise DataError(f"fitted mean reversion phi={phi:.3f} is not stationary")
+    innovation = resid - phi * prev
+    var_cell, count = _cell_stat(innovation[pair] ** 2, month[pair], slot[pair], k)
+    var_month = np.bincount(month[pair], weights=innovation[pair] ** 2, minlength=12) / np.maximum(
+        np.bincount(month[pair], minlength=12), 1
+    )
+    variance = np.where(count >= MIN_CELL, var_cell, var_month[:, None])
+    sigma = _fill_months(np.sqrt(variance), present)
+
+    at_risk = follows & np.r_[False, calm[:-1]]
+    start_rate, _ = _cell_stat(spike[at_risk].astype(float), month[at_risk], slot[at_risk], k)
+    entry = _fill_months(np.nan_to_num(start_rate), present)
+
+    starts = spike & ~(follows & np.r_[False, spike[:-1]])
+    if starts.any():
+        run_id = np.cumsum(starts)[spike]
+        durations = np.bincount(run_id)[1:]
+        duration_pmf = np.bincount(durations)[1:] / durations.size
+        excess = np.log(p[spike] - threshold_usd_per_mwh)
+        size_mu, size_sigma = float(excess.mean()), float(excess.std())
+    else:
+        duration_pmf, size_mu, size_sigma = np.array([1.0]), 0.0, 0.0
+    return RegimeParams(
+        interval_minutes=history.interval_minutes,
+        scale_usd_per_mwh=scale_usd_per_mwh,
+        threshold_usd_per_mwh=threshold_usd_per_mwh,
+        mu=mu,
+        sigma=sigma,
+        phi=phi,
+        entry=entry,
+        duration_pmf=duration_pmf,
+        size_mu=size_mu,
+        size_sigma=size_sigma,
+    )
+
+
+def simulate_regime(
+    params: RegimeParams, dates: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Simulate ``n`` price paths over local days ``dates`` on the day x slot grid.
+
+    The residual starts from its stationary distribution on the first day; no spike is active
+    before the first step.
+
+    Returns
+    -------
+    ndarray [n, D * K] ($/MWh), days in order, slots within each day.
+    """
+    k = params.mu.shape[1]
+    month = np.repeat(months(dates) - 1, k)
+    slot = np.tile(np.arange(k), dates.size)
+    steps = month.size
+    sigma = params.sigma[month, slot]
+    e0 = rng.standard_normal(n) * sigma[0] / np.sqrt(1.0 - params.phi**2)
+    eps = rng.standard_normal((n, steps)) * sigma
+    resid, _ = lfilter([1.0], [1.0, -params.phi], eps, axis=1, zi=params.phi * e0[:, None])
+    prices = params.scale_usd_per_mwh * np.sinh(params.mu[month, slot] + resid)
+    del eps, resid
+
+    entry = params.entry[month, slot]
+    if not (entry > 0).any():
+        return prices
+    start_draw = rng.random((steps, n)) < entry[:, None]
+    cdf = np.cumsum(params.duration_pmf)
+    lengths = np.searchsorted(cdf / cdf[-1], rng.random((steps, n)), side="right") + 1
+    remaining = np.zeros(n, dtype=np.int64)
+    active = np.zeros((steps, n), dtype=bool)
+    for t in range(steps):
+        starting = start_draw[t] & (remaining == 0)
+        remaining = np.where(starting, lengths[t], remaining)
+        active[t] = remaining > 0
+        remaining -= active[t]
+    where = np.nonzero(active.T)
+    size = params.size_mu + params.size_sigma * rng.standard_normal(where[0].size)
+    prices[where] = params.threshold_usd_per_mwh + np.exp(size)
+    return prices
