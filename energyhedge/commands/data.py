@@ -1,10 +1,249 @@
-"""`energyhedge data` subcommands (being built)."""
+"""`energyhedge data`: import price files, list and check the store, export a series, fetch.
+
+Every subcommand works on the store given by ``--store DIR`` (default ``$ENERGYHEDGE_STORE`` or
+``market_data/store``); a store that is empty is first seeded from the shipped ERCOT 2023 file.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import polars as pl
+
+from energyhedge.data.calendar import ISO_TZ
+from energyhedge.data.generic_csv import GenericOptions
+from energyhedge.data.importers import ImportResult, read_prices
+from energyhedge.data.local_time import local_midnight_utc
+from energyhedge.data.quality import assess, series_name
+from energyhedge.data.schema import EXPORT_COLUMNS, INTERVAL_MINUTES, ISOS, MARKETS
+from energyhedge.data.store import PriceStore, file_provenance, open_store
+from energyhedge.errors import ConfigError, DataError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the `data` command to the CLI."""
-    sub.add_parser("data", help="(not yet available)")
+    """Add the `data` command family to the CLI."""
+    parser = sub.add_parser("data", help="import, list, check, export and fetch market prices")
+    data_sub = parser.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="store folder (default: ENERGYHEDGE_STORE or market_data/store)",
+    )
+
+    imp = data_sub.add_parser(
+        "import",
+        parents=[store],
+        help="import price files (ERCOT, PJM, or your own CSV with the column options)",
+        description="Detects the format of each file (CSV, xlsx, JSON page, zip). For your own "
+        "CSV give --time-col (and the other column and time options). All files are read "
+        "before anything is written: one bad file means nothing is imported.",
+    )
+    imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument("--time-col", help="generic CSV: column of local time labels")
+    imp.add_argument("--price-col", default="price", help="generic CSV: $/MWh column")
+    imp.add_argument("--node-col", default="node", help="generic CSV: node / zone column")
+    imp.add_argument(
+        "--tz",
+        default=None,
+        help="generic CSV: IANA zone of the labels (default: the ISO's prevailing zone)",
+    )
+    imp.add_argument(
+        "--label",
+        choices=("beginning", "ending"),
+        default="beginning",
+        help="generic CSV: labels name interval beginnings or endings",
+    )
+    imp.add_argument("--iso", choices=ISOS, default="ercot", help="generic CSV: ISO")
+    imp.add_argument("--market", choices=MARKETS, default="rtm", help="generic CSV: market")
+    imp.add_argument(
+        "--interval-minutes",
+        type=int,
+        choices=INTERVAL_MINUTES,
+        default=60,
+        help="generic CSV: interval length in minutes",
+    )
+    imp.set_defaults(func=run_import)
+
+    lst = data_sub.add_parser("list", parents=[store], help="stored series and their coverage")
+    lst.set_defaults(func=run_list)
+
+    qual = data_sub.add_parser(
+        "quality",
+        parents=[store],
+        help="gaps, duplicates, revisions and out-of-range prices per series",
+    )
+    qual.add_argument("--iso", choices=ISOS)
+    qual.add_argument("--market", choices=MARKETS)
+    qual.add_argument("--node")
+    qual.set_defaults(func=run_quality)
+
+    exp = data_sub.add_parser(
+        "export",
+        parents=[store],
+        help="write one series to CSV",
+        description="Columns: " + ",".join(EXPORT_COLUMNS) + "; interval_start_utc in ISO-8601 "
+        "with Z, sorted by time. START and END are inclusive local market days (the ISO's "
+        "prevailing time) unless --utc is given.",
+    )
+    exp.add_argument("--iso", required=True, choices=ISOS)
+    exp.add_argument("--market", required=True, choices=MARKETS)
+    exp.add_argument("--node", required=True)
+    exp.add_argument("--start", required=True, type=_day, help="first day, YYYY-MM-DD")
+    exp.add_argument("--end", required=True, type=_day, help="last day, YYYY-MM-DD (inclusive)")
+    exp.add_argument("--out", required=True, type=Path, help="CSV file to write")
+    exp.add_argument("--utc", action="store_true", help="START and END are UTC days")
+    exp.add_argument(
+        "--interval-minutes",
+        type=int,
+        choices=INTERVAL_MINUTES,
+        default=None,
+        help="resolution when the node is stored at several (default: finest)",
+    )
+    exp.set_defaults(func=run_export)
+
+    # The network stack loads only when the `data` family is built.
+    from energyhedge.data.fetch import register_fetch  # noqa: PLC0415
+
+    register_fetch(data_sub)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    """Read every file first, then upsert each; print counts and quality findings."""
+    options = None
+    if args.time_col is not None:
+        options = GenericOptions(
+            time_col=args.time_col,
+            price_col=args.price_col,
+            node_col=args.node_col,
+            iso=args.iso,
+            market=args.market,
+            interval_minutes=args.interval_minutes,
+            tz=args.tz,
+            label=args.label,
+        )
+    results: list[tuple[Path, ImportResult]] = [
+        (path, read_prices(path, options)) for path in args.paths
+    ]
+    store = open_store(args.store)
+    for path, result in results:
+        provenance = {**file_provenance(path), "findings": [str(f) for f in result.quality]}
+        counts = store.upsert(result.frame, provenance)
+        print(
+            f"{path}: {result.frame.height} rows: {counts.inserted} inserted, {counts.updated} "
+            f"updated, {counts.unchanged} unchanged, {counts.revisions_replaced} replaced by a "
+            f"newer revision, {counts.stale_ignored} older revisions ignored"
+        )
+        for finding in result.quality:
+            print(f"  {finding}")
+    print(f"store: {store.root}")
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    """Print one line per stored series with its coverage."""
+    store = open_store(args.store)
+    table = store.series()
+    print(f"store: {store.root}")
+    print(
+        f"{'iso':<6}{'market':<7}{'node':<24}{'min':>4}  {'first (UTC)':<18}{'last (UTC)':<18}"
+        f"{'rows':>9}"
+    )
+    for iso, market, node, minutes, first, last, rows in table.rows():
+        print(
+            f"{iso:<6}{market:<7}{node:<24}{minutes:>4}  {first:%Y-%m-%dT%H:%MZ}  "
+            f"{last:%Y-%m-%dT%H:%MZ}  {rows:>9,}"
+        )
+    return 0
+
+
+def run_quality(args: argparse.Namespace) -> int:
+    """Print quality findings of the selected series; findings do not change the exit code."""
+    store = open_store(args.store)
+    frame = store.read_all(args.iso, args.market, args.node)
+    if frame.is_empty():
+        raise DataError(
+            f"no stored series match iso={args.iso} market={args.market} node={args.node}; "
+            "see `energyhedge data list`"
+        )
+    lines = [str(f) for f in assess(frame)] + _manifest_lines(store, frame)
+    print(f"store: {store.root}")
+    selected = frame.select("iso", "market", "node", "interval_minutes").unique().height
+    print(f"{selected} series, {frame.height:,} rows")
+    for line in lines:
+        print(line)
+    if not lines:
+        print("no findings")
+    return 0
+
+
+def _manifest_lines(store: PriceStore, frame: pl.DataFrame) -> list[str]:
+    """Revisions replaced and duplicates dropped per selected series, from the manifest."""
+    wanted = {
+        series_name(*row)
+        for row in frame.select("iso", "market", "node", "interval_minutes").unique().rows()
+    }
+    replaced: dict[str, int] = {}
+    duplicates: list[str] = []
+    for batch in store.manifest():
+        for counts in batch.get("series", []):
+            name = series_name(
+                counts["iso"], counts["market"], counts["node"], counts["interval_minutes"]
+            )
+            if name in wanted and counts.get("revisions_replaced"):
+                replaced[name] = replaced.get(name, 0) + counts["revisions_replaced"]
+        for text in batch.get("provenance", {}).get("findings", []):
+            if text.split(":", 1)[0] in wanted and ": duplicate:" in text:
+                origin = batch["provenance"].get("path", "?")
+                duplicates.append(f"{text} (import of {origin})")
+    return duplicates + [
+        f"{name}: revision: {n} stored rows were replaced by a newer revision on import"
+        for name, n in sorted(replaced.items())
+    ]
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """Write one series over the chosen days to CSV (atomically)."""
+    if args.end < args.start:
+        raise ConfigError(f"--end {args.end} is before --start {args.start}")
+    if args.utc:
+        start = datetime(args.start.year, args.start.month, args.start.day, tzinfo=UTC)
+        end = datetime(args.end.year, args.end.month, args.end.day, tzinfo=UTC) + timedelta(1)
+    else:
+        days = pl.Series([args.start, args.end + timedelta(days=1)], dtype=pl.Date)
+        start, end = local_midnight_utc(days, ISO_TZ[args.iso]).to_list()
+    store = open_store(args.store)
+    frame = store.read(
+        args.iso, args.market, args.node, start, end, interval_minutes=args.interval_minutes
+    )
+    if frame.is_empty():
+        raise DataError(
+            f"no {args.iso}/{args.market} prices for node {args.node!r} between {args.start} and "
+            f"{args.end}; see `energyhedge data list` or import/fetch them first"
+        )
+    out = frame.select(EXPORT_COLUMNS).with_columns(
+        pl.col("interval_start_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    temp = args.out.with_name(f".{args.out.name}.{os.getpid()}.tmp")
+    try:
+        out.write_csv(temp)
+        os.replace(temp, args.out)
+    finally:
+        temp.unlink(missing_ok=True)
+    print(
+        f"{args.out}: {out.height} rows, {frame['interval_start_utc'][0]:%Y-%m-%dT%H:%MZ} .. "
+        f"{frame['interval_start_utc'][-1]:%Y-%m-%dT%H:%MZ}"
+    )
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None

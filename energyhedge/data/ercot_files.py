@@ -1,4 +1,4 @@
-"""ERCOT settlement point price tables (MIS CSV, annual archive, public-API pages) to canonical rows.
+"""ERCOT settlement point price tables (MIS CSV, annual archive, API pages) to canonical rows.
 
 Layouts (headers matched loosely, see ``headers``):
 
@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from energyhedge.data.local_time import ISO_TZ, is_repeated, local_midnight_utc, to_utc
+from energyhedge.data.calendar import ISO_TZ
+from energyhedge.data.local_time import is_repeated, local_midnight_utc, to_utc
 from energyhedge.data.raw_table import (
     LINE,
     PRICE_COLUMN,
@@ -70,7 +71,8 @@ def ercot_prices(table: RawTable) -> pl.DataFrame:
     prices = parse_float(table, price_col)
     offset = pl.duration(hours=hours - 1, minutes=(intervals - 1) * 15)
     naive = pl.select(dates.cast(pl.Datetime("us")) + offset).to_series()
-    start = _interval_start_utc(table, dates, hours, naive, second, hour_col, flag_col)
+    labels = pl.DataFrame({"date": dates, "hour": hours, "naive": naive, "second": second})
+    start = _interval_start_utc(table, labels, hour_col=hour_col, flag_col=flag_col)
 
     node = table.frame[point_col]
     table.check(pl.select(pl.when(node != "").then(node)).to_series(), point_col, "empty name")
@@ -102,19 +104,15 @@ def ercot_prices(table: RawTable) -> pl.DataFrame:
 
 
 def _interval_start_utc(
-    table: RawTable,
-    dates: pl.Series,
-    hours: pl.Series,
-    naive: pl.Series,
-    second: pl.Series,
-    hour_col: str,
-    flag_col: str | None,
+    table: RawTable, labels: pl.DataFrame, *, hour_col: str, flag_col: str | None
 ) -> pl.Series:
-    """UTC start of each labelled interval; see the module docstring for the rules."""
-    frame = pl.DataFrame({"date": dates, "hour": hours})
-    elapsed = frame.select(
-        (pl.col("hour").max().over("date") == 25).alias("elapsed")
-    ).to_series()
+    """UTC start of each labelled interval; see the module docstring for the rules.
+
+    ``labels`` holds per row the delivery ``date``, ``hour`` (1..25), the ``naive`` local start
+    and ``second`` (repeated-hour flag).
+    """
+    dates, naive, second = labels["date"], labels["naive"], labels["second"]
+    elapsed = labels.select(pl.col("hour").max().over("date") == 25).to_series()
     labelled = to_utc(naive, TZ, second)
     if elapsed.any():
         midnight = local_midnight_utc(dates, TZ)

@@ -15,7 +15,8 @@ from datetime import timedelta
 
 import polars as pl
 
-from energyhedge.data.local_time import ISO_TZ, to_utc
+from energyhedge.data.calendar import ISO_TZ
+from energyhedge.data.local_time import to_utc
 from energyhedge.data.raw_table import LINE, PRICE_COLUMN, RawTable, parse_datetime, parse_float
 from energyhedge.data.schema import INTERVAL_MINUTES, ISOS, MARKETS
 from energyhedge.errors import ConfigError
@@ -86,10 +87,8 @@ def generic_prices(table: RawTable, options: GenericOptions) -> pl.DataFrame:
     labels = parse_datetime(table, time_col)
     prices = parse_float(table, price_col)
     shift = options.interval_minutes if options.label == "ending" else 0
-    frame = pl.DataFrame(
-        {"node": table.frame[node_col], "t": labels - timedelta(minutes=shift)}
-    )
-    second = frame.select((pl.int_range(pl.len()).over("node", "t") >= 1)).to_series()
+    frame = pl.DataFrame({"node": table.frame[node_col], "t": labels - timedelta(minutes=shift)})
+    second = frame.select(pl.int_range(pl.len()).over("node", "t") >= 1).to_series()
     start = to_utc(frame["t"], options.zone, second)
     gap = start.is_null()
     if gap.any():

@@ -89,7 +89,8 @@ def _convert(table: RawTable, options: GenericOptions | None) -> pl.DataFrame:
     if is_ercot(table):
         return ercot_prices(table)
     raise DataError(
-        f"{table.source}: unrecognised price table (columns: {', '.join(table.frame.columns[:-1])}); "
+        f"{table.source}: unrecognised price table "
+        f"(columns: {', '.join(table.frame.columns[:-1])}); "
         "for your own format give --time-col, --price-col and --node-col"
     )
 
@@ -183,12 +184,16 @@ def _drop_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Finding]]:
     conflict = counted.filter(pl.col("_prices") > 1)
     if conflict.height:
         first_key = conflict.row(0, named=True)
-        same = conflict.filter(
-            pl.all_horizontal(pl.col(k) == first_key[k] for k in keys)
-        ).rows(named=True)
-        a, b = same[0], next(r for r in same if r["price_usd_per_mwh"] != same[0]["price_usd_per_mwh"])
+        same = conflict.filter(pl.all_horizontal(pl.col(k) == first_key[k] for k in keys)).rows(
+            named=True
+        )
+        a, b = (
+            same[0],
+            next(r for r in same if r["price_usd_per_mwh"] != same[0]["price_usd_per_mwh"]),
+        )
         raise DataError(
-            f"{a['source']}, {a[_UNIT]} {a[LINE]}, column '{a[PRICE_COLUMN]}': conflicting duplicate of "
+            f"{a['source']}, {a[_UNIT]} {a[LINE]}, column '{a[PRICE_COLUMN]}': "
+            "conflicting duplicate of "
             f"{b['source']} {b[_UNIT]} {b[LINE]} for {a['node']} at "
             f"{a['interval_start_utc']:%Y-%m-%dT%H:%MZ} ({a['price_usd_per_mwh']} vs "
             f"{b['price_usd_per_mwh']} $/MWh); remove one of the rows"
@@ -201,8 +206,12 @@ def _drop_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Finding]]:
         )
         for iso, market, node, minutes, extra in per_series.rows():
             findings.append(
-                Finding("duplicate", series_name(iso, market, node, minutes), extra,
-                        f"{extra} identical duplicate rows dropped")
+                Finding(
+                    "duplicate",
+                    series_name(iso, market, node, minutes),
+                    extra,
+                    f"{extra} identical duplicate rows dropped",
+                )
             )
         frame = frame.unique(subset=keys, keep="first", maintain_order=True)
     return frame, findings

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import polars as pl
 
-ISO_TZ = {"ercot": "America/Chicago", "pjm": "America/New_York"}
-
 
 def to_utc(naive_local: pl.Series, tz: str, second: pl.Series | None = None) -> pl.Series:
     """Convert naive local wall-clock times in ``tz`` to UTC.

@@ -14,7 +14,14 @@ from __future__ import annotations
 
 import polars as pl
 
-from energyhedge.data.raw_table import LINE, PRICE_COLUMN, RawTable, parse_datetime, parse_flag, parse_float
+from energyhedge.data.raw_table import (
+    LINE,
+    PRICE_COLUMN,
+    RawTable,
+    parse_datetime,
+    parse_flag,
+    parse_float,
+)
 
 
 def is_pjm(table: RawTable) -> bool:
@@ -62,7 +69,11 @@ def pjm_prices(table: RawTable) -> pl.DataFrame:
             LINE: table.frame[LINE],
             PRICE_COLUMN: price_col,
         },
-        schema_overrides={"interval_minutes": pl.Int32, "local_label": pl.Utf8, "dst_flag": pl.Utf8},
+        schema_overrides={
+            "interval_minutes": pl.Int32,
+            "local_label": pl.Utf8,
+            "dst_flag": pl.Utf8,
+        },
     )
     if current is not None:
         frame = frame.filter(current)

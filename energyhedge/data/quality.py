@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from energyhedge.data.local_time import ISO_TZ
+from energyhedge.data.calendar import ISO_TZ
 
 SERIES = ("iso", "market", "node", "interval_minutes")
 
@@ -98,8 +98,13 @@ def assess(
         revised = part.filter(pl.col("revision") > 1)
         if revised.height:
             findings.append(
-                Finding("revision", name, revised.height, f"{revised.height} intervals carry a "
-                        f"revised price (version > 1), e.g. {_stamps(revised, examples)}")
+                Finding(
+                    "revision",
+                    name,
+                    revised.height,
+                    f"{revised.height} intervals carry a "
+                    f"revised price (version > 1), e.g. {_stamps(revised, examples)}",
+                )
             )
         if iso in bounds:
             findings += _out_of_range(part, name, bounds[iso], examples)
@@ -117,8 +122,12 @@ def _gaps(part: pl.DataFrame, name: str, iso: str, minutes: int, examples: int) 
     described = [_describe_missing(t, iso) for t in missing[:examples].to_list()]
     more = f" and {missing.len() - examples} more" if missing.len() > examples else ""
     return [
-        Finding("gap", name, missing.len(), f"{missing.len()} missing intervals: "
-                + "; ".join(described) + more)
+        Finding(
+            "gap",
+            name,
+            missing.len(),
+            f"{missing.len()} missing intervals: " + "; ".join(described) + more,
+        )
     ]
 
 
@@ -150,8 +159,13 @@ def _out_of_range(
         for t, p in outside.select("interval_start_utc", "price_usd_per_mwh").head(examples).rows()
     )
     return [
-        Finding("out_of_range", name, outside.height, f"{outside.height} prices outside "
-                f"[{bound.floor:g}, cap + {bound.adder_allowance:g}] $/MWh, e.g. {shown}")
+        Finding(
+            "out_of_range",
+            name,
+            outside.height,
+            f"{outside.height} prices outside "
+            f"[{bound.floor:g}, cap + {bound.adder_allowance:g}] $/MWh, e.g. {shown}",
+        )
     ]
 
 

@@ -43,7 +43,9 @@ class RawTable:
         text = frame.select(
             pl.col(c).cast(pl.Utf8).str.strip_chars().alias(str(c)) for c in frame.columns
         )
-        text = text.with_columns(pl.int_range(first, first + text.height, dtype=pl.Int64).alias(LINE))
+        text = text.with_columns(
+            pl.int_range(first, first + text.height, dtype=pl.Int64).alias(LINE)
+        )
         return cls(text, source, unit)
 
     def find(self, *candidates: str) -> str | None:

@@ -137,23 +137,39 @@ class PriceStore:
         if not paths:
             return empty_prices()
         frame = pl.read_parquet(paths)
-        return conform(frame).sort("iso", "market", "node", "interval_minutes",
-                                   "interval_start_utc")
+        return conform(frame).sort(
+            "iso", "market", "node", "interval_minutes", "interval_start_utc"
+        )
 
     def series(self) -> pl.DataFrame:
-        """One row per stored series: iso, market, node, interval_minutes, first_utc, last_utc, rows."""
+        """One row per series: iso, market, node, interval_minutes, first_utc, last_utc, rows."""
         rows = []
         for (iso, market, node, minutes), path in self._partitions():
-            stats = pl.scan_parquet(path).select(
-                pl.col("interval_start_utc").min().alias("first_utc"),
-                pl.col("interval_start_utc").max().alias("last_utc"),
-                pl.len().alias("rows"),
-            ).collect()
-            rows.append({"iso": iso, "market": market, "node": node,
-                         "interval_minutes": minutes, **stats.row(0, named=True)})
+            stats = (
+                pl.scan_parquet(path)
+                .select(
+                    pl.col("interval_start_utc").min().alias("first_utc"),
+                    pl.col("interval_start_utc").max().alias("last_utc"),
+                    pl.len().alias("rows"),
+                )
+                .collect()
+            )
+            rows.append(
+                {
+                    "iso": iso,
+                    "market": market,
+                    "node": node,
+                    "interval_minutes": minutes,
+                    **stats.row(0, named=True),
+                }
+            )
         schema = {
-            "iso": pl.Utf8, "market": pl.Utf8, "node": pl.Utf8, "interval_minutes": pl.Int32,
-            "first_utc": pl.Datetime("us", "UTC"), "last_utc": pl.Datetime("us", "UTC"),
+            "iso": pl.Utf8,
+            "market": pl.Utf8,
+            "node": pl.Utf8,
+            "interval_minutes": pl.Int32,
+            "first_utc": pl.Datetime("us", "UTC"),
+            "last_utc": pl.Datetime("us", "UTC"),
             "rows": pl.Int64,
         }
         return pl.DataFrame(rows, schema=schema, orient="row").sort(
@@ -188,8 +204,11 @@ class PriceStore:
             if not self.is_empty():
                 return None
             result = read_prices(SHIPPED_ERCOT_FILE, SHIPPED_ERCOT_OPTIONS)
-            provenance = {**file_provenance(SHIPPED_ERCOT_FILE), "kind": "seed",
-                          "findings": [str(f) for f in result.quality]}
+            provenance = {
+                **file_provenance(SHIPPED_ERCOT_FILE),
+                "kind": "seed",
+                "findings": [str(f) for f in result.quality],
+            }
             return self._upsert_locked(result.frame, provenance)
 
     def _upsert_locked(self, frame: pl.DataFrame, provenance: dict) -> UpsertResult:
@@ -209,8 +228,16 @@ class PriceStore:
                 pending.append((path, merged))
         _replace_all(pending)
         result = UpsertResult(
-            **{name: sum(getattr(c, name) for c in counts) for name in (
-                "inserted", "updated", "unchanged", "revisions_replaced", "stale_ignored")},
+            **{
+                name: sum(getattr(c, name) for c in counts)
+                for name in (
+                    "inserted",
+                    "updated",
+                    "unchanged",
+                    "revisions_replaced",
+                    "stale_ignored",
+                )
+            },
             series=tuple(counts),
         )
         self._record(provenance, result)
@@ -273,7 +300,9 @@ def _merge(stored: pl.DataFrame, incoming: pl.DataFrame) -> tuple[pl.DataFrame, 
         on="interval_start_utc",
         how="left",
         suffix="_stored",
-    ).with_columns(_found=pl.col("interval_start_utc").is_in(stored["interval_start_utc"].implode()))
+    ).with_columns(
+        _found=pl.col("interval_start_utc").is_in(stored["interval_start_utc"].implode())
+    )
     old_rev = pl.col("revision_stored")
     new_rev = pl.col("revision")
     newer = new_rev.is_not_null() & (old_rev.is_null() | (new_rev > old_rev))
@@ -282,10 +311,14 @@ def _merge(stored: pl.DataFrame, incoming: pl.DataFrame) -> tuple[pl.DataFrame, 
         new_rev.eq_missing(old_rev)
     )
     rule = (
-        pl.when(~pl.col("_found")).then(pl.lit("inserted"))
-        .when(newer).then(pl.lit("revisions_replaced"))
-        .when(older).then(pl.lit("stale_ignored"))
-        .when(same).then(pl.lit("unchanged"))
+        pl.when(~pl.col("_found"))
+        .then(pl.lit("inserted"))
+        .when(newer)
+        .then(pl.lit("revisions_replaced"))
+        .when(older)
+        .then(pl.lit("stale_ignored"))
+        .when(same)
+        .then(pl.lit("unchanged"))
         .otherwise(pl.lit("updated"))
     )
     joined = joined.with_columns(rule.alias("_rule"))
