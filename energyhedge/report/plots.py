@@ -1,0 +1,262 @@
+"""Charts of the trader's report as inline SVG strings (matplotlib, no pyplot, no network).
+
+Every function returns one ``<svg>`` element ready to embed in HTML: text stays text
+(``svg.fonttype = none``), element ids are salted with the chart name so that several charts on
+one page cannot clash, and the output depends only on the inputs (no dates, no random ids).
+Matplotlib escapes every label it writes, so names from config files are safe to pass.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import matplotlib as mpl
+import numpy as np
+from markupsafe import escape
+from matplotlib import dates as mdates
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+HEDGED_COLOR = "#1f5fa8"
+UNHEDGED_COLOR = "#c2571a"
+CLASS_COLORS = ("#1f5fa8", "#5aa05a", "#c2571a", "#8a5cb8", "#b8a13a", "#3aa6b8")
+FIRM_COLOR = "#9a9a9a"
+
+_RC = {
+    "svg.fonttype": "none",
+    "text.parse_math": False,
+    "font.family": "sans-serif",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "legend.frameon": False,
+}
+
+
+def _usd(value: float, _pos: object = None) -> str:
+    """Axis label for dollars: $1.2M, $350.5k, $12.50, $0.041."""
+    a = abs(value)
+    if a >= 1e6:
+        return f"${value / 1e6:,.1f}M"
+    if a >= 1e4:
+        return f"${value / 1e3:,.1f}k"
+    if a >= 100:
+        return f"${value:,.0f}"
+    if a >= 1:
+        return f"${value:,.2f}"
+    return f"${value:,.3f}"
+
+
+def _to_svg(fig: Figure, name: str, title: str) -> str:
+    """Render ``fig`` to an embeddable ``<svg>`` element labelled ``title`` for screen readers."""
+    buf = io.StringIO()
+    with mpl.rc_context({**_RC, "svg.hashsalt": name}):
+        fig.savefig(buf, format="svg", metadata={"Date": None}, bbox_inches="tight")
+    svg = buf.getvalue()
+    svg = svg[svg.index("<svg") :]
+    svg = re.sub(r'<svg([^>]*?) width="[^"]*" height="[^"]*"', r"<svg\1", svg, count=1)
+    return svg.replace("<svg", f'<svg class="chart" role="img" aria-label="{escape(title)}"', 1)
+
+
+def _figure(width_in: float, height_in: float, name: str) -> Figure:
+    with mpl.rc_context({**_RC, "svg.hashsalt": name}):
+        return Figure(figsize=(width_in, height_in), layout="constrained")
+
+
+def cost_cdf_svg(
+    hedged_usd_per_gpu_hour: np.ndarray,
+    unhedged_usd_per_gpu_hour: np.ndarray,
+    probabilities: np.ndarray,
+    hedged_percentiles: Mapping[str, float],
+    unhedged_percentiles: Mapping[str, float],
+) -> str:
+    """Probability-weighted CDF of cost per GPU-hour ($/GPU-h), hedged vs unhedged.
+
+    ``*_percentiles`` map labels such as ``"P50"`` to values ($/GPU-h) and are marked on the
+    chart; they come from the risk module so the chart and the tables agree.
+    """
+    fig = _figure(7.2, 3.2, "cost-cdf")
+    with mpl.rc_context(_RC):
+        ax = fig.add_subplot()
+        p = np.asarray(probabilities, dtype=float)
+        for values, pct, color, label in (
+            (unhedged_usd_per_gpu_hour, unhedged_percentiles, UNHEDGED_COLOR, "unhedged"),
+            (hedged_usd_per_gpu_hour, hedged_percentiles, HEDGED_COLOR, "hedged"),
+        ):
+            v = np.asarray(values, dtype=float)
+            order = np.argsort(v, kind="stable")
+            ax.step(v[order], np.cumsum(p[order]), where="post", color=color, label=label)
+            for i, (name, x) in enumerate(pct.items()):
+                ax.axvline(x, color=color, linestyle=":", linewidth=0.9)
+                ax.annotate(
+                    f"{name} {_usd(x)}",
+                    (x, 0.06 + 0.11 * i + (0.38 if label == "hedged" else 0.0)),
+                    xytext=(3, 0),
+                    textcoords="offset points",
+                    color=color,
+                    fontsize=7.5,
+                )
+        ax.set_xlabel("all-in cost per delivered GPU-hour")
+        ax.set_ylabel("probability cost ≤ x")
+        ax.set_ylim(0, 1.02)
+        ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+        ax.legend(loc="lower right")
+    return _to_svg(fig, "cost-cdf", "Cost per GPU-hour distribution, hedged vs unhedged")
+
+
+def frontier_svg(
+    cvar_usd: np.ndarray,
+    expected_usd: np.ndarray,
+    chosen: tuple[float, float],
+    unhedged: tuple[float, float] | None,
+    alpha: float,
+) -> str:
+    """Efficient frontier: expected cost ($) against CVaR at ``alpha`` ($), chosen point marked.
+
+    ``chosen`` and ``unhedged`` are ``(cvar_usd, expected_usd)`` pairs.
+    """
+    fig = _figure(7.2, 3.2, "frontier")
+    with mpl.rc_context(_RC):
+        ax = fig.add_subplot()
+        order = np.argsort(cvar_usd, kind="stable")
+        ax.plot(
+            np.asarray(cvar_usd)[order],
+            np.asarray(expected_usd)[order],
+            marker="o",
+            markersize=3.5,
+            color=HEDGED_COLOR,
+            label="frontier (λ sweep)",
+        )
+        ax.plot(*chosen, marker="*", markersize=13, color="#d62728", linestyle="", label="chosen")
+        if unhedged is not None:
+            ax.plot(
+                *unhedged,
+                marker="s",
+                markersize=6,
+                color=UNHEDGED_COLOR,
+                linestyle="",
+                label="no hedge",
+            )
+        ax.set_xlabel(f"CVaR {alpha:.0%} of scenario cost")
+        ax.set_ylabel("expected scenario cost")
+        ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+        ax.yaxis.set_major_formatter(FuncFormatter(_usd))
+        ax.legend(loc="best")
+    return _to_svg(fig, "frontier", "Efficient frontier, expected cost against CVaR")
+
+
+def payoff_svg(
+    name: str,
+    price_usd_per_mwh: np.ndarray,
+    payoff_usd_per_mwh: np.ndarray,
+    premium_usd_per_mwh: float | None,
+    index: int,
+) -> str:
+    """Payoff per MWh of 1 MW of ``name`` against the settlement price ($/MWh).
+
+    When ``premium_usd_per_mwh`` is given, the payoff net of the premium is drawn too.
+    ``index`` keeps element ids distinct between the payoff charts of one page.
+    """
+    tag = f"payoff-{index}"
+    fig = _figure(3.4, 2.4, tag)
+    with mpl.rc_context(_RC):
+        ax = fig.add_subplot()
+        ax.plot(price_usd_per_mwh, payoff_usd_per_mwh, color=HEDGED_COLOR, label="payoff")
+        if premium_usd_per_mwh is not None:
+            ax.plot(
+                price_usd_per_mwh,
+                np.asarray(payoff_usd_per_mwh) - premium_usd_per_mwh,
+                color=UNHEDGED_COLOR,
+                linestyle="--",
+                label="net of premium",
+            )
+            ax.legend(loc="upper left", fontsize=7.5)
+        ax.axhline(0.0, color="#555555", linewidth=0.8)
+        ax.set_title(name, fontsize=9)
+        ax.set_xlabel("price ($/MWh)")
+        ax.set_ylabel("$/MWh per MW")
+    return _to_svg(fig, tag, f"Payoff of {name}")
+
+
+def schedule_svg(
+    interval_start_utc: np.ndarray,
+    tz: str,
+    *,
+    firm_mw: np.ndarray,
+    class_mw: Mapping[str, np.ndarray],
+    price_mean_usd_per_mwh: np.ndarray,
+    price_band_usd_per_mwh: tuple[np.ndarray, np.ndarray],
+    thresholds_usd_per_mwh: Mapping[str, float],
+    band_label: str,
+) -> str:
+    """Day-ahead schedule (stacked MW by job class) above the price and curtailment thresholds.
+
+    Times are UTC instants labelled in the local clock ``tz``; the price panel uses a symmetric
+    log scale so that thresholds in the thousands and ordinary prices share one axis.
+    """
+    fig = _figure(7.2, 4.6, "schedule")
+    with mpl.rc_context(_RC):
+        ax_mw, ax_p = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
+        stamps = np.asarray(interval_start_utc, dtype="datetime64[us]")
+        step = stamps[1] - stamps[0] if stamps.size > 1 else np.timedelta64(1, "h")
+        edges = [
+            datetime.fromisoformat(str(s)).replace(tzinfo=UTC)
+            for s in np.append(stamps, stamps[-1] + step)
+        ]
+        x = mdates.date2num(edges)
+        colors = {name: CLASS_COLORS[i % len(CLASS_COLORS)] for i, name in enumerate(class_mw)}
+        layers = [("firm (inference + base)", np.asarray(firm_mw, dtype=float), FIRM_COLOR)]
+        layers += [
+            (name, np.asarray(mw, dtype=float), colors[name]) for name, mw in class_mw.items()
+        ]
+        bottom = np.zeros(stamps.size)
+        for name, mw, color in layers:
+            ax_mw.stairs(bottom + mw, x, baseline=bottom, fill=True, color=color, label=name)
+            bottom = bottom + mw
+        ax_mw.set_ylabel("scheduled MW")
+        ax_mw.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5)
+        ax_mw.set_ylim(0, max(float(bottom.max()), 1.0) * 1.1)
+
+        lo, hi = price_band_usd_per_mwh
+        ax_p.stairs(hi, x, baseline=lo, fill=True, color="#cfdcec", label=band_label)
+        ax_p.stairs(price_mean_usd_per_mwh, x, color="#222222", label="mean price")
+        levels = [float(np.max(hi))]
+        for name, level in thresholds_usd_per_mwh.items():
+            if np.isfinite(level):
+                levels.append(level)
+                ax_p.axhline(
+                    level,
+                    color=colors.get(name, "#555555"),
+                    linestyle="--",
+                    linewidth=1.0,
+                    label=f"stop {name} above {_usd(level)}/MWh",
+                )
+        ax_p.set_ylim(min(float(np.min(lo)), 0.0), max(levels) * 1.5)
+        ax_p.set_yscale("symlog", linthresh=100.0)
+        ax_p.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+        ax_p.set_ylabel("$/MWh")
+        ax_p.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5)
+        zone = ZoneInfo(tz)
+        ax_p.xaxis.set_major_locator(mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=9))
+        ax_p.xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M", tz=zone))
+        ax_p.set_xlabel(f"interval start, local time ({tz})")
+        for label in ax_p.get_xticklabels():
+            label.set_rotation(20)
+            label.set_horizontalalignment("right")
+    return _to_svg(fig, "schedule", "Schedule by job class with price and curtailment thresholds")
+
+
+def payoff_grid(
+    strikes_usd_per_mwh: Sequence[float | None], floor_usd_per_mwh: float = -50.0
+) -> np.ndarray:
+    """Price axis ($/MWh) for payoff diagrams: from ``floor`` to twice the largest strike."""
+    finite = [s for s in strikes_usd_per_mwh if s is not None and np.isfinite(s)]
+    top = max([*finite, 100.0]) * 2.0
+    return np.linspace(floor_usd_per_mwh, top, 241)
