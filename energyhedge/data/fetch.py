@@ -1,0 +1,214 @@
+"""``energyhedge data fetch``: download prices from an ISO into the store, chunk by chunk.
+
+Each completed chunk is parsed into canonical rows and upserted at once, so an interrupted or
+partly failed fetch keeps what completed. At the end the command lists chunks that failed and
+nodes that returned no rows, and exits non-zero (``DataError``) if anything is missing; running
+the same command again fills the gaps (upserts are idempotent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TextIO
+
+from energyhedge.data.ercot_api import QUERY_API_START, ErcotApi
+from energyhedge.data.ercot_mis import ErcotMis
+from energyhedge.data.fetch_plan import FetchRequest
+from energyhedge.data.http import CredentialsRejectedError, HttpClient
+from energyhedge.data.pjm_api import PjmApi
+from energyhedge.data.schema import ISOS, MARKETS
+from energyhedge.data.store import open_store
+from energyhedge.errors import ConfigError, DataError
+from energyhedge.progress import Progress
+
+
+@dataclass
+class FetchReport:
+    """What a fetch stored and what it could not get."""
+
+    chunks: int = 0
+    rows: int = 0
+    failed: list[str] = field(default_factory=list)  # "<chunk>: <reason>"
+    empty: list[str] = field(default_factory=list)  # "<chunk days> <node>" with no rows
+
+    @property
+    def complete(self) -> bool:
+        """True when every chunk succeeded and every node returned rows."""
+        return not self.failed and not self.empty
+
+
+def register_fetch(data_subparsers: argparse._SubParsersAction) -> None:
+    """Add ``fetch`` under ``energyhedge data``."""
+    parser = data_subparsers.add_parser(
+        "fetch",
+        help="download prices from ERCOT or PJM into the store",
+        description=(
+            "Download prices for local market days START..END (inclusive) into the store. "
+            "Credentials come from the environment: ERCOT_API_USERNAME, ERCOT_API_PASSWORD, "
+            "ERCOT_PUBLIC_API_SUBSCRIPTION_KEY (ERCOT --source api) or PJM_API_KEY (PJM); "
+            "ERCOT --source mis needs none. Completed chunks are kept if the fetch stops; "
+            "run the same command again to fill what is missing."
+        ),
+    )
+    parser.add_argument("--iso", required=True, choices=ISOS)
+    parser.add_argument("--market", required=True, choices=MARKETS)
+    parser.add_argument(
+        "--node",
+        required=True,
+        help="settlement point(s), comma-separated, e.g. HB_NORTH,LZ_HOUSTON or 'WESTERN HUB'",
+    )
+    parser.add_argument("--start", required=True, type=_day, help="first local day, YYYY-MM-DD")
+    parser.add_argument("--end", required=True, type=_day, help="last local day, YYYY-MM-DD")
+    parser.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        help="store folder (default: ENERGYHEDGE_STORE or market_data/store)",
+    )
+    parser.add_argument(
+        "--source",
+        choices=("api", "mis"),
+        default="api",
+        help="ERCOT only: 'api' (public API, needs credentials) or 'mis' (annual files, no key)",
+    )
+    parser.add_argument(
+        "--interval-minutes",
+        type=int,
+        choices=(5, 60),
+        default=None,
+        help="PJM real-time feed: 60 (rt_hrl_lmps, default) or 5 (rt_fivemin_hrl_lmps)",
+    )
+    parser.add_argument(
+        "--archive-before",
+        type=_day,
+        default=QUERY_API_START,
+        help=f"ERCOT api: delivery days before this date come from the archive "
+        f"(default {QUERY_API_START})",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``energyhedge data fetch``; print what was stored and raise if anything is missing."""
+    if args.iso == "ercot" and args.interval_minutes is not None:
+        raise ConfigError("--interval-minutes is for PJM; ERCOT rtm is 15-minute, dam hourly")
+    request = FetchRequest(
+        iso=args.iso,
+        market=args.market,
+        nodes=parse_nodes(args.node),
+        start=args.start,
+        end=args.end,
+        source=args.source,
+        interval_minutes=args.interval_minutes or 60,
+    )
+    report = fetch(request, store_root=args.store, archive_before=args.archive_before)
+    return finish(request, report, sys.stdout)
+
+
+def fetch(
+    request: FetchRequest,
+    *,
+    store_root: Path | None = None,
+    http: HttpClient | None = None,
+    archive_before: date = QUERY_API_START,
+    today: date | None = None,
+    source: ErcotApi | ErcotMis | PjmApi | None = None,
+    progress: bool = True,
+) -> FetchReport:
+    """Fetch every chunk of ``request`` and upsert each completed one into the store.
+
+    A chunk that fails is recorded in the report and the fetch goes on with the next one;
+    rejected credentials stop the whole fetch at once. ``source`` (default: built from the
+    environment) and ``http`` are injectable; ``today`` dates PJM's archive boundary.
+    """
+    validate(request)
+    if source is None:
+        source = source_from_env(request, http or HttpClient(), archive_before, today)
+    http = source.http
+    chunks = source.chunks(request)
+    store = open_store(store_root)
+    report = FetchReport(chunks=len(chunks))
+    label = f"fetch {request.iso} {request.market}"
+    with Progress(len(chunks), label, enabled=progress) as bar:
+        for chunk in chunks:
+            try:
+                result = source.get_chunk(request, chunk)
+                if result.frame.height:
+                    store.upsert(
+                        result.frame,
+                        provenance={
+                            "source": request.source,
+                            "query": "; ".join(result.queries),
+                            "iso": request.iso,
+                            "market": request.market,
+                            "chunk": chunk.label,
+                            "fetched_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+                        },
+                    )
+            except CredentialsRejectedError:
+                raise
+            except DataError as exc:
+                report.failed.append(f"{chunk.label}: {http.redact(str(exc))}")
+            else:
+                report.rows += result.frame.height
+                report.empty.extend(
+                    f"{chunk.start}..{chunk.end} {node}" for node in result.missing_nodes
+                )
+            bar.advance()
+    return report
+
+
+def source_from_env(
+    request: FetchRequest, http: HttpClient, archive_before: date, today: date | None
+) -> ErcotApi | ErcotMis | PjmApi:
+    """The source serving ``request``, with credentials and URLs from the environment."""
+    if request.iso == "pjm":
+        return PjmApi.from_env(http, today=today)
+    if request.source == "mis":
+        return ErcotMis(http)
+    return ErcotApi.from_env(http, archive_before=archive_before)
+
+
+def finish(request: FetchRequest, report: FetchReport, out: TextIO) -> int:
+    """Print the summary; raise ``DataError`` listing what is missing, else return 0."""
+    print(
+        f"fetched {report.rows} rows of {request.iso} {request.market} "
+        f"{','.join(request.nodes)} {request.start}..{request.end} "
+        f"({report.chunks - len(report.failed)} of {report.chunks} chunks stored)",
+        file=out,
+    )
+    if report.complete:
+        return 0
+    lines = [f"failed {item}" for item in report.failed]
+    lines += [f"no rows for {item}" for item in report.empty]
+    raise DataError(
+        f"{len(lines)} part(s) missing: " + " | ".join(lines) + " ; completed chunks were stored,"
+        " run the same command again to retry the rest"
+    )
+
+
+def validate(request: FetchRequest) -> None:
+    """Reject requests no source can serve, before any network traffic."""
+    if request.end < request.start:
+        raise ConfigError(f"--end {request.end} is before --start {request.start}")
+    if not request.nodes:
+        raise ConfigError("--node is empty; give one or more comma-separated node names")
+    if request.iso == "pjm" and request.source != "api":
+        raise ConfigError("--source mis is ERCOT only; PJM data comes from Data Miner 2 (api)")
+
+
+def parse_nodes(text: str) -> tuple[str, ...]:
+    """Comma-separated node names, upper-cased with inner blanks collapsed, duplicates dropped."""
+    names = (" ".join(part.upper().split()) for part in text.split(","))
+    return tuple(dict.fromkeys(name for name in names if name))
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
