@@ -1,0 +1,243 @@
+"""Back-tests: what each strategy would have cost on a realised price path.
+
+A back-test values decisions on one scenario, the prices that actually settled, with the same
+policy and cost lines as ``energyhedge.risk.value_decision``. Its outputs:
+
+- ``backtest.json``: per strategy, the totals of every cost line over the period, the all-in
+  cost and the cost per delivered GPU-hour (computed by ``value_decision``).
+- ``backtest_intervals.csv``: one row per interval and strategy with the same lines (computed
+  by ``interval_breakdown``), so the totals can be re-added from the rows. Premiums are
+  allocated pro rata to interval length over the back-test period; the work-requirement
+  penalty is booked on the last interval.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import polars as pl
+
+from energyhedge.data.calendar import ISO_TZ
+from energyhedge.data.generic_csv import GenericOptions
+from energyhedge.data.importers import read_prices
+from energyhedge.data.store import open_store
+from energyhedge.errors import ConfigError, DataError
+from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
+from energyhedge.problem import Decision, HedgeProblem
+from energyhedge.risk import interval_breakdown, value_decision
+from energyhedge.scenarios.scenario_set import ScenarioSet
+
+INTERVAL_COLUMNS = (
+    "interval_start_utc",
+    "strategy",
+    "price_usd_per_mwh",
+    "load_mw",
+    "energy_mwh",
+    "energy_cost_usd",
+    "hedge_payoff_usd",
+    "premium_usd",
+    "dr_revenue_usd",
+    "dr_penalty_usd",
+    "cp_tag_usd",
+    "value_lost_usd",
+    "unserved_penalty_usd",
+    "total_cost_usd",
+    "value_produced_usd",
+    "gpu_hours",
+)
+"""Columns of ``backtest_intervals.csv``; ``power_mw_<class>`` columns follow them."""
+
+TOTAL_COLUMNS = INTERVAL_COLUMNS[4:]
+"""Additive columns whose sums over a strategy's rows are its totals in ``backtest.json``."""
+
+
+@dataclass(frozen=True)
+class BacktestResult:
+    """Per-interval rows and per-strategy totals of one back-test."""
+
+    intervals: pl.DataFrame
+    totals: dict[str, dict[str, float]]
+
+
+def period_utc(start: date, end: date, iso: str) -> tuple[datetime, datetime]:
+    """UTC instants bounding the ISO-local days ``start`` .. ``end`` (inclusive): [from, to)."""
+    if end < start:
+        raise ConfigError(f"--end {end} is before --start {start}; give an end on or after it")
+    tz = ZoneInfo(ISO_TZ[iso])
+    first = datetime.combine(start, time(), tz).astimezone(UTC)
+    last = datetime.combine(end + timedelta(days=1), time(), tz).astimezone(UTC)
+    return first, last
+
+
+def read_realised(
+    source: str,
+    *,
+    iso: str,
+    market: str,
+    node: str,
+    start: date,
+    end: date,
+    options: GenericOptions | None = None,
+) -> ScenarioSet:
+    """The realised prices of one node as a one-scenario ``ScenarioSet``.
+
+    Parameters
+    ----------
+    source : str
+        ``"store"`` for the price store, or the path of any file the importers accept.
+    iso, market, node : str
+    start, end : date
+        First and last ISO-local day (inclusive).
+    options : GenericOptions, optional
+        How to read a file in a generic CSV layout (ISO formats are detected without it).
+
+    Raises
+    ------
+    DataError
+        No rows for the series in the period, mixed interval lengths, or gaps.
+    """
+    first, last = period_utc(start, end, iso)
+    if source == "store":
+        frame = open_store().read(iso, market, node, first, last)
+        where = "the price store"
+    else:
+        frame = read_prices(source, options).frame.filter(
+            (pl.col("iso") == iso)
+            & (pl.col("market") == market)
+            & (pl.col("node") == node)
+            & (pl.col("interval_start_utc") >= first)
+            & (pl.col("interval_start_utc") < last)
+        )
+        where = source
+    frame = frame.sort("interval_start_utc")
+    if frame.height == 0:
+        raise DataError(
+            f"{where}: no {iso} {market} prices for node {node} between {start} and {end}; "
+            "check --node/--market/--start/--end or import the data first"
+        )
+    minutes = frame["interval_minutes"].unique().to_list()
+    if len(minutes) != 1:
+        raise DataError(f"{where}: {node} has mixed interval lengths {sorted(minutes)} minutes")
+    stamps = frame["interval_start_utc"].dt.replace_time_zone(None).to_numpy()
+    stamps = stamps.astype("datetime64[us]")
+    step = np.timedelta64(minutes[0], "m")
+    expected = (
+        np.datetime64(first.replace(tzinfo=None), "us")
+        + np.arange(int((last - first) / timedelta(minutes=minutes[0]))) * step
+    )
+    if stamps.shape != expected.shape or not np.array_equal(stamps, expected):
+        missing = np.setdiff1d(expected, stamps)
+        at = missing[0] if missing.size else stamps[0]
+        raise DataError(
+            f"{where}: {node} has {len(stamps)} of {len(expected)} intervals between {start} "
+            f"and {end} (first missing at {at} UTC); back-test a complete period"
+        )
+    return ScenarioSet(
+        iso=iso,
+        market=market,
+        node=node,
+        interval_start_utc=stamps,
+        interval_minutes=int(minutes[0]),
+        prices_usd_per_mwh=frame["price_usd_per_mwh"].to_numpy().reshape(1, -1).astype(float),
+        probabilities=np.ones(1),
+        kind=np.array(["realised"]),
+    )
+
+
+def interval_payoffs_usd_per_mw(
+    problem: HedgeProblem, catalogue: Catalogue, realised: ScenarioSet, gas=None
+) -> np.ndarray:
+    """Payoff of 1 MW of each of the problem's products in each interval ($/MW), [K, T].
+
+    Computed from the catalogue's product formulas on the realised prices (products matched by
+    name), i.e. ``payoff_usd_per_mwh x interval hours``.
+    """
+    specs = {spec.name: spec for spec in catalogue.products}
+    rows = []
+    for product in problem.products:
+        if product.name not in specs:
+            raise ConfigError(
+                f"{catalogue.path}: product {product.name!r} of the problem is not in the catalogue"
+            )
+        per_mwh = payoff_usd_per_mwh(
+            specs[product.name],
+            realised.prices_usd_per_mwh,
+            realised.interval_start_utc,
+            realised.interval_minutes,
+            gas,
+        )
+        rows.append(per_mwh[0] * realised.interval_hours)
+    return np.array(rows).reshape(len(problem.products), realised.prices_usd_per_mwh.shape[1])
+
+
+def run_backtest(
+    realised: HedgeProblem,
+    decisions: dict[str, Decision],
+    payoff_usd_per_mw_by_interval: np.ndarray,
+) -> BacktestResult:
+    """Value each strategy's decision on the realised path (``realised`` has S = 1).
+
+    Parameters
+    ----------
+    realised : HedgeProblem
+        One scenario, the realised prices; products carry the premiums agreed when the
+        decision was made (see ``energyhedge.risk.transfer``).
+    decisions : dict
+        Strategy name -> Decision indexed like ``realised``.
+    payoff_usd_per_mw_by_interval : ndarray [K, T]
+        See ``interval_payoffs_usd_per_mw``.
+    """
+    if realised.n_scenarios != 1:
+        raise ConfigError(f"a back-test values one realised path, got {realised.n_scenarios}")
+    stamps = pl.Series(realised.interval_start_utc).dt.replace_time_zone("UTC")
+    frames, totals = [], {}
+    for name, decision in decisions.items():
+        cols = interval_breakdown(realised, decision, payoff_usd_per_mw_by_interval, scenario=0)
+        cost = value_decision(realised, decision)
+        frames.append(
+            pl.DataFrame(
+                {"interval_start_utc": stamps, "strategy": [name] * len(stamps), **cols}
+            ).select([*INTERVAL_COLUMNS, *sorted(c for c in cols if c.startswith("power_mw_"))])
+        )
+        line = cost.scenario(0)
+        totals[name] = {c: line[c] for c in (*TOTAL_COLUMNS, "margin_usd")}
+        per_gpu_hour = line["cost_per_gpu_hour_usd"]
+        totals[name]["cost_per_gpu_hour_usd"] = per_gpu_hour if np.isfinite(per_gpu_hour) else None
+    return BacktestResult(pl.concat(frames, how="diagonal"), totals)
+
+
+def write_backtest(result: BacktestResult, out_dir: str | Path, meta: dict) -> Path:
+    """Write ``backtest.json`` and ``backtest_intervals.csv`` into ``out_dir`` atomically.
+
+    The files are written into a temporary sibling folder that then replaces ``out_dir``, so a
+    failure leaves either the previous outputs or none, never half of them.
+    """
+    out = Path(out_dir)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        result.intervals.with_columns(
+            pl.col("interval_start_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        ).write_csv(tmp / "backtest_intervals.csv")
+        doc = {**meta, "strategies": result.totals}
+        (tmp / "backtest.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
+        if out.exists():
+            old = out.with_name(f".{out.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+            os.replace(tmp, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

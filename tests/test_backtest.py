@@ -1,0 +1,235 @@
+"""Back-tests on realised prices: re-addable rows, exact unhedged cost, payoffs by formula."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import numpy as np
+import polars as pl
+import pytest
+
+from energyhedge.backtest import (
+    TOTAL_COLUMNS,
+    interval_payoffs_usd_per_mw,
+    read_realised,
+    run_backtest,
+    write_backtest,
+)
+from energyhedge.data.generic_csv import SHIPPED_ERCOT_OPTIONS
+from energyhedge.errors import ConfigError, DataError
+from energyhedge.instruments import load_catalogue
+from energyhedge.problem import Decision, FlexClass, HedgeProblem, Product
+from energyhedge.risk import break_even_thresholds, strategies
+
+ERCOT_FILE = "market_data/ercot/ercot_rtm_spp_lz_hourly_2023.csv"
+
+CATALOGUE = """
+[catalogue]
+iso = "ercot"
+node = "LZ_HOUSTON"
+market = "rtm"
+
+[[product]]
+name = "scarcity_1000"
+kind = "scarcity"
+shape = "7x24"
+tenor = "horizon"
+strike_usd_per_mwh = 1000.0
+max_mw = 70.0
+premium_usd_per_mw = 2000.0
+
+[[product]]
+name = "block_5x16"
+kind = "block"
+shape = "5x16"
+tenor = "horizon"
+price_usd_per_mwh = 80.0
+min_mw = -50.0
+max_mw = 50.0
+"""
+
+
+@pytest.fixture(scope="module")
+def august(repo_root):
+    return read_realised(
+        str(repo_root / ERCOT_FILE),
+        iso="ercot",
+        market="rtm",
+        node="LZ_HOUSTON",
+        start=date(2023, 8, 1),
+        end=date(2023, 8, 31),
+        options=SHIPPED_ERCOT_OPTIONS,
+    )
+
+
+@pytest.fixture(scope="module")
+def catalogue(tmp_path_factory):
+    path = tmp_path_factory.mktemp("contracts") / "bt.toml"
+    path.write_text(CATALOGUE)
+    return load_catalogue(path)
+
+
+def realised_problem(realised, catalogue) -> HedgeProblem:
+    """A 100 MW campus (30 MW firm, 70 MW training) on the realised path, both products."""
+    t = realised.prices_usd_per_mwh.shape[1]
+    payoffs = interval_payoffs_usd_per_mw_from(realised, catalogue)
+    products = tuple(
+        Product(spec.name, spec.kind, payoffs[k].sum(keepdims=True), 2_000.0 * (k == 0), 0.0)
+        for k, spec in enumerate(catalogue.products)
+    )
+    train = FlexClass(
+        "training", np.full(t, 70.0), 800.0, 3.75, np.array([0.0, 1.0]), np.array([0.0, 1.0])
+    )
+    return HedgeProblem(
+        interval_start_utc=realised.interval_start_utc,
+        interval_hours=realised.interval_hours,
+        prices_usd_per_mwh=realised.prices_usd_per_mwh,
+        probabilities=np.ones(1),
+        firm_load_mw=np.full(t, 30.0),
+        firm_gpu_hours=np.full(t, 24_000.0),
+        firm_value_usd_per_gpu_hour=3.75,
+        flex=(train,),
+        grid_limit_mw=100.0,
+        products=products,
+        dr_price_usd_per_mw_h=np.full(t, 4.0),
+        dr_max_mw=20.0,
+        dr_deployed=realised.prices_usd_per_mwh > 2_000.0,
+        dr_penalty_usd_per_mwh=500.0,
+        cp_weight_usd_per_mw=np.zeros((1, t)),
+    )
+
+
+def interval_payoffs_usd_per_mw_from(realised, catalogue):
+    """Payoffs by interval, by the catalogue formulas (the function under test elsewhere)."""
+    dummy = [Product(s.name, s.kind, np.zeros(1), 0.0, 0.0) for s in catalogue.products]
+    shell = HedgeProblem(*([None] * 9), tuple(dummy), *([None] * 5))
+    return interval_payoffs_usd_per_mw(shell, catalogue, realised)
+
+
+def recommended(problem: HedgeProblem) -> Decision:
+    t = problem.n_intervals
+    return Decision(
+        product_mw=np.array([70.0, 20.0]),
+        schedule_mw=np.full((1, t), 70.0),
+        dr_mw=np.full(t, 10.0),
+        curtail_above_usd_per_mwh=break_even_thresholds(problem),
+    )
+
+
+def test_realised_prices_equal_the_raw_file(august, repo_root):
+    raw = pl.read_csv(repo_root / ERCOT_FILE).filter(pl.col("Zone") == "LZ_HOUSTON")
+    raw = raw.filter(pl.col("Date").str.starts_with("8/"))
+    assert august.prices_usd_per_mwh.shape == (1, 744)
+    np.testing.assert_array_equal(august.prices_usd_per_mwh[0], raw["Price"].to_numpy())
+    assert august.interval_start_utc[0] == np.datetime64("2023-08-01T05:00", "us")  # CDT midnight
+    assert august.interval_minutes == 60
+
+
+def test_store_and_file_give_the_same_path(august):
+    from_store = read_realised(
+        "store",
+        iso="ercot",
+        market="rtm",
+        node="LZ_HOUSTON",
+        start=date(2023, 8, 1),
+        end=date(2023, 8, 31),
+    )
+    np.testing.assert_array_equal(from_store.prices_usd_per_mwh, august.prices_usd_per_mwh)
+    np.testing.assert_array_equal(from_store.interval_start_utc, august.interval_start_utc)
+
+
+def test_missing_period_is_a_data_error(repo_root):
+    with pytest.raises(DataError, match="no ercot rtm prices for node LZ_HOUSTON"):
+        read_realised(
+            "store",
+            iso="ercot",
+            market="rtm",
+            node="LZ_HOUSTON",
+            start=date(2024, 8, 1),
+            end=date(2024, 8, 2),
+        )
+    with pytest.raises(DataError, match="first missing"):
+        read_realised(
+            "store",
+            iso="ercot",
+            market="rtm",
+            node="LZ_HOUSTON",
+            start=date(2023, 12, 30),
+            end=date(2024, 1, 2),
+        )
+    with pytest.raises(ConfigError, match="before"):
+        read_realised(
+            "store",
+            iso="ercot",
+            market="rtm",
+            node="LZ_HOUSTON",
+            start=date(2023, 8, 2),
+            end=date(2023, 8, 1),
+        )
+
+
+def test_hedge_payoffs_equal_product_formulas_on_realised_prices(august, catalogue):
+    payoffs = interval_payoffs_usd_per_mw_from(august, catalogue)
+    price = august.prices_usd_per_mwh[0]
+    np.testing.assert_allclose(payoffs[0], np.maximum(price - 1_000.0, 0.0), rtol=1e-15)
+    assert (price > 1_000.0).sum() == 42  # domain primer: 42 hours above $1,000 in Aug 2023
+    # 5x16 in ERCOT: HE07-22 Central on weekdays; Aug 2023 has 23 weekdays, no NERC holiday.
+    local = august.interval_start_utc - np.timedelta64(5, "h")
+    hour = local.astype("datetime64[h]").astype(int) % 24
+    weekday = (local.astype("datetime64[D]").astype(int) + 3) % 7  # 0 = Monday
+    on_peak = (hour >= 6) & (hour < 22) & (weekday < 5)
+    assert on_peak.sum() == 23 * 16
+    np.testing.assert_allclose(payoffs[1], np.where(on_peak, price - 80.0, 0.0), rtol=1e-15)
+
+
+def test_unhedged_inflexible_cost_is_load_times_price(august, catalogue):
+    problem = realised_problem(august, catalogue)
+    decisions = strategies(problem, recommended(problem))
+    result = run_backtest(problem, decisions, interval_payoffs_usd_per_mw_from(august, catalogue))
+    price = august.prices_usd_per_mwh[0]
+    unhedged = result.intervals.filter(pl.col("strategy") == "unhedged")
+    np.testing.assert_array_equal(unhedged["energy_cost_usd"].to_numpy(), price * 100.0)
+    np.testing.assert_array_equal(unhedged["total_cost_usd"].to_numpy(), price * 100.0)
+    assert result.totals["unhedged"]["total_cost_usd"] == pytest.approx(
+        float(np.sum(price * 100.0)), abs=1e-6
+    )
+    assert result.totals["unhedged"]["gpu_hours"] == 744 * 80_000.0
+    hedged = result.totals["hedges_only"]
+    block = interval_payoffs_usd_per_mw_from(august, catalogue)[1].sum()
+    want = 70.0 * np.maximum(price - 1_000.0, 0.0).sum() + 20.0 * block
+    assert hedged["hedge_payoff_usd"] == pytest.approx(want, abs=1e-6)
+    assert hedged["premium_usd"] == 140_000.0
+
+
+def test_csv_rows_re_add_to_json_totals_to_the_cent(august, catalogue, tmp_path):
+    problem = realised_problem(august, catalogue)
+    result = run_backtest(
+        problem,
+        strategies(problem, recommended(problem)),
+        interval_payoffs_usd_per_mw_from(august, catalogue),
+    )
+    out = write_backtest(result, tmp_path / "bt", {"node": "LZ_HOUSTON"})
+    doc = json.loads((out / "backtest.json").read_text())
+    rows = pl.read_csv(out / "backtest_intervals.csv")
+    assert rows.height == 4 * 744
+    assert rows["interval_start_utc"][0] == "2023-08-01T05:00:00Z"
+    for name, totals in doc["strategies"].items():
+        mine = rows.filter(pl.col("strategy") == name)
+        for column in TOTAL_COLUMNS:
+            assert abs(mine[column].sum() - totals[column]) < 0.005, (name, column)
+    rec = doc["strategies"]["recommended"]
+    assert rec["cost_per_gpu_hour_usd"] == pytest.approx(rec["total_cost_usd"] / rec["gpu_hours"])
+    # the virtual peaker stops training above 3,000 $/MWh, so it never pays more for energy
+    assert rec["energy_cost_usd"] < doc["strategies"]["hedges_only"]["energy_cost_usd"]
+
+
+def test_rewriting_replaces_the_previous_outputs(august, catalogue, tmp_path):
+    problem = realised_problem(august, catalogue)
+    decisions = {"unhedged": strategies(problem, recommended(problem))["unhedged"]}
+    payoffs = interval_payoffs_usd_per_mw_from(august, catalogue)
+    result = run_backtest(problem, decisions, payoffs)
+    write_backtest(result, tmp_path / "bt", {"run": 1})
+    write_backtest(result, tmp_path / "bt", {"run": 2})
+    assert json.loads((tmp_path / "bt" / "backtest.json").read_text())["run"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bt"]
