@@ -1,0 +1,81 @@
+"""An exclusive lock on an output directory, so that two nightly runs cannot interleave.
+
+The lock is ``fcntl.flock`` on ``<directory>/.lock``: the kernel releases it when the holder exits,
+even after a crash, so a stale lock file never blocks the next run. The file records the holder's
+pid, run id and start time for the message the second run prints.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+
+from energyhedge.errors import LockedError
+
+LOCK_NAME = ".lock"
+
+
+class OutputLock:
+    """Context manager holding the lock on ``directory``; waits up to ``wait_s`` seconds.
+
+    Raises
+    ------
+    LockedError
+        If another process still holds the lock after ``wait_s`` seconds (0: do not wait).
+    """
+
+    def __init__(self, directory: str | Path, *, wait_s: float = 0.0, owner: str = "") -> None:
+        self.directory = Path(directory)
+        self.path = self.directory / LOCK_NAME
+        self.wait_s = max(float(wait_s), 0.0)
+        self.owner = owner
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise LockedError naming the holder and what to do."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + self.wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
+                    os.close(fd)
+                    waited = f"after waiting {self.wait_s:g} s" if self.wait_s else "(no --wait)"
+                    raise LockedError(
+                        f"{self.directory}: another run holds the output lock {self.path} "
+                        f"{waited}; holder: {holder or 'unknown'}. Let it finish, or pass "
+                        f"--wait SECONDS to queue behind it."
+                    ) from None
+                time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
+        started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"pid {os.getpid()} {self.owner} since {started}".encode(), 0)
+        self._fd = fd
+
+    def release(self) -> None:
+        """Give the lock back (the lock file stays; it is harmless when unlocked)."""
+        if self._fd is not None:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> OutputLock:
+        self.acquire()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
