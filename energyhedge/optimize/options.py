@@ -1,0 +1,48 @@
+"""Settings of one optimisation: risk form, CVaR level, solver options and time limit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from energyhedge.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """How to solve a ``HedgeProblem``.
+
+    Attributes
+    ----------
+    alpha : float
+        CVaR confidence level in (0, 1), e.g. 0.95: CVaR is the mean of the worst 5 % of costs.
+    cvar_weight : float
+        lambda of the penalty form: minimise E[C] + lambda * CVaR_alpha(C) (>= 0).
+    cvar_budget_usd : float or None
+        When set, the budget form instead: minimise E[C] subject to CVaR_alpha(C) <= budget ($).
+    time_limit_s : float
+        Wall-clock limit of each HiGHS call (s); always finite.
+    highs_options : dict
+        HiGHS options passed verbatim (e.g. ``{"solver": "ipm", "presolve": "on"}``).
+    marginals : bool
+        Also compute the by-products that need extra solves (value of flexible MW).
+    """
+
+    alpha: float = 0.95
+    cvar_weight: float = 1.0
+    cvar_budget_usd: float | None = None
+    time_limit_s: float = 60.0
+    highs_options: dict = field(default_factory=dict)
+    marginals: bool = True
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.alpha < 1.0:
+            raise ConfigError(f"alpha must be in (0, 1), got {self.alpha:g}")
+        if self.cvar_weight < 0:
+            raise ConfigError(f"lambda (CVaR weight) must be >= 0, got {self.cvar_weight:g}")
+        if not 0 < self.time_limit_s < float("inf"):
+            raise ConfigError(f"time limit must be positive and finite, got {self.time_limit_s:g}")
+
+    @property
+    def budget_form(self) -> bool:
+        """True when minimising E[C] under a CVaR budget rather than E[C] + lambda * CVaR."""
+        return self.cvar_budget_usd is not None

@@ -1,0 +1,163 @@
+"""What a solve returns: the decision, the in-sample cost distribution and by-products.
+
+The in-sample scenario costs are re-evaluated here from the solved power arrays with the cost
+definition of ``energyhedge.problem`` (independently of the LP's cost rows), and the real-time
+curtailment thresholds of the ``Decision`` are fitted to the LP's own curtailment choices.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from energyhedge.optimize.prechecks import curve_segments
+from energyhedge.problem import Decision, HedgeProblem
+
+
+@dataclass(frozen=True)
+class Solution:
+    """The optimum of one HedgeProblem under one set of SolveOptions.
+
+    Attributes
+    ----------
+    decision : Decision
+    status : str
+        HiGHS model status ("Optimal", or e.g. "Time limit reached" with a feasible point).
+    objective_usd : float
+        E[C] + lambda * CVaR (penalty form) or E[C] (budget form), $.
+    alpha : float
+    scenario_cost_usd : ndarray [S]
+        In-sample cost of each scenario under the LP's own real-time power ($).
+    power_mw : ndarray [J, S, T]
+        In-sample real-time power of each class (MW); optimistic: it sees each whole price path.
+    expected_cost_usd, var_usd, cvar_usd : float
+        In-sample mean, VaR_alpha and CVaR_alpha of the scenario cost ($).
+    solver : dict
+        The solver record (HiGHS version, options, status, objective, infeasibilities,
+        iterations, build_s, solve_s) plus the model size.
+    flex_value_usd_per_mw : dict[str, float]
+        Per job class: how much the objective falls if one more MW of firm load were flexible in
+        that class in every interval it may run ($ per MW, finite difference; empty when not asked).
+    cvar_budget_price_usd_per_usd : float or None
+        Budget form: increase of E[C] per $ the CVaR budget is tightened (dual of the budget row).
+    product_cvar_contribution_usd : ndarray [K]
+        Each product's share of the CVaR: x_k times the tail mean of (premium - payoff) ($).
+    product_cvar_without_usd : ndarray [K]
+        CVaR if that product alone were dropped from the decision ($).
+    notes : tuple[str, ...]
+        Warnings in campus terms (e.g. a soft work requirement larger than the campus can run).
+    """
+
+    decision: Decision
+    status: str
+    objective_usd: float
+    alpha: float
+    scenario_cost_usd: np.ndarray
+    power_mw: np.ndarray
+    expected_cost_usd: float
+    var_usd: float
+    cvar_usd: float
+    solver: dict
+    flex_value_usd_per_mw: dict = field(default_factory=dict)
+    cvar_budget_price_usd_per_usd: float | None = None
+    product_cvar_contribution_usd: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    product_cvar_without_usd: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    notes: tuple[str, ...] = ()
+
+
+def tail_weights(cost_usd: np.ndarray, probabilities: np.ndarray, alpha: float) -> np.ndarray:
+    """Weights w[S] >= 0 summing to 1 with CVaR_alpha = w @ cost (the worst 1 - alpha of mass).
+
+    The scenario at the VaR boundary gets the fractional weight, as in Rockafellar-Uryasev.
+    """
+    order = np.argsort(-cost_usd, kind="stable")
+    p = probabilities[order]
+    before = np.concatenate([[0.0], np.cumsum(p)[:-1]])
+    share = np.clip((1.0 - alpha) - before, 0.0, p)
+    weights = np.empty_like(share)
+    weights[order] = share / (1.0 - alpha)
+    return weights
+
+
+def var_cvar(cost_usd: np.ndarray, probabilities: np.ndarray, alpha: float) -> tuple[float, float]:
+    """VaR_alpha (smallest v with P(C <= v) >= alpha) and CVaR_alpha of a discrete cost ($)."""
+    order = np.argsort(cost_usd, kind="stable")
+    cum = np.cumsum(probabilities[order])
+    var = float(cost_usd[order][min(np.searchsorted(cum, alpha - 1e-12), cum.size - 1)])
+    return var, float(tail_weights(cost_usd, probabilities, alpha) @ cost_usd)
+
+
+def evaluate_costs(
+    problem: HedgeProblem,
+    product_mw: np.ndarray,
+    dr_mw: np.ndarray,
+    schedule_mw: np.ndarray,
+    power_mw: np.ndarray,
+) -> np.ndarray:
+    """Scenario cost C_s ($, [S]) of ``energyhedge.problem`` for given real-time power [J, S, T]."""
+    h = problem.interval_hours
+    load = problem.firm_load_mw[None, :] + power_mw.sum(axis=0)  # [S, T]
+    cost = (h * problem.prices_usd_per_mwh * load).sum(axis=1)
+    cost += (problem.cp_weight_usd_per_mw * load).sum(axis=1)
+    for k, product in enumerate(problem.products):
+        cost += product_mw[k] * (product.premium_usd_per_mw - product.payoff_usd_per_mw)
+    cost -= float(h @ (problem.dr_price_usd_per_mw_h * dr_mw))
+    curtailed = sum(
+        (schedule_mw[j][None, :] - power_mw[j] for j, f in enumerate(problem.flex) if f.rt_curtailable),
+        start=np.zeros_like(problem.prices_usd_per_mwh),
+    )
+    short_mw = np.where(problem.dr_deployed, np.maximum(dr_mw[None, :] - curtailed, 0.0), 0.0)
+    cost += problem.dr_penalty_usd_per_mwh * (short_mw * h).sum(axis=1)
+    for j, flex in enumerate(problem.flex):
+        work_gpu_h = delivered_work_gpu_hours(problem, j, power_mw[j])
+        full_gpu_h = flex.gpu_hours_per_mwh * float(h @ flex.max_mw)
+        cost += flex.value_usd_per_gpu_hour * (full_gpu_h - work_gpu_h)
+        if flex.work_requirement_gpu_hours > 0 and np.isfinite(flex.unserved_usd_per_gpu_hour):
+            short = np.maximum(flex.work_requirement_gpu_hours - work_gpu_h, 0.0)
+            cost += flex.unserved_usd_per_gpu_hour * short
+    return cost
+
+
+def delivered_work_gpu_hours(problem: HedgeProblem, j: int, power_mw: np.ndarray) -> np.ndarray:
+    """GPU-hours class j delivers over the horizon in each scenario, from its power [S, T]."""
+    flex = problem.flex[j]
+    width, slope = curve_segments(flex)
+    max_mw = np.asarray(flex.max_mw, dtype=float)
+    frac = np.divide(power_mw, max_mw, out=np.zeros_like(power_mw), where=max_mw > 0)
+    knots = np.concatenate([[0.0], np.cumsum(width)])
+    work_frac = np.interp(frac, knots, np.concatenate([[0.0], np.cumsum(width * slope)]))
+    return flex.gpu_hours_per_mwh * (work_frac * max_mw * problem.interval_hours).sum(axis=1)
+
+
+def curtail_thresholds(
+    problem: HedgeProblem, schedule_mw: np.ndarray, power_mw: np.ndarray
+) -> np.ndarray:
+    """Price above which each class stops in real time ($/MWh, [J]), fitted to the LP's choices.
+
+    For each real-time curtailable class, the threshold minimises the expected scheduled MWh the
+    rule "stop when price > threshold" classifies differently from the in-sample LP (outside DR
+    calls, which force curtailment whatever the price). Without in-sample curtailment it is the
+    class's break-even price, or the highest price at which the LP kept running if higher.
+    Classes that cannot be curtailed in real time get inf.
+    """
+    out = np.full(len(problem.flex), np.inf)
+    prices = problem.prices_usd_per_mwh
+    for j, flex in enumerate(problem.flex):
+        if not flex.rt_curtailable:
+            continue
+        sched = schedule_mw[j][None, :]
+        mask = (sched > 1e-6) & ~(problem.dr_deployed & (problem.dr_max_mw > 0))
+        mask = np.broadcast_to(mask, prices.shape)
+        stopped = (sched - power_mw[j]) > 1e-6 * np.maximum(sched, 1.0)
+        weight = (problem.probabilities[:, None] * problem.interval_hours[None, :] * sched)[mask]
+        price, label = prices[mask], stopped[mask]
+        if not label.any():
+            out[j] = max(flex.break_even_usd_per_mwh, float(price.max(initial=-np.inf)))
+            continue
+        order = np.argsort(price, kind="stable")
+        price, label, weight = price[order], label[order], weight[order]
+        wrong_low = np.cumsum(weight * label)  # stopped although price <= threshold
+        wrong_high = (weight * ~label).sum() - np.cumsum(weight * ~label)  # ran although above
+        out[j] = float(price[int(np.argmin(wrong_low + wrong_high))])
+    return out
