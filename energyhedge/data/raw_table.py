@@ -92,7 +92,7 @@ def parse_float(table: RawTable, column: str) -> pl.Series:
 
 def parse_int(table: RawTable, column: str, low: int, high: int) -> pl.Series:
     """Column as Int32 within [low, high]; accepts ``"7"``, ``"07:00"``, ``"7.0"``."""
-    digits = table.frame[column].str.extract(r"^(\d{1,2})(?::00|\.0+)?$", 1)
+    digits = table.frame[column].str.extract(r"^(\d{1,2})(?::00(?::00)?|\.0+)?$", 1)
     values = digits.cast(pl.Int32, strict=False)
     values = pl.select(pl.when(values.is_between(low, high)).then(values)).to_series()
     table.check(values, column, f"not a whole number from {low} to {high}")

@@ -1,0 +1,54 @@
+"""Generic CSV: column mapping, hour-ending labels, repeated hours read in file order."""
+
+from __future__ import annotations
+
+import pytest
+from data_helpers import FIXTURES, rows
+
+from energyhedge.data.generic_csv import GenericOptions
+from energyhedge.data.importers import read_prices
+from energyhedge.errors import ConfigError, DataError
+
+ENDING = GenericOptions(
+    time_col="time stamp",
+    price_col="lmp",
+    node_col="HUB",
+    iso="ercot",
+    market="dam",
+    interval_minutes=60,
+    tz="America/Chicago",
+    label="ending",
+)
+
+
+def test_hour_ending_labels_with_repeated_hour_in_file_order():
+    frame = read_prices(FIXTURES / "generic_hour_ending.csv", ENDING).frame
+    assert set(frame["market"]) == {"dam"}
+    assert rows(frame) == [
+        ("MY_NODE", "2023-11-05T05:00", 60, 10.5),
+        ("MY_NODE", "2023-11-05T06:00", 60, 11.5),
+        ("MY_NODE", "2023-11-05T07:00", 60, 12.5),
+        ("MY_NODE", "2023-11-05T08:00", 60, 13.5),
+    ]
+
+
+def test_beginning_labels_in_new_york(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text("t,price,node\n2024-03-10 01:00,5,X\n2024-03-10 03:00,6,X\n")
+    options = GenericOptions(time_col="t", iso="pjm", market="rtm", interval_minutes=60)
+    frame = read_prices(path, options).frame
+    assert rows(frame) == [("X", "2024-03-10T06:00", 60, 5.0), ("X", "2024-03-10T07:00", 60, 6.0)]
+
+
+def test_spring_forward_gap_label_is_an_error(tmp_path):
+    path = tmp_path / "gap.csv"
+    path.write_text("t,price,node\n2024-03-10 01:00,5,X\n2024-03-10 02:00,6,X\n")
+    with pytest.raises(DataError, match=r"gap\.csv, line 3, column 't': this time does not exist"):
+        read_prices(path, GenericOptions(time_col="t", iso="pjm"))
+
+
+def test_options_are_validated():
+    with pytest.raises(ConfigError, match="interval_minutes=30"):
+        GenericOptions(time_col="t", interval_minutes=30)
+    with pytest.raises(ConfigError, match="label='middle'"):
+        GenericOptions(time_col="t", label="middle")
