@@ -602,6 +602,12 @@ def load_campus(path: str | Path) -> Campus:
         raise root.error("gpu", "the campus lists no [[gpu]] type")
     inference = tuple(_inference(t, gpu_types) for t in _unique(root.tables("inference")))
     training = tuple(_training(t, gpu_types) for t in _unique(root.tables("training")))
+    names = [t.get("name", str) for t in root.tables("inference") + root.tables("training")]
+    for t in root.tables("training"):
+        if names.count(t.get("name", str)) > 1:
+            raise t.error(
+                "name", f"duplicate name {t.get('name', str)!r} (also an inference class)"
+            )
     if not inference and not training:
         raise root.error("training", "the campus has no [[inference]] or [[training]] class")
     campus = Campus(
@@ -875,7 +881,9 @@ def _dr(t: Table, iso: str) -> DrProgramme:
     )
     kind = t.choice("kind", tuple(DR_KINDS))
     if DR_KINDS[kind] != iso:
-        raise t.error("kind", f"{kind} is an {DR_KINDS[kind].upper()} programme, not {iso.upper()}")
+        raise t.error(
+            "kind", f"{kind} is a programme of {DR_KINDS[kind].upper()}, not {iso.upper()}"
+        )
     return DrProgramme(
         name=t.get("name", str),
         kind=kind,
