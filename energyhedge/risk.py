@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from energyhedge.errors import ConfigError
-from energyhedge.problem import Decision, HedgeProblem
+from energyhedge.problem import Decision, FlexClass, HedgeProblem
 
 SCENARIO_CHUNK_CELLS = 4_000_000
 """Scenario-intervals valued at once; bounds memory at a few hundred MB for any S x T."""
@@ -144,6 +144,15 @@ def _work_gpu_hours(
     return full * np.interp(frac, cls.curve_power_frac, cls.curve_work_frac)
 
 
+def _unserved_usd(cls: FlexClass, work_gpu_hours: np.ndarray | float) -> np.ndarray | float:
+    """Penalty for delivering less than the work requirement ($); 0 when the penalty is
+    infinite, as then the requirement is a hard constraint of the optimiser, not a cost."""
+    if not np.isfinite(cls.unserved_usd_per_gpu_hour):
+        return np.zeros_like(work_gpu_hours)
+    short = np.maximum(cls.work_requirement_gpu_hours - work_gpu_hours, 0.0)
+    return cls.unserved_usd_per_gpu_hour * short
+
+
 def _full_work_gpu_hours(problem: HedgeProblem) -> np.ndarray:
     """GPU-hours each class would deliver at max_mw in every interval, [J]."""
     return np.array(
@@ -221,9 +230,7 @@ def value_decision(problem: HedgeProblem, decision: Decision) -> CostBreakdown:
             gpu_hours += work
             produced += cls.value_usd_per_gpu_hour * work
             lines["value_lost_usd"][rows] += cls.value_usd_per_gpu_hour * (full_work[j] - work)
-            lines["unserved_penalty_usd"][rows] += cls.unserved_usd_per_gpu_hour * np.maximum(
-                cls.work_requirement_gpu_hours - work, 0.0
-            )
+            lines["unserved_penalty_usd"][rows] += _unserved_usd(cls, work)
         lines["energy_mwh"][rows] = energy_mwh
         lines["energy_cost_usd"][rows] = energy_cost
         lines["cp_tag_usd"][rows] = cp_tag
@@ -315,9 +322,7 @@ def interval_breakdown(
         full = cls.gpu_hours_per_mwh * cls.max_mw * h
         value_lost += cls.value_usd_per_gpu_hour * (full - work)
         if t:
-            unserved[-1] += cls.unserved_usd_per_gpu_hour * max(
-                cls.work_requirement_gpu_hours - work.sum(), 0.0
-            )
+            unserved[-1] += _unserved_usd(cls, work.sum())
     columns = {
         "price_usd_per_mwh": price,
         "load_mw": load,
