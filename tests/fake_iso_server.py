@@ -7,6 +7,7 @@ Every request is recorded with its query, headers and body so tests can assert w
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import threading
@@ -109,7 +110,8 @@ class FakeIsoServer:
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
-                self.wfile.write(reply.body)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(reply.body)  # fails when the client gave up (timeout tests)
 
             do_GET = _serve
             do_POST = _serve

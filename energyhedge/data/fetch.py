@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TextIO
 
+import polars as pl
+
 from energyhedge.data.ercot_api import QUERY_API_START, ErcotApi
 from energyhedge.data.ercot_mis import ErcotMis
 from energyhedge.data.fetch_plan import FetchRequest
@@ -137,6 +139,7 @@ def fetch(
         for chunk in chunks:
             try:
                 result = source.get_chunk(request, chunk)
+                check_series(result.frame, request, result.queries)
                 if result.frame.height:
                     store.upsert(
                         result.frame,
@@ -199,6 +202,18 @@ def validate(request: FetchRequest) -> None:
         raise ConfigError("--node is empty; give one or more comma-separated node names")
     if request.iso == "pjm" and request.source != "api":
         raise ConfigError("--source mis is ERCOT only; PJM data comes from Data Miner 2 (api)")
+
+
+def check_series(frame: pl.DataFrame, request: FetchRequest, queries: list[str]) -> None:
+    """Raise if a source returned prices of another ISO or market than requested."""
+    found = frame.select("iso", "market").unique().rows()
+    wrong = [pair for pair in found if pair != (request.iso, request.market)]
+    if wrong:
+        raise DataError(
+            f"{queries[-1] if queries else request.iso} returned {wrong[0][0]} {wrong[0][1]} "
+            f"prices where {request.iso} {request.market} were requested; the base URL points "
+            f"at the wrong feed"
+        )
 
 
 def parse_nodes(text: str) -> tuple[str, ...]:
