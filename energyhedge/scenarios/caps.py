@@ -50,3 +50,9 @@ def offer_cap_usd_per_mwh(
     if (which < 0).any():
         raise ConfigError(f"no ERCOT offer cap on file before {starts[0]}: pass offer_cap ($/MWh)")
     return caps[which]
+
+
+def history_cap_usd_per_mwh(iso: str, dates: np.ndarray, offer_cap: float | None) -> np.ndarray:
+    """Offer cap in force on historical days: the ISO's table where it has one, else
+    ``offer_cap`` (the cap of the scenarios is then assumed to have held in the past too)."""
+    return offer_cap_usd_per_mwh(iso, dates, None if iso == "ercot" else offer_cap)

@@ -9,7 +9,11 @@ import polars as pl
 
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.scenarios.bootstrap import sample_days
-from energyhedge.scenarios.caps import DEFAULT_ADDER_ROOM_USD_PER_MWH, offer_cap_usd_per_mwh
+from energyhedge.scenarios.caps import (
+    DEFAULT_ADDER_ROOM_USD_PER_MWH,
+    history_cap_usd_per_mwh,
+    offer_cap_usd_per_mwh,
+)
 from energyhedge.scenarios.daygrid import day_matrix, horizon
 from energyhedge.scenarios.forward import centre_on_forward
 from energyhedge.scenarios.regime import RegimeParams, fit_regime, simulate_regime
@@ -94,7 +98,8 @@ def generate(
     hist = day_matrix(series, iso)
     grid = horizon(iso, start, days, hist.interval_minutes)
     cap_by_day = offer_cap_usd_per_mwh(iso, grid.dates, offer_cap)
-    ceiling = (cap_by_day + adder_room_usd_per_mwh)[grid.day_of_interval]
+    ceiling_by_day = cap_by_day + adder_room_usd_per_mwh
+    ceiling = ceiling_by_day[grid.day_of_interval]
 
     prices = np.empty((n + len(stress), grid.interval_start_utc.size), dtype=dtype)
     if model == "bootstrap":
@@ -103,7 +108,16 @@ def generate(
             rows = chosen[lo : lo + CHUNK][:, grid.day_of_interval]
             prices[lo : lo + rows.shape[0]] = hist.prices_usd_per_mwh[rows, grid.slot_of_interval]
     else:
-        params = regime_params if regime_params is not None else fit_regime(hist)
+        if regime_params is None:
+            hist_cap = history_cap_usd_per_mwh(iso, hist.dates, offer_cap)
+            params = fit_regime(hist, hist_cap + adder_room_usd_per_mwh)
+        else:
+            params = regime_params
+        if ceiling_by_day.min() <= params.threshold_usd_per_mwh:
+            raise ConfigError(
+                f"offer cap plus adder room ({ceiling_by_day.min():.2f} $/MWh) must exceed the "
+                f"spike threshold ({params.threshold_usd_per_mwh:.2f} $/MWh)"
+            )
         if params.interval_minutes != hist.interval_minutes:
             raise ConfigError(
                 f"regime parameters are for {params.interval_minutes}-minute steps, "
@@ -113,7 +127,8 @@ def generate(
         streams = np.random.SeedSequence(seed).spawn(-(-n // CHUNK))
         for lo, stream in zip(range(0, n, CHUNK), streams, strict=True):
             size = min(CHUNK, n - lo)
-            local = simulate_regime(params, grid.dates, size, np.random.default_rng(stream))
+            rng = np.random.default_rng(stream)
+            local = simulate_regime(params, grid.dates, ceiling_by_day, size, rng)
             prices[lo : lo + size] = local[:, flat]
     model_prices = prices[:n]
 

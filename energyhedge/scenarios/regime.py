@@ -5,12 +5,15 @@ clock slot of step ``t``::
 
     base_t  = scale * sinh(mu[m, k] + e_t)            ($/MWh)
     e_t     = phi * e_{t-1} + sigma[m, k] * z_t       z_t ~ N(0, 1)
-    price_t = threshold + exp(size_mu + size_sigma * w_t)   while a spike is active
-            = base_t                                        otherwise,   w_t ~ N(0, 1)
+    price_t = threshold + (ceiling_t - threshold) * expit(size_mu + size_sigma * w_t)
+                                                        while a spike is active,
+            = base_t                                    otherwise,        w_t ~ N(0, 1)
 
 ``asinh(price / scale)`` behaves like a log for large prices and stays defined for negative
-ones. A spike starts at step t with probability ``entry[m, k]`` when none was active at
-t-1, and lasts D steps with D drawn from ``duration_pmf`` (``duration_pmf[d - 1] = P(D = d)``).
+ones. ``ceiling_t`` is the offer cap plus adder room in force on the day (``caps``), so a spike
+size is a position between the threshold and the ceiling and scales with the cap of the period.
+A spike starts at step t with probability ``entry[m, k]`` when none was active at t-1, and
+lasts D steps with D drawn from ``duration_pmf`` (``duration_pmf[d - 1] = P(D = d)``).
 
 Fitting: a step is a spike step when its price exceeds ``threshold``; ``mu`` is the mean of
 ``asinh(price / scale)`` over non-spike steps per (month, slot); ``phi`` the least-squares
@@ -19,8 +22,9 @@ root-mean-square innovation per (month, slot) (the month's value where a cell ha
 ``MIN_CELL`` innovations); ``entry`` the number of spike starts over the number of steps
 that follow a non-spike step, per (month, slot); ``duration_pmf`` the empirical distribution
 of run lengths; ``size_mu``/``size_sigma`` mean and standard deviation of
-``log(price - threshold)`` over spike steps. Months absent from the history borrow the
-parameters of the nearest month that has data.
+``logit((price - threshold) / (ceiling - threshold))`` over spike steps (positions clipped to
+[1e-6, 1 - 1e-6]). Months absent from the history borrow the parameters of the nearest month
+that has data.
 """
 
 from __future__ import annotations
@@ -32,11 +36,13 @@ from pathlib import Path
 
 import numpy as np
 from scipy.signal import lfilter
+from scipy.special import expit, logit
 
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.scenarios.daygrid import DayMatrix, months
 
 MIN_CELL = 5
+SIZE_EPS = 1e-6
 DEFAULT_SCALE_USD_PER_MWH = 20.0
 DEFAULT_THRESHOLD_USD_PER_MWH = 300.0
 
@@ -54,7 +60,7 @@ class RegimeParams:
     phi : float
     duration_pmf : ndarray [Dmax]
     size_mu, size_sigma : float
-        Of log(spike price - threshold), log $/MWh.
+        Of the logit of a spike's position between threshold and ceiling.
     """
 
     interval_minutes: int
@@ -118,11 +124,19 @@ def _fill_months(table: np.ndarray, present: np.ndarray) -> np.ndarray:
 
 def fit_regime(
     history: DayMatrix,
+    ceiling_by_day: np.ndarray,
     *,
     scale_usd_per_mwh: float = DEFAULT_SCALE_USD_PER_MWH,
     threshold_usd_per_mwh: float = DEFAULT_THRESHOLD_USD_PER_MWH,
 ) -> RegimeParams:
-    """Fit the regime model to historical prices (see module docstring for the estimators)."""
+    """Fit the regime model to historical prices (see module docstring for the estimators).
+
+    Parameters
+    ----------
+    history : DayMatrix
+    ceiling_by_day : ndarray [H]
+        Offer cap plus adder room ($/MWh) in force on each historical day.
+    """
     prices = history.prices_usd_per_mwh
     n_days, k = prices.shape
     if n_days < 2:
@@ -166,8 +180,10 @@ def fit_regime(
         run_id = np.cumsum(starts)[spike]
         durations = np.bincount(run_id)[1:]
         duration_pmf = np.bincount(durations)[1:] / durations.size
-        excess = np.log(p[spike] - threshold_usd_per_mwh)
-        size_mu, size_sigma = float(excess.mean()), float(excess.std())
+        ceiling = np.repeat(ceiling_by_day, k)[spike]
+        position = (p[spike] - threshold_usd_per_mwh) / (ceiling - threshold_usd_per_mwh)
+        size = logit(np.clip(position, SIZE_EPS, 1.0 - SIZE_EPS))
+        size_mu, size_sigma = float(size.mean()), float(size.std())
     else:
         duration_pmf, size_mu, size_sigma = np.array([1.0]), 0.0, 0.0
     return RegimeParams(
@@ -185,9 +201,15 @@ def fit_regime(
 
 
 def simulate_regime(
-    params: RegimeParams, dates: np.ndarray, n: int, rng: np.random.Generator
+    params: RegimeParams,
+    dates: np.ndarray,
+    ceiling_by_day: np.ndarray,
+    n: int,
+    rng: np.random.Generator,
 ) -> np.ndarray:
     """Simulate ``n`` price paths over local days ``dates`` on the day x slot grid.
+
+    ``ceiling_by_day`` [D] is the offer cap plus adder room ($/MWh) in force on each day.
 
     The residual starts from its stationary distribution on the first day; no spike is active
     before the first step.
@@ -221,6 +243,7 @@ def simulate_regime(
         active[t] = remaining > 0
         remaining -= active[t]
     where = np.nonzero(active.T)
-    size = params.size_mu + params.size_sigma * rng.standard_normal(where[0].size)
-    prices[where] = params.threshold_usd_per_mwh + np.exp(size)
+    size = expit(params.size_mu + params.size_sigma * rng.standard_normal(where[0].size))
+    room = np.repeat(ceiling_by_day, k)[where[1]] - params.threshold_usd_per_mwh
+    prices[where] = params.threshold_usd_per_mwh + room * size
     return prices
