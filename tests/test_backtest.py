@@ -26,8 +26,8 @@ ERCOT_FILE = "market_data/ercot/ercot_rtm_spp_lz_hourly_2023.csv"
 
 CATALOGUE = """
 [catalogue]
-iso = "ercot"
-node = "LZ_HOUSTON"
+iso = "{iso}"
+node = "{node}"
 market = "rtm"
 
 [[product]]
@@ -65,8 +65,12 @@ def august(repo_root):
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory):
-    path = tmp_path_factory.mktemp("contracts") / "bt.toml"
-    path.write_text(CATALOGUE)
+    return write_catalogue(tmp_path_factory.mktemp("contracts"), "ercot", "LZ_HOUSTON")
+
+
+def write_catalogue(folder, iso, node):
+    path = folder / f"{iso}.toml"
+    path.write_text(CATALOGUE.format(iso=iso, node=node))
     return load_catalogue(path)
 
 
@@ -233,3 +237,47 @@ def test_rewriting_replaces_the_previous_outputs(august, catalogue, tmp_path):
     write_backtest(result, tmp_path / "bt", {"run": 2})
     assert json.loads((tmp_path / "bt" / "backtest.json").read_text())["run"] == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bt"]
+
+
+def test_pjm_june_2025_heat_wave_replay(pjm_data_dir, tmp_path):
+    """PJM Western Hub, June 2025 (heat wave 23-25 June), read from the real Data Miner file."""
+    path = pjm_data_dir / "pjm_rt_hrl_lmps_hubs_2025-05_2025-07.csv"
+    june = read_realised(
+        str(path),
+        iso="pjm",
+        market="rtm",
+        node="WESTERN HUB",
+        start=date(2025, 6, 1),
+        end=date(2025, 6, 30),
+    )
+    raw = pl.read_csv(path).filter(
+        (pl.col("pnode_name") == "WESTERN HUB")
+        & pl.col("datetime_beginning_ept").str.starts_with("6/")
+        & pl.col("row_is_current")
+    )
+    assert june.prices_usd_per_mwh.shape == (1, 720)
+    np.testing.assert_array_equal(june.prices_usd_per_mwh[0], raw["total_lmp_rt"].to_numpy())
+    assert june.interval_start_utc[0] == np.datetime64("2025-06-01T04:00", "us")  # EDT midnight
+    catalogue = write_catalogue(tmp_path, "pjm", "WESTERN HUB")
+    problem = realised_problem(june, catalogue)
+    result = run_backtest(
+        problem,
+        strategies(problem, recommended(problem)),
+        interval_payoffs_usd_per_mw_from(june, catalogue),
+    )
+    price = june.prices_usd_per_mwh[0]
+    assert price.max() == pytest.approx(1_903.826455)
+    assert result.totals["unhedged"]["total_cost_usd"] == pytest.approx(
+        100.0 * price.sum(), abs=1e-6
+    )
+    payoff = 70.0 * np.maximum(price - 1_000.0, 0.0).sum()
+    block = 20.0 * interval_payoffs_usd_per_mw_from(june, catalogue)[1].sum()
+    assert result.totals["hedges_only"]["hedge_payoff_usd"] == pytest.approx(payoff + block)
+    assert payoff > 0.0  # the heat wave crossed the scarcity strike
+    out = write_backtest(result, tmp_path / "pjm", {"node": "WESTERN HUB"})
+    rows = pl.read_csv(out / "backtest_intervals.csv")
+    doc = json.loads((out / "backtest.json").read_text())
+    for name, totals in doc["strategies"].items():
+        mine = rows.filter(pl.col("strategy") == name)
+        for column in TOTAL_COLUMNS:
+            assert abs(mine[column].sum() - totals[column]) < 0.005, (name, column)
