@@ -564,6 +564,24 @@ def compare(
     return summary
 
 
+def describe_gap(summary: dict, strategy: str = "recommended") -> str:
+    """One plain sentence on how ``strategy`` fared out of sample versus in sample.
+
+    ``summary`` is the output of ``compare`` with ``out_of_sample`` given.
+    """
+    ins, outs = summary["in_sample"][strategy], summary["out_of_sample"][strategy]
+    d_mean = outs["expected_cost_usd"] - ins["expected_cost_usd"]
+    d_cvar = outs["cvar_usd"] - ins["cvar_usd"]
+    pct = 100.0 * summary["alpha"]
+    return (
+        f"Out of sample, the {strategy.replace('_', ' ')} strategy's expected cost is "
+        f"${abs(d_mean):,.0f} {'higher' if d_mean >= 0 else 'lower'} and its CVaR{pct:g} "
+        f"${abs(d_cvar):,.0f} {'higher' if d_cvar >= 0 else 'lower'} than in sample "
+        f"(${ins['expected_cost_usd']:,.0f} -> ${outs['expected_cost_usd']:,.0f} expected, "
+        f"${ins['cvar_usd']:,.0f} -> ${outs['cvar_usd']:,.0f} CVaR)."
+    )
+
+
 def _metrics_by_strategy(problem: HedgeProblem, recommended: Decision, alpha: float) -> dict:
     out = {}
     for name, decision in strategies(problem, recommended).items():

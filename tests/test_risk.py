@@ -13,6 +13,7 @@ from energyhedge.problem import Decision, FlexClass, HedgeProblem, Product
 from energyhedge.risk import (
     STRATEGIES,
     compare,
+    describe_gap,
     interval_breakdown,
     risk_metrics,
     strategies,
@@ -239,6 +240,9 @@ def test_compare_states_the_out_of_sample_gap():
     unhedged = summary["in_sample"]["unhedged"]["expected_cost_usd"]
     assert unhedged == pytest.approx(40 * (0.25 * 4_210 + 0.75 * 5_090))
     assert summary["gap"]["unhedged"]["expected_cost_usd"] == pytest.approx(unhedged)
+    sentence = describe_gap(summary, "unhedged")
+    assert sentence.startswith("Out of sample, the unhedged strategy's expected cost is $")
+    assert f"${unhedged:,.0f} higher" in sentence
 
 
 # ---- risk metrics -------------------------------------------------------------------------
