@@ -16,7 +16,10 @@ LEVELS = ("info", "warning", "error")
 
 
 class RunLog:
-    """Appends JSON lines to ``path``; also echoes warnings and errors to ``echo`` if given."""
+    """Appends JSON lines to ``path``; also echoes warnings to ``echo`` (e.g. stderr) if given.
+
+    Errors are not echoed: the command line prints the error that ends a run.
+    """
 
     def __init__(self, path: str | Path, run_id: str, *, echo: TextIO | None = None) -> None:
         self.path = Path(path)
@@ -38,11 +41,15 @@ class RunLog:
         }
         self._file.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
         self._file.flush()
-        if self.echo is not None and level != "info":
+        if self.echo is not None and level == "warning":
             message = fields.get("message")
             tail = f": {message}" if message else ""
             self.echo.write(f"energyhedge: {level}: {event}{tail}\n")
         return record
+
+    @property
+    def closed(self) -> bool:
+        return self._file.closed
 
     def close(self) -> None:
         self._file.close()

@@ -92,7 +92,7 @@ def sample_report(campus: str = "Campus A", product: str = "call_100_5x16") -> R
         provenance=Provenance(
             sources=(("price store", "/tmp/store"), ("refresh", "offline: used the store")),
             coverage=(("ercot rtm LZ_HOUSTON", "2023-01-01 06:00", "2024-01-01 05:00", 8760),),
-            gaps=(),
+            findings=(("ercot/rtm/LZ_HOUSTON/60min", "gap", 1, "2023-11-05 01:00 CST repeat"),),
             inputs=(("models/campus/" + campus + ".toml", "sha256:0123abcd"),),
             solver=(("status", "Optimal"), ("HiGHS version", "1.7.2")),
             timings_s=(("scenarios", 0.12), ("solve", 0.5)),

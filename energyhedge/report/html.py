@@ -150,11 +150,15 @@ class Changes:
 
 @dataclass(frozen=True)
 class Provenance:
-    """Where the numbers came from: data sources, coverage, gaps, inputs, solver, timings (s)."""
+    """Where the numbers came from: data sources, coverage, quality findings, inputs, solver.
+
+    ``coverage`` rows are (series, first interval UTC, last interval UTC, rows); ``findings``
+    rows are (series, kind such as "gap", count, detail); ``timings_s`` (stage, seconds).
+    """
 
     sources: tuple[tuple[str, str], ...]
     coverage: tuple[tuple[str, str, str, int], ...]
-    gaps: tuple[tuple[str, str, str, int], ...]
+    findings: tuple[tuple[str, str, int, str], ...]
     inputs: tuple[tuple[str, str], ...]
     solver: tuple[tuple[str, str], ...]
     timings_s: tuple[tuple[str, float], ...]
@@ -254,7 +258,7 @@ def render_report(data: ReportData) -> str:
         data=data,
         sentence=recommendation_sentence(data),
         charts={k: _markup(v) for k, v in charts.items()},
-        schedule_energy=_schedule_energy_mwh(data.schedule),
+        schedule_energy=schedule_energy(data.schedule),
         section_ids=SECTION_IDS,
     )
 
@@ -271,7 +275,7 @@ def _frontier_chart(data: ReportData) -> str | None:
     )
 
 
-def _schedule_energy_mwh(s: Schedule) -> list[tuple[str, float, float]]:
+def schedule_energy(s: Schedule) -> list[tuple[str, float, float]]:
     """(class, scheduled MWh, peak MW) per job class, for the table under the schedule chart."""
     stamps = np.asarray(s.interval_start_utc, dtype="datetime64[us]")
     hours = float((stamps[1] - stamps[0]) / np.timedelta64(1, "h")) if stamps.size > 1 else 1.0
