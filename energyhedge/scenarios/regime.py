@@ -5,13 +5,16 @@ clock slot of step ``t``::
 
     base_t  = scale * sinh(mu[m, k] + e_t)            ($/MWh)
     e_t     = phi * e_{t-1} + sigma[m, k] * z_t       z_t ~ N(0, 1)
-    price_t = threshold + (ceiling_t - threshold) * expit(size_mu + size_sigma * w_t)
-                                                        while a spike is active,
-            = base_t                                    otherwise,        w_t ~ N(0, 1)
+    price_t = threshold + (ceiling_t - threshold) * Q(Phi(v_t))   while a spike is active,
+            = base_t                                                otherwise,
+    v_t     = w_t at a spike's first step, size_rho * v_{t-1} + sqrt(1 - size_rho^2) * w_t
+              at its later steps,                                   w_t ~ N(0, 1)
 
 ``asinh(price / scale)`` behaves like a log for large prices and stays defined for negative
 ones. ``ceiling_t`` is the offer cap plus adder room in force on the day (``caps``), so a spike
-size is a position between the threshold and the ceiling and scales with the cap of the period.
+size is a position between the threshold and the ceiling and scales with the cap of the period;
+``Q`` is the quantile function of that position (``size_quantiles`` at evenly spaced levels,
+linearly interpolated) and ``size_rho`` keeps consecutive hours of one spike alike.
 A spike starts at step t with probability ``entry[m, k]`` when none was active at t-1, and
 lasts D steps with D drawn from ``duration_pmf`` (``duration_pmf[d - 1] = P(D = d)``).
 
@@ -21,10 +24,10 @@ slope of the residual on its previous value over consecutive non-spike pairs; ``
 root-mean-square innovation per (month, slot) (the month's value where a cell has fewer than
 ``MIN_CELL`` innovations); ``entry`` the number of spike starts over the number of steps
 that follow a non-spike step, per (month, slot); ``duration_pmf`` the empirical distribution
-of run lengths; ``size_mu``/``size_sigma`` mean and standard deviation of
-``logit((price - threshold) / (ceiling - threshold))`` over spike steps (positions clipped to
-[1e-6, 1 - 1e-6]). Months absent from the history borrow the parameters of the nearest month
-that has data.
+of run lengths; ``size_quantiles`` the empirical quantiles of
+``(price - threshold) / (ceiling - threshold)`` over spike steps (clipped to [0, 1]);
+``size_rho`` the correlation of the normal scores of consecutive steps of the same spike.
+Months absent from the history borrow the parameters of the nearest month that has data.
 """
 
 from __future__ import annotations
@@ -36,13 +39,14 @@ from pathlib import Path
 
 import numpy as np
 from scipy.signal import lfilter
-from scipy.special import expit, logit
+from scipy.special import ndtr, ndtri
+from scipy.stats import rankdata
 
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.scenarios.daygrid import DayMatrix, months
 
 MIN_CELL = 5
-SIZE_EPS = 1e-6
+SIZE_LEVELS = 101
 DEFAULT_SCALE_USD_PER_MWH = 20.0
 DEFAULT_THRESHOLD_USD_PER_MWH = 300.0
 
@@ -59,8 +63,10 @@ class RegimeParams:
     mu, sigma, entry : ndarray [12, K]
     phi : float
     duration_pmf : ndarray [Dmax]
-    size_mu, size_sigma : float
-        Of the logit of a spike's position between threshold and ceiling.
+    size_quantiles : ndarray [Q]
+        Quantiles of a spike's position between threshold and ceiling at levels 0 .. 1.
+    size_rho : float
+        Correlation of spike sizes in consecutive steps of one spike (normal scores).
     """
 
     interval_minutes: int
@@ -71,8 +77,8 @@ class RegimeParams:
     phi: float
     entry: np.ndarray
     duration_pmf: np.ndarray
-    size_mu: float
-    size_sigma: float
+    size_quantiles: np.ndarray
+    size_rho: float
 
     def save(self, path: Path) -> None:
         """Write the parameters as JSON."""
@@ -94,8 +100,8 @@ class RegimeParams:
                 threshold_usd_per_mwh=float(data["threshold_usd_per_mwh"]),
                 phi=float(data["phi"]),
                 duration_pmf=np.asarray(data["duration_pmf"], dtype=float),
-                size_mu=float(data["size_mu"]),
-                size_sigma=float(data["size_sigma"]),
+                size_quantiles=np.asarray(data["size_quantiles"], dtype=float),
+                size_rho=float(data["size_rho"]),
                 **arrays,
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -182,10 +188,18 @@ def fit_regime(
         duration_pmf = np.bincount(durations)[1:] / durations.size
         ceiling = np.repeat(ceiling_by_day, k)[spike]
         position = (p[spike] - threshold_usd_per_mwh) / (ceiling - threshold_usd_per_mwh)
-        size = logit(np.clip(position, SIZE_EPS, 1.0 - SIZE_EPS))
-        size_mu, size_sigma = float(size.mean()), float(size.std())
+        position = np.clip(position, 0.0, 1.0)
+        size_quantiles = np.quantile(position, np.linspace(0.0, 1.0, SIZE_LEVELS))
+        score = np.zeros(p.size)
+        score[spike] = ndtri((rankdata(position) - 0.5) / position.size)
+        again = spike & ~starts  # later steps of a spike, with the previous step in it
+        size_rho = (
+            float(np.corrcoef(score[again], score[np.flatnonzero(again) - 1])[0, 1])
+            if again.sum() > 2
+            else 0.0
+        )
     else:
-        duration_pmf, size_mu, size_sigma = np.array([1.0]), 0.0, 0.0
+        duration_pmf, size_quantiles, size_rho = np.array([1.0]), np.array([1.0, 1.0]), 0.0
     return RegimeParams(
         interval_minutes=history.interval_minutes,
         scale_usd_per_mwh=scale_usd_per_mwh,
@@ -195,8 +209,8 @@ def fit_regime(
         phi=phi,
         entry=entry,
         duration_pmf=duration_pmf,
-        size_mu=size_mu,
-        size_sigma=size_sigma,
+        size_quantiles=size_quantiles,
+        size_rho=size_rho,
     )
 
 
@@ -235,15 +249,20 @@ def simulate_regime(
     start_draw = rng.random((steps, n)) < entry[:, None]
     cdf = np.cumsum(params.duration_pmf)
     lengths = np.searchsorted(cdf / cdf[-1], rng.random((steps, n)), side="right") + 1
+    level = rng.standard_normal((steps, n))
+    keep = np.sqrt(1.0 - params.size_rho**2)
     remaining = np.zeros(n, dtype=np.int64)
     active = np.zeros((steps, n), dtype=bool)
-    for t in range(steps):
+    for t in range(1, steps):
         starting = start_draw[t] & (remaining == 0)
         remaining = np.where(starting, lengths[t], remaining)
         active[t] = remaining > 0
         remaining -= active[t]
+        carried = params.size_rho * level[t - 1] + keep * level[t]
+        level[t] = np.where(starting, level[t], carried)
     where = np.nonzero(active.T)
-    size = expit(params.size_mu + params.size_sigma * rng.standard_normal(where[0].size))
+    levels = np.linspace(0.0, 1.0, params.size_quantiles.size)
+    size = np.interp(ndtr(level.T[where]), levels, params.size_quantiles)
     room = np.repeat(ceiling_by_day, k)[where[1]] - params.threshold_usd_per_mwh
     prices[where] = params.threshold_usd_per_mwh + room * size
     return prices
