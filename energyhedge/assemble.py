@@ -1,0 +1,269 @@
+"""Build a ``HedgeProblem`` from a campus, a contract catalogue and price scenarios.
+
+- Firm load: must-serve inference plus the paused base load of every training tier (facility
+  MW, PUE applied); firm GPU-hours are the inference work.
+- One ``FlexClass`` per training tier: its flexible MW at full speed, reduced during exogenous
+  curtailment events so that firm + flexible load stays within the event's campus limit (the
+  headroom goes to the tiers with the highest break-even price first).
+- One ``Product`` per catalogue entry: ``payoff_usd_per_mw[s] = sum_t payoff_usd_per_mwh[s, t]
+  x interval_hours[t]``. Options (call, scarcity, heat-rate call): fair premium = probability-
+  weighted mean payoff x (1 + loading), and the premium is the trader's quote when given, else
+  the fair premium. Blocks: the fixed price F is the trade price, so the premium is the quote
+  when given, else 0; a block without F trades at the scenario forward (probability-weighted
+  mean price over its shape hours) x (1 + loading), and its fair premium is its expected
+  payoff (the value of the swap at F).
+- A quote per MW over an explicit tenor is pro-rated by the tenor's shape hours that fall in
+  the horizon; a quote per MWh is multiplied by the shape hours in the horizon.
+- DR/AS: one programme of the campus (the named one, else the first listed): availability price
+  in the hours it buys, deployed where the price reaches its trigger.
+- Coincident peak: ``cp_weight_usd_per_mw`` from the campus's coincident-peak rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import numpy as np
+
+from energyhedge.campus import Campus, CampusProfile, DrProgramme, TrainingTier
+from energyhedge.data.calendar import ISO_TZ, local_fields, shape_mask
+from energyhedge.errors import ConfigError, InfeasibleError
+from energyhedge.instruments import Catalogue, ProductSpec, payoff_usd_per_mwh, product_mask
+from energyhedge.problem import FlexClass, HedgeProblem, Product
+from energyhedge.scenarios.scenario_set import ScenarioSet
+
+
+def build_problem(
+    campus: Campus,
+    catalogue: Catalogue,
+    scenarios: ScenarioSet,
+    *,
+    gas: float | np.ndarray | None = None,
+    dr_programme: str | None = None,
+) -> HedgeProblem:
+    """Assemble the arrays of one hedge-and-schedule decision.
+
+    Parameters
+    ----------
+    campus : Campus
+    catalogue : Catalogue
+        Products settled at the scenarios' iso, node and market.
+    scenarios : ScenarioSet
+        Prices at the campus's settlement point.
+    gas : float or ndarray [T] or [S, T], optional
+        Gas price for heat-rate calls ($/MMBtu; see ``instruments.gas_by_interval``); each
+        call's own ``gas_usd_per_mmbtu`` when omitted.
+    dr_programme : str, optional
+        Name of the campus DR/AS programme to offer; the first listed when omitted.
+
+    Returns
+    -------
+    HedgeProblem
+    """
+    _check_point(campus.path, "campus", (campus.iso, campus.node, campus.market), scenarios)
+    stamps = scenarios.interval_start_utc
+    hours = scenarios.interval_hours
+    prices = scenarios.prices_usd_per_mwh
+    probs = scenarios.probabilities
+    profile = campus.profile(stamps, hours)
+    _check_grid(campus, profile, stamps)
+    flex_mw = _event_limited(campus, profile, stamps, scenarios.interval_minutes)
+    flex = tuple(
+        _flex_class(tier, profile.flexible_mw[j], flex_mw[j], hours)
+        for j, tier in enumerate(campus.training)
+    )
+    products = tuple(_product(spec, catalogue, scenarios, gas) for spec in catalogue)
+    programme = _programme(campus, dr_programme)
+    if programme is None:
+        dr_price, dr_deployed = np.zeros(len(stamps)), np.zeros(prices.shape, dtype=bool)
+        dr_max, dr_penalty = 0.0, 0.0
+    else:
+        active = programme.active(campus.iso, stamps)
+        dr_price = np.where(active, programme.availability_usd_per_mw_h, 0.0)
+        dr_deployed = (prices >= programme.trigger_usd_per_mwh) & active
+        dr_max, dr_penalty = programme.max_mw, programme.penalty_usd_per_mwh
+    cp = campus.coincident_peak
+    cp_weight = (
+        np.zeros(prices.shape)
+        if cp is None
+        else cp.weight_usd_per_mw(campus.iso, stamps, hours, prices)
+    )
+    return HedgeProblem(
+        interval_start_utc=stamps,
+        interval_hours=hours,
+        prices_usd_per_mwh=prices,
+        probabilities=probs,
+        firm_load_mw=profile.firm_mw,
+        firm_gpu_hours=profile.firm_gpu_hours,
+        firm_value_usd_per_gpu_hour=_firm_value(campus, profile, stamps, hours),
+        flex=flex,
+        grid_limit_mw=campus.grid_limit_mw,
+        products=products,
+        dr_price_usd_per_mw_h=dr_price,
+        dr_max_mw=dr_max,
+        dr_deployed=dr_deployed,
+        dr_penalty_usd_per_mwh=dr_penalty,
+        cp_weight_usd_per_mw=cp_weight,
+    )
+
+
+def _check_point(path, what: str, point: tuple[str, str, str], scenarios: ScenarioSet) -> None:
+    have = (scenarios.iso, scenarios.node, scenarios.market)
+    if point != have:
+        raise ConfigError(
+            f"{path}: {what} settles at {'/'.join(point)} but the scenarios are for "
+            f"{'/'.join(have)}; generate scenarios for that point or change the file"
+        )
+
+
+def _check_grid(campus: Campus, profile: CampusProfile, stamps: np.ndarray) -> None:
+    over = profile.firm_mw > campus.grid_limit_mw + 1e-9
+    if over.any():
+        t = int(np.argmax(over))
+        raise InfeasibleError(
+            f"{campus.path}: firm load {profile.firm_mw[t]:.2f} MW (inference and paused "
+            f"training) exceeds the grid limit {campus.grid_limit_mw:g} MW at {stamps[t]} UTC"
+        )
+
+
+def _event_limited(
+    campus: Campus, profile: CampusProfile, stamps: np.ndarray, interval_minutes: int
+) -> np.ndarray:
+    """Flexible MW [J, T] after exogenous curtailment events."""
+    flex = profile.flexible_mw.copy()
+    pue = campus.pue.mean()
+    order = sorted(
+        range(len(campus.training)),
+        key=lambda j: -campus.training[j].break_even_usd_per_mwh(pue),
+    )
+    for event in campus.curtailment_events:
+        hit = event.overlaps(stamps, interval_minutes)
+        headroom = event.max_campus_mw - profile.firm_mw
+        short = hit & (headroom < -1e-9)
+        if short.any():
+            t = int(np.argmax(short))
+            raise InfeasibleError(
+                f"{campus.path}: curtailment event {event.name!r} allows {event.max_campus_mw:g} "
+                f"MW but the firm load is {profile.firm_mw[t]:.2f} MW at {stamps[t]} UTC"
+            )
+        remaining = np.where(hit, np.maximum(headroom, 0.0), np.inf)
+        for j in order:
+            flex[j] = np.minimum(flex[j], remaining)
+            remaining = remaining - np.where(hit, flex[j], 0.0)
+    return flex
+
+
+def _flex_class(
+    tier: TrainingTier, full_mw: np.ndarray, max_mw: np.ndarray, hours: np.ndarray
+) -> FlexClass:
+    full_energy_mwh = float(full_mw @ hours)
+    gph_per_mwh = tier.gpus * float(hours.sum()) / full_energy_mwh if full_energy_mwh else 0.0
+    requirement = tier.work_requirement_gpu_hours
+    if requirement is None:
+        possible = float(max_mw @ hours) * gph_per_mwh
+        requirement = (
+            (1.0 - tier.allowed_loss) * possible if tier.unserved_usd_per_gpu_hour else 0.0
+        )
+    return FlexClass(
+        name=tier.name,
+        max_mw=max_mw,
+        gpu_hours_per_mwh=gph_per_mwh,
+        value_usd_per_gpu_hour=tier.value_usd_per_gpu_hour,
+        curve_power_frac=tier.curve_power_frac,
+        curve_work_frac=tier.curve_work_frac,
+        ramp_mw_per_h=tier.ramp_mw_per_h,
+        rt_curtailable=tier.notice == "real_time",
+        work_requirement_gpu_hours=requirement,
+        unserved_usd_per_gpu_hour=tier.unserved_usd_per_gpu_hour,
+    )
+
+
+def _firm_value(
+    campus: Campus, profile: CampusProfile, stamps: np.ndarray, hours: np.ndarray
+) -> float:
+    """GPU-hour-weighted value of the inference classes ($/GPU-h)."""
+    total = float(profile.firm_gpu_hours.sum())
+    if not campus.inference or total == 0.0:
+        return 0.0
+    he = local_fields(stamps, campus.iso)["hour_ending"]
+    value = sum(
+        c.value_usd_per_gpu_hour * float(c.gpu_hours(profile.pue, he, hours).sum())
+        for c in campus.inference
+    )
+    return value / total
+
+
+def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, gas) -> Product:
+    _check_point(
+        catalogue.path, f"product {spec.name!r}", (spec.iso, spec.node, spec.market), scenarios
+    )
+    stamps, minutes = scenarios.interval_start_utc, scenarios.interval_minutes
+    hours, probs = scenarios.interval_hours, scenarios.probabilities
+    prices = scenarios.prices_usd_per_mwh
+    mask = product_mask(spec, stamps, minutes)
+    shaped_hours = float(hours @ mask)
+    if spec.kind == "block" and spec.fixed_price_usd_per_mwh is None:
+        forward = float(probs @ (prices @ (mask * hours))) / shaped_hours if shaped_hours else 0.0
+        spec = dataclasses.replace(spec, fixed_price_usd_per_mwh=forward * (1.0 + spec.loading))
+    per_mw = payoff_usd_per_mwh(spec, prices, stamps, minutes, gas=_gas(spec, gas, prices)) @ hours
+    expected = float(probs @ per_mw)
+    fair = expected if spec.kind == "block" else expected * (1.0 + spec.loading)
+    if spec.premium_usd_per_mwh is not None:
+        premium = spec.premium_usd_per_mwh * shaped_hours
+    elif spec.premium_usd_per_mw is not None:
+        premium = spec.premium_usd_per_mw * _horizon_share(spec, shaped_hours, minutes)
+    else:
+        premium = 0.0 if spec.kind == "block" else fair
+    return Product(
+        name=spec.name,
+        kind=spec.kind,
+        payoff_usd_per_mw=per_mw,
+        premium_usd_per_mw=premium,
+        fair_premium_usd_per_mw=fair,
+        min_mw=spec.min_mw,
+        max_mw=spec.max_mw,
+        meta=spec.meta(),
+    )
+
+
+def _gas(spec: ProductSpec, gas, prices: np.ndarray):
+    if spec.kind != "heat_rate_call" or gas is None or np.isscalar(gas):
+        return gas
+    gas = np.asarray(gas, dtype=float)
+    if gas.shape not in ((prices.shape[1],), prices.shape):
+        raise ConfigError(
+            f"gas prices have shape {gas.shape}; expected ({prices.shape[1]},) per interval "
+            f"or {prices.shape} per scenario and interval"
+        )
+    return gas
+
+
+def _horizon_share(spec: ProductSpec, shaped_hours: float, interval_minutes: int) -> float:
+    """Share of the tenor's shape hours inside the horizon (1 for a horizon tenor)."""
+    if spec.start is None:
+        return 1.0
+    tz = ZoneInfo(ISO_TZ[spec.iso])
+    first = dt.datetime.combine(spec.start, dt.time(), tz).astimezone(dt.UTC)
+    last = dt.datetime.combine(spec.end + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
+    step = np.timedelta64(interval_minutes, "m")
+    grid = np.arange(
+        np.datetime64(first.replace(tzinfo=None), "us"),
+        np.datetime64(last.replace(tzinfo=None), "us"),
+        step,
+    )
+    tenor_hours = shape_mask(spec.shape, spec.iso, grid, interval_minutes).sum() * (
+        interval_minutes / 60.0
+    )
+    return shaped_hours / tenor_hours if tenor_hours else 0.0
+
+
+def _programme(campus: Campus, name: str | None) -> DrProgramme | None:
+    if name is None:
+        return campus.dr_programmes[0] if campus.dr_programmes else None
+    for programme in campus.dr_programmes:
+        if programme.name == name:
+            return programme
+    known = ", ".join(p.name for p in campus.dr_programmes) or "none"
+    raise ConfigError(f"{campus.path}: no dr_programme named {name!r}; known: {known}")
