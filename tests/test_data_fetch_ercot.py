@@ -166,6 +166,22 @@ def test_token_is_renewed_after_an_hour(server, http):
     assert len(server.calls("POST", "/token")) == 2
 
 
+def test_rejected_token_is_renewed_once(server, http):
+    path = "/api/np6-905-cd/spp_node_zone_hub"
+    server.route("GET", path, rtm_query_handler(server_page_size=100))
+    now = [0.0]
+    api = ErcotApi.from_env(http, clock=lambda: now[0])
+    request = FetchRequest("ercot", "rtm", ("HB_NORTH",), date(2024, 1, 15), date(2024, 1, 15))
+    (chunk,) = api.chunks(request)
+    assert api.get_chunk(request, chunk).frame.height == 8
+    server.fail_first("GET", path, Reply(401, b"token expired"))
+    assert api.get_chunk(request, chunk).frame.height == 8
+    assert len(server.calls("POST", "/token")) == 2
+    assert [c.headers["Authorization"] for c in server.calls("GET", path)] == [
+        f"Bearer {ID_TOKEN}"
+    ] * 3
+
+
 def dam_csv(day: str, rows: list[tuple[str, str, float]]) -> bytes:
     lines = ["DeliveryDate,HourEnding,SettlementPoint,SettlementPointPrice,DSTFlag"]
     lines += [f"{day},{he},{point},{price},N" for he, point, price in rows]
@@ -373,7 +389,9 @@ def test_rejected_credentials_stop_and_never_leak(server, http, tmp_path, caplog
         fetch(request, store_root=tmp_path, http=http, progress=False)
     message = str(info.value)
     assert "HTTP 401" in message and "ERCOT_PUBLIC_API_SUBSCRIPTION_KEY" in message
-    assert len(server.calls("GET", path)) == 2  # the 503 retried, then the 401 stops everything
+    # The 503 is retried; a 401 with a token just issued stops everything (no renewal).
+    assert len(server.calls("GET", path)) == 2
+    assert len(server.calls("POST", "/token")) == 1
     for text in (message, caplog.text):
         for secret in (KEY, PASSWORD, ID_TOKEN, USERNAME):
             assert secret not in text

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 import polars as pl
 
@@ -28,7 +29,7 @@ from energyhedge.data.fetch_plan import (
     month_windows,
     split_at,
 )
-from energyhedge.data.http import HttpClient, open_zip
+from energyhedge.data.http import CredentialsRejectedError, HttpClient, open_zip
 from energyhedge.data.importers import parse_payload
 from energyhedge.data.schema import KEY_COLUMNS, empty_prices
 from energyhedge.errors import DataError
@@ -41,6 +42,8 @@ TOKEN_MARGIN_S = 60.0  # renew this long before the hour is up
 QUERY_API_START = date(2023, 12, 1)  # first delivery day the query endpoints hold
 ARCHIVE_BATCH = 1000  # most docIds one archive download accepts
 MARKET_TZ = ISO_TZ["ercot"]
+
+T = TypeVar("T")
 
 ENV_USERNAME = "ERCOT_API_USERNAME"
 ENV_PASSWORD = "ERCOT_API_PASSWORD"
@@ -160,7 +163,7 @@ class ErcotApi:
                 "size": self.page_size,
             }
             queries.append(self.http.describe("GET", url, params))
-            doc = self.http.get_json(url, params=params, headers=self._headers(), hint=_HINT)
+            doc = self._get_json(url, params=params)
             if not isinstance(doc, dict) or "data" not in doc or "fields" not in doc:
                 raise DataError(
                     f"{queries[-1]} returned JSON without 'fields' and 'data'; the API changed "
@@ -185,12 +188,10 @@ class ErcotApi:
             batch = doc_ids[i : i + ARCHIVE_BATCH]
             what = self.http.describe("POST", url)
             queries.append(f"{what} ({len(batch)} docIds)")
-            outer = self.http.get_zip(
-                url,
-                method="POST",
-                json_body={"docIds": batch},
-                headers=self._headers(),
-                hint=_HINT,
+            outer = self._authorised(
+                lambda headers, batch=batch: self.http.get_zip(
+                    url, method="POST", json_body={"docIds": batch}, headers=headers, hint=_HINT
+                )
             )
             for inner_name in outer.namelist():
                 inner = open_zip(outer.read(inner_name), f"{what}: member {inner_name}")
@@ -219,7 +220,9 @@ class ErcotApi:
                 "page": page,
             }
             queries.append(self.http.describe("GET", url, params))
-            doc = self.http.get_json(url, params=params, headers=self._headers(), hint=_HINT)
+            doc = self._get_json(url, params=params)
+            if not isinstance(doc, dict):
+                raise DataError(f"{queries[-1]} returned JSON that is not an archive listing")
             posted.extend(
                 (item.get("postDatetime", ""), _doc_id(item, queries[-1]))
                 for item in doc.get("archives") or []
@@ -227,6 +230,22 @@ class ErcotApi:
             if page >= int((doc.get("_meta") or {}).get("totalPages") or 1):
                 return [doc_id for _, doc_id in sorted(posted)], queries
             page += 1
+
+    def _get_json(self, url: str, params: dict[str, object]) -> object:
+        return self._authorised(
+            lambda headers: self.http.get_json(url, params=params, headers=headers, hint=_HINT)
+        )
+
+    def _authorised(self, send: Callable[[dict[str, str]], T]) -> T:
+        """``send(headers)``; on a rejection with a token that may have expired, renew it once."""
+        fresh = self._token is None
+        try:
+            return send(self._headers())
+        except CredentialsRejectedError:
+            if fresh:
+                raise
+            self._token = None
+            return send(self._headers())
 
     def _headers(self) -> dict[str, str]:
         """Bearer token (renewed before its hour is up) and subscription key."""
