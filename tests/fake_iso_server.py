@@ -106,9 +106,9 @@ class FakeIsoServer:
                 )
                 reply = server._dispatch(request)
                 self.send_response(reply.status)
-                for name, value in reply.headers.items():
+                headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+                for name, value in headers.items():
                     self.send_header(name, value)
-                self.send_header("Content-Length", str(len(reply.body)))
                 self.end_headers()
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(reply.body)  # fails when the client gave up (timeout tests)

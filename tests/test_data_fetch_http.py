@@ -73,6 +73,14 @@ def test_read_timeout_is_retried(server):
     assert sleeps == [1.0] and http.attempts == 2
 
 
+def test_body_shorter_than_its_content_length_is_retried(server):
+    server.fail_first("GET", "/x", Reply(200, b'{"ok": ', {"Content-Length": "400"}))
+    server.route("GET", "/x", lambda r: Reply.json({"ok": 2}))
+    sleeps: list[float] = []
+    assert client(sleeps).get_json(server.url + "/x") == {"ok": 2}
+    assert sleeps == [1.0] and len(server.calls("GET", "/x")) == 2
+
+
 def test_connection_refused_is_retried_then_reported():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -1,9 +1,9 @@
 """One HTTP client for all ISO fetchers: timeouts, bounded retries, clear errors, no leaked secrets.
 
 Retries (exponential backoff with jitter, or the server's ``Retry-After``) cover HTTP 429, any
-5xx, timeouts and dropped connections. Every error message and log line passes through
-:meth:`HttpClient.redact`, which replaces each registered secret (API keys, passwords, tokens)
-with ``***``, so credentials never reach a terminal or a log file.
+5xx, timeouts, dropped connections and bodies cut off before their declared length. Every error
+message and log line passes through :meth:`HttpClient.redact`, which replaces each registered
+secret (API keys, passwords, tokens) with ``***``, so credentials never reach a terminal or a log.
 """
 
 from __future__ import annotations
@@ -126,7 +126,11 @@ class HttpClient:
                     json=json_body,
                     timeout=self.timeout,
                 )
-            except (requests.Timeout, requests.ConnectionError) as exc:
+            except (
+                requests.Timeout,
+                requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,  # body cut off mid-transfer
+            ) as exc:
                 problem = f"{type(exc).__name__}: {exc}"
             else:
                 if 200 <= response.status_code < 300:
