@@ -226,7 +226,7 @@ def simulate_regime(
     ``ceiling_by_day`` [D] is the offer cap plus adder room ($/MWh) in force on each day.
 
     The residual starts from its stationary distribution on the first day; no spike is active
-    before the first step.
+    at the first step. A spike can start only after a step without one, as in the fit.
 
     Returns
     -------
@@ -254,7 +254,7 @@ def simulate_regime(
     remaining = np.zeros(n, dtype=np.int64)
     active = np.zeros((steps, n), dtype=bool)
     for t in range(1, steps):
-        starting = start_draw[t] & (remaining == 0)
+        starting = start_draw[t] & ~active[t - 1]
         remaining = np.where(starting, lengths[t], remaining)
         active[t] = remaining > 0
         remaining -= active[t]
