@@ -17,7 +17,8 @@ import json
 import os
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -25,14 +26,16 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import polars as pl
 
-from energyhedge.data.calendar import ISO_TZ
+from energyhedge.assemble import build_problem
+from energyhedge.campus import Campus
+from energyhedge.data.calendar import ISO_TZ, local_fields
 from energyhedge.data.generic_csv import GenericOptions
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
 from energyhedge.problem import Decision, HedgeProblem
-from energyhedge.risk import interval_breakdown, value_decision
+from energyhedge.risk import interval_breakdown, strategies, transfer, value_decision
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
 INTERVAL_COLUMNS = (
@@ -241,3 +244,88 @@ def write_backtest(result: BacktestResult, out_dir: str | Path, meta: dict) -> P
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+Decide = Callable[[ScenarioSet], tuple[HedgeProblem, Decision]]
+"""Makes the decision for a window: given the window's dates and interval grid (its prices are
+NaN: the decision may not see them), returns the problem it was optimised on and the decision."""
+
+
+def replay(
+    campus: Campus,
+    catalogue: Catalogue,
+    realised: ScenarioSet,
+    decide: Decide,
+    *,
+    window_days: int,
+    gas=None,
+) -> tuple[BacktestResult, list[dict]]:
+    """Back-test every strategy over ``realised``, deciding anew for each window of local days.
+
+    For each window of ``window_days`` ISO-local days: ``decide`` optimises on scenarios for
+    the window's intervals; the decision (products with the premiums agreed then, schedule,
+    thresholds, DR offer) is carried to the realised prices with ``risk.transfer`` and valued
+    with the four strategies of ``risk.strategies``.
+
+    Returns
+    -------
+    (BacktestResult, list of dict)
+        Rows and totals over the whole period, and one record per window (dates, products
+        bought, thresholds, in-sample objective when ``decide`` reports one).
+    """
+    if window_days < 1:
+        raise ConfigError(f"window_days must be at least 1, got {window_days}")
+    days = local_fields(realised.interval_start_utc, realised.iso)["date"]
+    unique = np.unique(days)
+    results, windows = [], []
+    for lo in range(0, unique.size, window_days):
+        chosen = np.isin(days, unique[lo : lo + window_days])
+        window = replace(
+            realised,
+            interval_start_utc=realised.interval_start_utc[chosen],
+            prices_usd_per_mwh=realised.prices_usd_per_mwh[:, chosen],
+        )
+        in_sample, decision = decide(
+            replace(window, prices_usd_per_mwh=np.full(window.prices_usd_per_mwh.shape, np.nan))
+        )
+        actual = build_problem(campus, catalogue, window, gas=gas)
+        actual, decision = transfer(decision, in_sample, actual)
+        payoffs = interval_payoffs_usd_per_mw(actual, catalogue, window, gas)
+        results.append(run_backtest(actual, strategies(actual, decision), payoffs))
+        windows.append(
+            {
+                "first_day": str(unique[lo]),
+                "last_day": str(unique[min(lo + window_days, unique.size) - 1]),
+                "intervals": int(chosen.sum()),
+                "scenarios": in_sample.n_scenarios,
+                "product_mw": {
+                    p.name: float(x)
+                    for p, x in zip(actual.products, decision.product_mw, strict=True)
+                },
+                "premium_usd_per_mw": {p.name: p.premium_usd_per_mw for p in actual.products},
+                "curtail_above_usd_per_mwh": {
+                    c.name: (float(x) if np.isfinite(x) else None)
+                    for c, x in zip(actual.flex, decision.curtail_above_usd_per_mwh, strict=True)
+                },
+            }
+        )
+    return combine(results), windows
+
+
+def combine(results: list[BacktestResult]) -> BacktestResult:
+    """Rows and totals of consecutive back-test windows as one back-test."""
+    names = list(results[0].totals)
+    intervals = pl.concat(
+        [r.intervals.filter(pl.col("strategy") == n) for n in names for r in results],
+        how="diagonal",
+    )
+    totals: dict[str, dict[str, float]] = {}
+    for result in results:
+        for name, line in result.totals.items():
+            into = totals.setdefault(name, dict.fromkeys((*TOTAL_COLUMNS, "margin_usd"), 0.0))
+            for key in into:
+                into[key] += line[key]
+    for line in totals.values():
+        gpu = line["gpu_hours"]
+        line["cost_per_gpu_hour_usd"] = line["total_cost_usd"] / gpu if gpu > 0 else None
+    return BacktestResult(intervals, totals)

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
 import polars as pl
 import pytest
 
+from energyhedge.assemble import build_problem
 from energyhedge.backtest import (
     TOTAL_COLUMNS,
     interval_payoffs_usd_per_mw,
     read_realised,
+    replay,
     run_backtest,
     write_backtest,
 )
+from energyhedge.campus import load_campus
 from energyhedge.data.generic_csv import SHIPPED_ERCOT_OPTIONS
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import load_catalogue
 from energyhedge.problem import Decision, FlexClass, HedgeProblem, Product
-from energyhedge.risk import break_even_thresholds, strategies
+from energyhedge.risk import break_even_thresholds, full_schedule_mw, strategies
 
 ERCOT_FILE = "market_data/ercot/ercot_rtm_spp_lz_hourly_2023.csv"
 
@@ -281,3 +285,50 @@ def test_pjm_june_2025_heat_wave_replay(pjm_data_dir, tmp_path):
         mine = rows.filter(pl.col("strategy") == name)
         for column in TOTAL_COLUMNS:
             assert abs(mine[column].sum() - totals[column]) < 0.005, (name, column)
+
+
+def test_replay_decides_per_window_without_seeing_realised_prices(august, catalogue, repo_root):
+    campus = load_campus(repo_root / "models" / "campus" / "tx-100mw.toml")
+    seen = []
+
+    def decide(window):
+        seen.append(window.prices_usd_per_mwh)
+        t = window.interval_start_utc.size
+        prices = np.full((2, t), 40.0)
+        prices[1, 18] = 6_000.0
+        scenarios = replace(
+            window,
+            prices_usd_per_mwh=prices,
+            probabilities=np.array([0.9, 0.1]),
+            kind=np.array(["model", "model"]),
+        )
+        problem = build_problem(campus, catalogue, scenarios)
+        decision = Decision(
+            product_mw=np.array([70.0, 0.0]),
+            schedule_mw=full_schedule_mw(problem),
+            dr_mw=np.zeros(t),
+            curtail_above_usd_per_mwh=break_even_thresholds(problem),
+        )
+        return problem, decision
+
+    weekly, windows = replay(campus, catalogue, august, decide, window_days=7)
+    monthly, _ = replay(campus, catalogue, august, decide, window_days=31)
+    assert all(np.isnan(p).all() for p in seen)
+    assert [w["intervals"] for w in windows] == [168, 168, 168, 168, 72]
+    assert windows[0]["first_day"] == "2023-08-01" and windows[-1]["last_day"] == "2023-08-31"
+    price = august.prices_usd_per_mwh[0]
+    for result in (weekly, monthly):
+        unhedged = result.totals["unhedged"]
+        assert unhedged["energy_cost_usd"] == pytest.approx(100.0 * price.sum(), abs=1e-6)
+        payoff = 70.0 * np.maximum(price - 1_000.0, 0.0).sum()
+        assert result.totals["hedges_only"]["hedge_payoff_usd"] == pytest.approx(payoff)
+        rows = result.intervals
+        assert rows.height == 4 * 744
+        for name, totals in result.totals.items():
+            mine = rows.filter(pl.col("strategy") == name)
+            assert mine["interval_start_utc"].is_sorted()
+            for column in TOTAL_COLUMNS:
+                assert abs(mine[column].sum() - totals[column]) < 0.005, (name, column)
+    # the quoted premium (2,000 $/MW over each decision's horizon) is paid once per window
+    assert weekly.totals["recommended"]["premium_usd"] == pytest.approx(5 * 140_000.0)
+    assert monthly.totals["recommended"]["premium_usd"] == pytest.approx(140_000.0)
