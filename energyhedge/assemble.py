@@ -30,9 +30,11 @@ import numpy as np
 from energyhedge.campus import Campus, CampusProfile, DrProgramme, TrainingTier
 from energyhedge.data.calendar import ISO_TZ, local_fields, shape_mask
 from energyhedge.errors import ConfigError, InfeasibleError
-from energyhedge.instruments import Catalogue, ProductSpec, payoff_usd_per_mwh, product_mask
+from energyhedge.instruments import Catalogue, ProductSpec, interval_payoff, product_mask
 from energyhedge.problem import FlexClass, HedgeProblem, Product
 from energyhedge.scenarios.scenario_set import ScenarioSet
+
+_BLOCK_ELEMENTS = 4_000_000  # scenario x interval cells per payoff block (32 MB of float64)
 
 
 def build_problem(
@@ -207,7 +209,7 @@ def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, ga
     if spec.kind == "block" and spec.fixed_price_usd_per_mwh is None:
         forward = float(probs @ (prices @ (mask * hours))) / shaped_hours if shaped_hours else 0.0
         spec = dataclasses.replace(spec, fixed_price_usd_per_mwh=forward * (1.0 + spec.loading))
-    per_mw = payoff_usd_per_mwh(spec, prices, stamps, minutes, gas=_gas(spec, gas, prices)) @ hours
+    per_mw = _payoff_usd_per_mw(spec, prices, mask, hours, _gas(spec, gas, prices))
     expected = float(probs @ per_mw)
     fair = expected if spec.kind == "block" else expected * (1.0 + spec.loading)
     if spec.premium_usd_per_mwh is not None:
@@ -226,6 +228,28 @@ def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, ga
         max_mw=spec.max_mw,
         meta=spec.meta(),
     )
+
+
+def _payoff_usd_per_mw(
+    spec: ProductSpec, prices: np.ndarray, mask: np.ndarray, hours: np.ndarray, gas
+) -> np.ndarray:
+    """sum_t payoff_usd_per_mwh[s, t] x hours[t] over the product's intervals, [S].
+
+    Equal to ``payoff_usd_per_mwh(...) @ hours``, computed on the product's columns only and
+    in blocks of scenarios so that no full [S, T] temporary is made.
+    """
+    cols = np.flatnonzero(mask)
+    out = np.zeros(prices.shape[0])
+    if cols.size == 0:
+        return out
+    if isinstance(gas, np.ndarray):
+        gas = gas[..., cols]
+    rows_per_block = max(1, _BLOCK_ELEMENTS // cols.size)
+    for first in range(0, prices.shape[0], rows_per_block):
+        rows = slice(first, first + rows_per_block)
+        block_gas = gas[rows] if isinstance(gas, np.ndarray) and gas.ndim == 2 else gas
+        out[rows] = interval_payoff(spec, prices[rows, cols], block_gas) @ hours[cols]
+    return out
 
 
 def _gas(spec: ProductSpec, gas, prices: np.ndarray):

@@ -106,12 +106,15 @@ class ProductSpec:
         strike = self.strike_usd_per_mwh
         if self.kind == "block":
             strike = self.fixed_price_usd_per_mwh
+        elif self.kind == "heat_rate_call" and self.gas_usd_per_mmbtu is not None:
+            strike = self.heat_rate_mmbtu_per_mwh * self.gas_usd_per_mmbtu + self.vom_usd_per_mwh
         return {
             "iso": self.iso,
             "node": self.node,
             "market": self.market,
             "shape": self.shape,
             "strike_usd_per_mwh": strike,
+            "heat_rate_mmbtu_per_mwh": self.heat_rate_mmbtu_per_mwh,
             "start": self.start.isoformat() if self.start else "horizon",
             "end": self.end.isoformat() if self.end else "horizon",
         }
@@ -313,7 +316,18 @@ def payoff_usd_per_mwh(
     """
     prices = np.asarray(prices_usd_per_mwh, dtype=float)
     mask = product_mask(spec, interval_start_utc, interval_minutes)
-    return np.where(mask, _PAYOFFS[spec.kind](spec, prices, gas), 0.0)
+    return np.where(mask, interval_payoff(spec, prices, gas), 0.0)
+
+
+def interval_payoff(
+    spec: ProductSpec, prices_usd_per_mwh: np.ndarray, gas: float | np.ndarray | None = None
+) -> np.ndarray:
+    """The product's payoff formula on every given price, shape and tenor not applied.
+
+    For callers that select the product's intervals themselves (``product_mask``); ``gas``
+    must then be selected the same way. Same units as ``payoff_usd_per_mwh``.
+    """
+    return _PAYOFFS[spec.kind](spec, prices_usd_per_mwh, gas)
 
 
 def _block(spec: ProductSpec, prices: np.ndarray, gas) -> np.ndarray:
