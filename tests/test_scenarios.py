@@ -12,6 +12,7 @@ from test_scenarios_support import houston
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.scenarios import CapEvent, HistoricalReplay, generate
 from energyhedge.scenarios.caps import offer_cap_usd_per_mwh
+from energyhedge.scenarios.validate import spike_runs
 
 BASE = {"iso": "ercot", "node": "LZ_HOUSTON", "market": "rtm"}
 MODELS = ("bootstrap", "regime")
@@ -239,3 +240,11 @@ def test_august_share_above_1000_inside_simulated_band(model: str) -> None:
     share = (out.prices_usd_per_mwh[:, sim_august] > 1000.0).mean(axis=1)
     lo, hi = np.percentile(share, [5, 95])
     assert lo <= 42 / 744 <= hi, (lo, hi)
+
+
+def test_spike_runs_by_hand() -> None:
+    prices = np.array([[0.0, 1200.0, 1500.0, 0.0, 2000.0], [1001.0, 0.0, 0.0, 1000.0, 1001.0]])
+    row, start, length = spike_runs(prices)
+    assert row.tolist() == [0, 0, 1, 1]
+    assert start.tolist() == [1, 4, 0, 4]
+    assert length.tolist() == [2, 1, 1, 1]
