@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import xlsxwriter
 from fake_iso_server import FakeIsoServer, Reply, zip_bytes
 
-from energyhedge.data.fetch import parse_nodes, register_fetch
+from energyhedge.data.fetch import FetchReport, finish, parse_nodes, register_fetch
+from energyhedge.data.fetch_plan import FetchRequest
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
 
@@ -144,3 +145,15 @@ def test_bad_date_is_rejected_by_the_parser(capsys):
 
 def test_parse_nodes_normalises_and_dedupes():
     assert parse_nodes("hb_north, western  hub,HB_NORTH,") == ("HB_NORTH", "WESTERN HUB")
+
+
+def test_final_error_names_at_most_five_parts():
+    request = FetchRequest("pjm", "dam", ("WESTERN HUB",), date(2024, 1, 1), date(2024, 7, 31))
+    report = FetchReport(chunks=7, rows=0, failed=[f"chunk {i}: HTTP 503" for i in range(7)])
+    out = io.StringIO()
+    with pytest.raises(DataError) as info:
+        finish(request, report, out)
+    message = str(info.value)
+    assert message.startswith("7 part(s) missing: failed chunk 0: HTTP 503 | failed chunk 1")
+    assert "chunk 4" in message and "chunk 5" not in message and "and 2 more" in message
+    assert out.getvalue().endswith("(0 of 7 chunks stored)\n")

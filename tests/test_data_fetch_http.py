@@ -98,17 +98,20 @@ def test_client_errors_are_not_retried(server):
     assert len(server.calls("GET", "/x")) == 1
 
 
-def test_non_json_body_names_the_url(server):
+def test_non_json_body_names_the_url_and_hides_echoed_secrets(server):
     server.route(
         "GET",
         "/x",
-        lambda r: Reply(200, b"<html>maintenance</html>", {"Content-Type": "text/html"}),
+        lambda r: Reply(200, b"<html>key K-SECRET down</html>", {"Content-Type": "text/html"}),
     )
+    http = client([])
+    http.add_secrets(["K-SECRET"])
     with pytest.raises(DataError) as info:
-        client([]).get_json(server.url + "/x", params={"page": 2})
+        http.get_json(server.url + "/x", params={"page": 2})
     message = str(info.value)
-    assert f"GET {server.url}/x?page=2 returned text/html, 24 bytes" in message
+    assert f"GET {server.url}/x?page=2 returned text/html, 30 bytes" in message
     assert "where JSON was expected" in message and "check the base URL" in message
+    assert "K-SECRET" not in message and "key *** down" in message
 
 
 def test_truncated_and_corrupt_zips_are_data_errors(server):

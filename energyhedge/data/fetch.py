@@ -9,6 +9,7 @@ the same command again fills the gaps (upserts are idempotent).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -26,6 +27,10 @@ from energyhedge.data.schema import ISOS, MARKETS
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.progress import Progress
+
+log = logging.getLogger(__name__)
+
+MAX_LISTED = 5  # missing parts named in the final error; all are logged as they happen
 
 
 @dataclass
@@ -156,6 +161,7 @@ def fetch(
                 raise
             except DataError as exc:
                 report.failed.append(f"{chunk.label}: {http.redact(str(exc))}")
+                log.warning("fetch: chunk %s failed: %s", chunk.label, report.failed[-1])
             else:
                 report.rows += result.frame.height
                 report.empty.extend(
@@ -188,9 +194,12 @@ def finish(request: FetchRequest, report: FetchReport, out: TextIO) -> int:
         return 0
     lines = [f"failed {item}" for item in report.failed]
     lines += [f"no rows for {item}" for item in report.empty]
+    shown = " | ".join(lines[:MAX_LISTED])
+    if len(lines) > MAX_LISTED:
+        shown += f" | and {len(lines) - MAX_LISTED} more (logged above)"
     raise DataError(
-        f"{len(lines)} part(s) missing: " + " | ".join(lines) + " ; completed chunks were stored,"
-        " run the same command again to retry the rest"
+        f"{len(lines)} part(s) missing: {shown}; completed chunks were stored, "
+        f"run the same command again to retry the rest"
     )
 
 

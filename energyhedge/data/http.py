@@ -166,8 +166,9 @@ class HttpClient:
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise DataError(
                 f"{self.describe(method, url, kwargs.get('params'))} returned "
-                f"{_body_summary(response)} where JSON was expected ({exc}); the service or a "
-                f"proxy in between sent an error page, check the base URL and try again later"
+                f"{self.redact(_body_summary(response))} where JSON was expected ({exc}); the "
+                f"service or a proxy in between sent an error page, check the base URL and try "
+                f"again later"
             ) from None
 
     def get_zip(self, url: str, **kwargs: Any) -> zipfile.ZipFile:
