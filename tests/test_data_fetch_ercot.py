@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 from datetime import UTC, date, datetime
 
 import pytest
@@ -417,3 +419,49 @@ def test_failed_chunk_is_reported_and_completed_chunk_kept(server, http, tmp_pat
     assert "HB_WEST" in failure and "where JSON was expected" in failure
     assert f"{server.url}/api/np6-905-cd/spp_node_zone_hub?" in failure
     assert open_store(tmp_path).read("ercot", "rtm", "HB_NORTH").height == 8
+
+
+DAM_FIELDS = [
+    {"name": n, "label": n, "dataType": t}
+    for n, t in [
+        ("deliveryDate", "DATE"),
+        ("hourEnding", "STRING"),
+        ("settlementPoint", "STRING"),
+        ("settlementPointPrice", "DECIMAL"),
+        ("DSTFlag", "BOOLEAN"),
+    ]
+]
+
+
+def test_dam_query_on_fall_back_day_with_progress_bar(server, http, tmp_path, monkeypatch):
+    rows = [  # 2024-11-03: hour ending 02:00 occurs twice; DSTFlag true marks the CST one
+        ["2024-11-03", "01:00", "HB_WEST", 30.0, False],
+        ["2024-11-03", "02:00", "HB_WEST", 31.0, False],
+        ["2024-11-03", "02:00", "HB_WEST", 32.0, True],
+        ["2024-11-03", "03:00", "HB_WEST", 33.0, False],
+    ]
+    path = "/api/np4-190-cd/dam_stlmnt_pnt_prices"
+    meta = {"totalRecords": 4, "totalPages": 1, "currentPage": 1}
+    server.route(
+        "GET", path, lambda r: Reply.json({"_meta": meta, "fields": DAM_FIELDS, "data": rows})
+    )
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    request = FetchRequest("ercot", "dam", ("HB_WEST",), date(2024, 11, 3), date(2024, 11, 3))
+    report = fetch(request, store_root=tmp_path, http=http)
+
+    assert report.complete and report.rows == 4
+    assert terminal.getvalue().endswith("fetch ercot dam [" + "#" * 30 + "] 1/1\n")
+    stored = open_store(tmp_path).read("ercot", "dam", "HB_WEST")
+    # HE01 starts 00:00 CDT = 05:00 UTC; the two HE02 start 01:00 CDT and 01:00 CST.
+    assert stored.select("interval_start_utc", "price_usd_per_mwh").rows() == [
+        (utc(2024, 11, 3, 5), 30.0),
+        (utc(2024, 11, 3, 6), 31.0),
+        (utc(2024, 11, 3, 7), 32.0),
+        (utc(2024, 11, 3, 8), 33.0),
+    ]
