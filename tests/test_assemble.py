@@ -7,10 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from energyhedge import assemble
 from energyhedge.assemble import build_problem
 from energyhedge.campus import load_campus
 from energyhedge.errors import ConfigError, InfeasibleError
-from energyhedge.instruments import load_catalogue
+from energyhedge.instruments import load_catalogue, payoff_usd_per_mwh
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
 REPO = Path(__file__).resolve().parents[1]
@@ -283,3 +284,23 @@ def test_worked_example_event_totals():
     np.testing.assert_allclose(flex.max_mw, 70.0)
     np.testing.assert_allclose(p.firm_load_mw, 30.0)
     assert p.firm_value_usd_per_gpu_hour == pytest.approx(3.75)
+
+
+def test_blocked_payoff_sum_equals_full_array(files, monkeypatch):
+    """Summing payoffs in scenario blocks on the product's columns changes nothing."""
+    campus, catalogue = files
+    cat = load_catalogue(catalogue)
+    rng = np.random.default_rng(7)
+    stamps = np.datetime64("2025-08-18T05:00", "us") + np.arange(72) * np.timedelta64(1, "h")
+    prices = rng.lognormal(4.0, 1.5, (5, 72))
+    big = ScenarioSet(
+        "ercot", "rtm", "LZ_NORTH", stamps, 60, prices, np.full(5, 0.2), np.array(["t"] * 5)
+    )
+    gas = rng.uniform(2, 6, (5, 72))
+    monkeypatch.setattr(assemble, "_BLOCK_ELEMENTS", 7)  # 1 scenario per block
+    p = build_problem(load_campus(campus), cat, big, gas=gas)
+    for spec, product in zip(cat, p.products, strict=True):
+        if spec.kind == "block" and spec.fixed_price_usd_per_mwh is None:
+            continue
+        full = payoff_usd_per_mwh(spec, prices, stamps, 60, gas=gas) @ big.interval_hours
+        np.testing.assert_allclose(product.payoff_usd_per_mw, full, rtol=1e-12, err_msg=spec.name)

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from energyhedge.campus import load_campus
-from energyhedge.cli import main
+from energyhedge.campus import CP_RULES, load_campus
+from energyhedge.commands.campus import register
 from energyhedge.errors import ConfigError, DataError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -219,13 +220,21 @@ def test_dr_programme_within_real_time_flexible_mw(tmp_path):
     )
 
 
+def run_campus_command(argv: list[str]) -> int:
+    """The `energyhedge campus` parser on its own (the full CLI imports every family)."""
+    parser = argparse.ArgumentParser(prog="energyhedge")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
 def test_cli_show_text_and_json(capsys):
-    assert main(["campus", "show", str(TX)]) == 0
+    assert run_campus_command(["campus", "show", str(TX)]) == 0
     out = capsys.readouterr().out
     assert "800.0 GPU-h/MWh" in out
     assert "3,000" in out  # break-even $/MWh
     assert "HE24  firm     30.0  flexible     70.0" in out
-    assert main(["campus", "show", str(PJM), "--json", "--month", "1"]) == 0
+    assert run_campus_command(["campus", "show", str(PJM), "--json", "--month", "1"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["name"] == "pjm-western-100mw"
     assert data["by_hour_month"] == 1
@@ -233,6 +242,24 @@ def test_cli_show_text_and_json(capsys):
     assert data["training"][1]["ramp_mw_per_h"] is None  # no limit
 
 
-def test_cli_bad_file_exit_code(tmp_path, capsys):
-    assert main(["campus", "show", str(tmp_path / "missing.toml")]) == 2
-    assert "file not found" in capsys.readouterr().err
+def test_cli_bad_file(tmp_path):
+    with pytest.raises(ConfigError, match=r"missing\.toml: file not found") as err:
+        run_campus_command(["campus", "show", str(tmp_path / "missing.toml")])
+    assert err.value.exit_code == 2
+
+
+def test_coincident_peak_rule_is_pluggable(tmp_path, monkeypatch):
+    """A new rule registered in CP_RULES is selectable from the campus file."""
+
+    def top_price(cp, iso, stamps, hours, prices):
+        return (prices == prices.max(axis=1, keepdims=True)).astype(float)
+
+    monkeypatch.setitem(CP_RULES, "top_price", top_price)
+    text = MINIMAL + (
+        '\n[coincident_peak]\nkind = "4cp"\nrule = "top_price"\nrate_usd_per_mw = 400.0\n'
+        "probability_per_hour = 0.0\n"
+    )
+    cp = load_campus(write(tmp_path, text)).coincident_peak
+    stamps = np.array(["2025-08-20T20:00", "2025-08-20T21:00"], dtype="datetime64[us]")
+    w = cp.weight_usd_per_mw("ercot", stamps, np.ones(2), np.array([[1.0, 9.0], [5.0, 2.0]]))
+    assert w.tolist() == [[0.0, 100.0], [100.0, 0.0]]  # 400 $/MW / 4 peaks
