@@ -34,8 +34,10 @@ from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
+from energyhedge.optimize import SolveOptions, solve
 from energyhedge.problem import Decision, HedgeProblem
 from energyhedge.risk import interval_breakdown, strategies, transfer, value_decision
+from energyhedge.scenarios import generate
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
 INTERVAL_COLUMNS = (
@@ -288,9 +290,10 @@ def replay(
         in_sample, decision = decide(
             replace(window, prices_usd_per_mwh=np.full(window.prices_usd_per_mwh.shape, np.nan))
         )
-        actual = build_problem(campus, catalogue, window, gas=gas)
+        struck = struck_catalogue(catalogue, in_sample)
+        actual = build_problem(campus, struck, window, gas=gas)
         actual, decision = transfer(decision, in_sample, actual)
-        payoffs = interval_payoffs_usd_per_mw(actual, catalogue, window, gas)
+        payoffs = interval_payoffs_usd_per_mw(actual, struck, window, gas)
         results.append(run_backtest(actual, strategies(actual, decision), payoffs))
         windows.append(
             {
@@ -312,6 +315,23 @@ def replay(
     return combine(results), windows
 
 
+def struck_catalogue(catalogue: Catalogue, decided_on: HedgeProblem) -> Catalogue:
+    """The catalogue with each block's fixed price as traded when the decision was made.
+
+    A block quoted without a fixed price trades at the scenario forward of the problem it was
+    decided on (``energyhedge.assemble``); settling it on realised prices must use that price,
+    not a forward recomputed from the realised path.
+    """
+    traded = {p.name: p.meta.get("strike_usd_per_mwh") for p in decided_on.products}
+    specs = tuple(
+        replace(spec, fixed_price_usd_per_mwh=traded[spec.name])
+        if spec.kind == "block" and spec.fixed_price_usd_per_mwh is None and spec.name in traded
+        else spec
+        for spec in catalogue.products
+    )
+    return replace(catalogue, products=specs)
+
+
 def combine(results: list[BacktestResult]) -> BacktestResult:
     """Rows and totals of consecutive back-test windows as one back-test."""
     names = list(results[0].totals)
@@ -329,3 +349,53 @@ def combine(results: list[BacktestResult]) -> BacktestResult:
         gpu = line["gpu_hours"]
         line["cost_per_gpu_hour_usd"] = line["total_cost_usd"] / gpu if gpu > 0 else None
     return BacktestResult(intervals, totals)
+
+
+def optimised_decider(
+    campus: Campus,
+    catalogue: Catalogue,
+    history: pl.DataFrame,
+    options: SolveOptions,
+    *,
+    past_only: bool = False,
+    gas=None,
+    **scenario_settings,
+) -> Decide:
+    """A ``Decide`` that generates scenarios for the window and solves the stochastic program.
+
+    Parameters
+    ----------
+    campus, catalogue
+    history : pl.DataFrame
+        Canonical prices the scenario model may learn from.
+    options : SolveOptions
+    past_only : bool
+        Learn only from prices before the window (strictly honest, needs earlier data). When
+        False, from every price outside the window (leave-window-out: usable when the data
+        hold no earlier period, e.g. a replay of a whole year of the shipped file).
+    **scenario_settings
+        Passed to ``energyhedge.scenarios.generate`` (``n``, ``seed``, ``model``, ...).
+    """
+
+    def decide(window: ScenarioSet) -> tuple[HedgeProblem, Decision]:
+        stamps = window.interval_start_utc
+        days = np.unique(local_fields(stamps, window.iso)["date"])
+        first = pl.lit(np.datetime64(stamps[0], "us")).dt.replace_time_zone("UTC")
+        end = stamps[-1] + np.timedelta64(window.interval_minutes, "m")
+        after = pl.lit(np.datetime64(end, "us")).dt.replace_time_zone("UTC")
+        outside = pl.col("interval_start_utc") < first
+        if not past_only:
+            outside = outside | (pl.col("interval_start_utc") >= after)
+        scenarios = generate(
+            history.filter(outside),
+            iso=window.iso,
+            node=window.node,
+            market=window.market,
+            start=days[0].item(),
+            days=int(days.size),
+            **scenario_settings,
+        )
+        problem = build_problem(campus, catalogue, scenarios, gas=gas)
+        return problem, solve(problem, options).decision
+
+    return decide
