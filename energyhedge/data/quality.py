@@ -91,8 +91,10 @@ def assess(
     """
     bounds = DEFAULT_BOUNDS if bounds is None else bounds
     findings: list[Finding] = []
-    for key, part in frame.sort("interval_start_utc").group_by(SERIES, maintain_order=True):
+    parts = frame.partition_by(SERIES, as_dict=True)
+    for key in sorted(parts):
         iso, market, node, minutes = key
+        part = parts[key].sort("interval_start_utc")
         name = series_name(iso, market, node, minutes)
         findings += _gaps(part, name, iso, minutes, examples)
         revised = part.filter(pl.col("revision") > 1)

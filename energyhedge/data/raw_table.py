@@ -7,6 +7,7 @@ line for CSV (header = line 1), the spreadsheet row for xlsx, the record number 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -92,9 +93,13 @@ def parse_float(table: RawTable, column: str) -> pl.Series:
 
 def parse_int(table: RawTable, column: str, low: int, high: int) -> pl.Series:
     """Column as Int32 within [low, high]; accepts ``"7"``, ``"07:00"``, ``"7.0"``."""
-    digits = table.frame[column].str.extract(r"^(\d{1,2})(?::00(?::00)?|\.0+)?$", 1)
-    values = digits.cast(pl.Int32, strict=False)
-    values = pl.select(pl.when(values.is_between(low, high)).then(values)).to_series()
+
+    def parse(text: pl.Series) -> pl.Series:
+        digits = text.str.extract(r"^(\d{1,2})(?::00(?::00)?|\.0+)?$", 1)
+        values = digits.cast(pl.Int32, strict=False)
+        return pl.select(pl.when(values.is_between(low, high)).then(values)).to_series()
+
+    values = _parse_distinct(table.frame[column], parse)
     table.check(values, column, f"not a whole number from {low} to {high}")
     return values
 
@@ -104,13 +109,16 @@ _DATE_FORMATS = ("%m/%d/%Y", "%Y-%m-%d", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S
 
 def parse_date(table: RawTable, column: str) -> pl.Series:
     """Column as Date; accepts ``MM/DD/YYYY``, ``YYYY-MM-DD`` and midnight date-times."""
-    text = table.frame[column]
-    parsed = pl.select(
-        pl.coalesce(
-            text.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in _DATE_FORMATS
-        )
-    ).to_series()
-    parsed = pl.select(pl.when(parsed.dt.time() == pl.time(0)).then(parsed)).to_series()
+
+    def parse(text: pl.Series) -> pl.Series:
+        parsed = pl.select(
+            pl.coalesce(
+                text.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in _DATE_FORMATS
+            )
+        ).to_series()
+        return pl.select(pl.when(parsed.dt.time() == pl.time(0)).then(parsed)).to_series()
+
+    parsed = _parse_distinct(table.frame[column], parse)
     table.check(parsed, column, "not a date (expected MM/DD/YYYY or YYYY-MM-DD)")
     return parsed.dt.date()
 
@@ -133,15 +141,26 @@ _DATETIME_FORMATS = (
 
 def parse_datetime(table: RawTable, column: str) -> pl.Series:
     """Column as naive Datetime("us"); accepts the US and ISO layouts ISO exports use."""
-    text = table.frame[column]
-    parsed = pl.select(
-        pl.coalesce(
-            text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
-            for fmt in _DATETIME_FORMATS
-        )
-    ).to_series()
+
+    def parse(text: pl.Series) -> pl.Series:
+        return pl.select(
+            pl.coalesce(
+                text.str.strptime(pl.Datetime("us"), fmt, strict=False, exact=True)
+                for fmt in _DATETIME_FORMATS
+            )
+        ).to_series()
+
+    parsed = _parse_distinct(table.frame[column], parse)
     table.check(parsed, column, "not a date-time (expected e.g. 1/31/2024 1:00:00 PM or ISO)")
     return parsed
+
+
+def _parse_distinct(text: pl.Series, parse: Callable[[pl.Series], pl.Series]) -> pl.Series:
+    """``parse`` applied to each distinct value once, then spread back over ``text``."""
+    distinct = text.unique()
+    table = pl.DataFrame({"text": distinct, "parsed": parse(distinct)})
+    joined = pl.DataFrame({"text": text}).join(table, on="text", how="left", maintain_order="left")
+    return joined["parsed"]
 
 
 _TRUE = ("y", "yes", "true", "t", "1")
