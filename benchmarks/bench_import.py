@@ -20,9 +20,9 @@ import polars as pl
 
 # Runnable from a plain checkout, installed or not.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from energyhedge.commands.data import run_export  # noqa: E402
-from energyhedge.data.importers import read_prices  # noqa: E402
-from energyhedge.data.store import PriceStore  # noqa: E402
+from energyhedge.commands.data import run_export
+from energyhedge.data.importers import read_prices
+from energyhedge.data.store import PriceStore
 
 HUBS = {"HB_BUSAVG": "SH", "HB_HUBAVG": "AH"} | dict.fromkeys(
     ["HB_HOUSTON", "HB_NORTH", "HB_PAN", "HB_SOUTH", "HB_WEST"], "HU"
