@@ -600,14 +600,9 @@ def load_campus(path: str | Path) -> Campus:
     gpu_types = {g.name: g for g in (_gpu(t) for t in _unique(root.tables("gpu")))}
     if not gpu_types:
         raise root.error("gpu", "the campus lists no [[gpu]] type")
-    inference = tuple(_inference(t, gpu_types) for t in _unique(root.tables("inference")))
-    training = tuple(_training(t, gpu_types) for t in _unique(root.tables("training")))
-    names = [t.get("name", str) for t in root.tables("inference") + root.tables("training")]
-    for t in root.tables("training"):
-        if names.count(t.get("name", str)) > 1:
-            raise t.error(
-                "name", f"duplicate name {t.get('name', str)!r} (also an inference class)"
-            )
+    _unique(root.tables("inference") + root.tables("training"))  # job classes share names
+    inference = tuple(_inference(t, gpu_types) for t in root.tables("inference"))
+    training = tuple(_training(t, gpu_types) for t in root.tables("training"))
     if not inference and not training:
         raise root.error("training", "the campus has no [[inference]] or [[training]] class")
     campus = Campus(

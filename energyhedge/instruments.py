@@ -38,11 +38,12 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 
 from energyhedge.config import Table, load_toml
 from energyhedge.data.calendar import ISO_TZ, SHAPES, local_fields, shape_mask
 from energyhedge.data.schema import MARKETS
-from energyhedge.errors import ConfigError
+from energyhedge.errors import ConfigError, DataError
 
 KINDS = ("block", "call", "scarcity", "heat_rate_call")
 
@@ -257,6 +258,31 @@ def product_mask(
         days = local_fields(interval_start_utc, spec.iso)["date"]
         mask &= (days >= np.datetime64(spec.start, "D")) & (days <= np.datetime64(spec.end, "D"))
     return mask
+
+
+def load_gas_series(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Daily gas prices from a CSV with columns ``date`` (YYYY-MM-DD) and ``gas_usd_per_mmbtu``.
+
+    Returns
+    -------
+    days : ndarray [D] of datetime64[D], increasing
+    gas_usd_per_mmbtu : ndarray [D]
+    """
+    try:
+        frame = pl.read_csv(path, schema_overrides={"date": pl.Utf8})
+        days = frame["date"].str.to_date("%Y-%m-%d").to_numpy().astype("datetime64[D]")
+        gas = frame["gas_usd_per_mmbtu"].cast(pl.Float64).to_numpy()
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise DataError(
+            f"{path}: not a daily gas series (date, gas_usd_per_mmbtu): {exc}"
+        ) from None
+    if not np.isfinite(gas).all():
+        raise DataError(f"{path}: gas_usd_per_mmbtu has missing or non-finite values")
+    order = np.argsort(days)
+    days, gas = days[order], gas[order]
+    if np.any(days[1:] == days[:-1]):
+        raise DataError(f"{path}: date {days[1:][days[1:] == days[:-1]][0]} appears twice")
+    return days, gas
 
 
 def gas_by_interval(

@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from energyhedge.errors import ConfigError
+from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import (
     ProductSpec,
     gas_by_interval,
     load_catalogue,
+    load_gas_series,
     payoff_usd_per_mwh,
     product_mask,
 )
@@ -97,6 +98,21 @@ def test_gas_series_missing_day_is_an_error():
     days = np.array(["2023-11-05"], dtype="datetime64[D]")
     with pytest.raises(ConfigError, match="no value for local day 2023-11-06"):
         gas_by_interval(days, np.array([4.0]), "ercot", STAMPS)
+
+
+def test_load_gas_series_feeds_heat_rate_call(tmp_path):
+    path = tmp_path / "gas.csv"
+    path.write_text("date,gas_usd_per_mmbtu\n2023-11-06,5.0\n2023-11-05,4.0\n")
+    days, gas = load_gas_series(path)
+    assert days.astype(str).tolist() == ["2023-11-05", "2023-11-06"]
+    daily = gas_by_interval(days, gas, "ercot", STAMPS)
+    assert daily.tolist() == [4.0, 4.0, 4.0, 5.0]
+    path.write_text("date,gas_usd_per_mmbtu\n2023-11-05,4.0\n2023-11-05,4.5\n")
+    with pytest.raises(DataError, match="date 2023-11-05 appears twice"):
+        load_gas_series(path)
+    path.write_text("day,price\n2023-11-05,4.0\n")
+    with pytest.raises(DataError, match="not a daily gas series"):
+        load_gas_series(path)
 
 
 def test_tenor_in_local_dates():
