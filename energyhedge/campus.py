@@ -139,22 +139,19 @@ class CoincidentPeak:
         Charge per MW of tag ($/MW per period).
     peaks : int
         Number of peak intervals the tag averages.
-    months, hours_ending : tuple[int, ...]
-        Local months and hours ending in which peaks occur (``month_hour`` rule).
+    probability_by_month_hour : ndarray [12, 24]
+        Chance that an hour of a local month and hour ending holds a peak interval
+        (``month_hour`` rule).
     weekdays_only : bool
         Peaks only on weekdays (``month_hour`` rule).
-    probability_per_hour : float
-        Chance that a given in-window hour holds a peak interval (``month_hour`` rule).
     """
 
     kind: str
     rule: str
     rate_usd_per_mw: float
     peaks: int
-    months: tuple[int, ...]
-    hours_ending: tuple[int, ...]
+    probability_by_month_hour: np.ndarray
     weekdays_only: bool
-    probability_per_hour: float
 
     def weight_usd_per_mw(
         self,
@@ -177,12 +174,12 @@ def month_hour_rule(
     interval_hours: np.ndarray,
     prices_usd_per_mwh: np.ndarray,
 ) -> np.ndarray:
-    """Peak probability [S, T]: ``probability_per_hour x hours`` inside the month/hour window."""
+    """Peak probability [S, T]: the month-by-hour probability per hour x interval hours."""
     f = local_fields(interval_start_utc, iso)
-    window = np.isin(f["month"], cp.months) & np.isin(f["hour_ending"], cp.hours_ending)
+    per_hour = cp.probability_by_month_hour[f["month"] - 1, f["hour_ending"] - 1]
     if cp.weekdays_only:
-        window &= f["weekday"] < 5
-    per_interval = np.where(window, cp.probability_per_hour * interval_hours, 0.0)
+        per_hour = np.where(f["weekday"] < 5, per_hour, 0.0)
+    per_interval = per_hour * interval_hours
     return np.broadcast_to(per_interval, prices_usd_per_mwh.shape).copy()
 
 
@@ -435,6 +432,7 @@ class Campus:
         """Derived quantities for ``energyhedge campus show``: JSON-ready."""
         pue = self.pue.mean()
         hourly = self.hourly_profile(month)
+        cp = self.coincident_peak
         return {
             "name": self.name,
             "file": str(self.path),
@@ -484,17 +482,7 @@ class Campus:
                 }
                 for t in self.training
             ],
-            "coincident_peak": None
-            if self.coincident_peak is None
-            else {
-                "kind": self.coincident_peak.kind,
-                "rule": self.coincident_peak.rule,
-                "rate_usd_per_mw": self.coincident_peak.rate_usd_per_mw,
-                "peaks": self.coincident_peak.peaks,
-                "months": list(self.coincident_peak.months),
-                "hours_ending": list(self.coincident_peak.hours_ending),
-                "probability_per_hour": self.coincident_peak.probability_per_hour,
-            },
+            "coincident_peak": None if cp is None else _cp_summary(cp),
             "dr_programmes": [
                 {
                     "name": d.name,
@@ -519,6 +507,21 @@ class Campus:
             "firm_mw_by_hour_ending": hourly.firm_mw.tolist(),
             "flexible_mw_by_hour_ending": hourly.flexible_mw.sum(axis=0).tolist(),
         }
+
+
+def _cp_summary(cp: CoincidentPeak) -> dict:
+    table = cp.probability_by_month_hour
+    return {
+        "kind": cp.kind,
+        "rule": cp.rule,
+        "rate_usd_per_mw": cp.rate_usd_per_mw,
+        "peaks": cp.peaks,
+        "weekdays_only": cp.weekdays_only,
+        "months": (np.flatnonzero(table.any(axis=1)) + 1).tolist(),
+        "hours_ending": (np.flatnonzero(table.any(axis=0)) + 1).tolist(),
+        "max_probability_per_hour": float(table.max()),
+        "probability_by_month_hour": table.tolist(),
+    }
 
 
 def format_summary(summary: dict) -> str:
@@ -556,8 +559,8 @@ def format_summary(summary: dict) -> str:
     if cp:
         lines.append(
             f"  coincident peak {cp['kind']}: ${cp['rate_usd_per_mw']:,.0f}/MW of tag, "
-            f"{cp['peaks']} peaks, months {cp['months']}, HE {cp['hours_ending']}, "
-            f"P(peak) {cp['probability_per_hour']:g} per hour (rule {cp['rule']})"
+            f"{cp['peaks']} peaks, months {cp['months']}, HE {cp['hours_ending']}, P(peak) up "
+            f"to {cp['max_probability_per_hour']:g} per hour (rule {cp['rule']})"
         )
     for d in s["dr_programmes"]:
         lines.append(
@@ -757,6 +760,7 @@ def _coincident_peak(root: Table, iso: str) -> CoincidentPeak | None:
             "hours_ending",
             "weekdays_only",
             "probability_per_hour",
+            "probability_by_month_hour",
             "description",
         }
     )
@@ -771,11 +775,27 @@ def _coincident_peak(root: Table, iso: str) -> CoincidentPeak | None:
         rule=t.choice("rule", tuple(CP_RULES), "month_hour"),
         rate_usd_per_mw=t.number("rate_usd_per_mw", min_value=0.0),
         peaks=peaks,
-        months=_int_list(t, "months", 1, 12, (6, 7, 8, 9)),
-        hours_ending=_int_list(t, "hours_ending", 1, 24, tuple(range(1, 25))),
+        probability_by_month_hour=_peak_probability(t),
         weekdays_only=t.get("weekdays_only", bool, True),
-        probability_per_hour=t.number("probability_per_hour", min_value=0.0, max_value=1.0),
     )
+
+
+def _peak_probability(t: Table) -> np.ndarray:
+    """[12, 24] peak probability per hour: a matrix, or a window and one probability."""
+    compact = [k for k in ("months", "hours_ending", "probability_per_hour") if t.has(k)]
+    if t.has("probability_by_month_hour"):
+        if compact:
+            raise t.error(compact[0], "give either probability_by_month_hour or a window")
+        table = _matrix(t, "probability_by_month_hour", (12, 24), "probability by month and HE")
+        if table.min() < 0 or table.max() > 1:
+            raise t.error("probability_by_month_hour", "probabilities must lie in 0..1")
+        return table
+    months = _int_list(t, "months", 1, 12, (6, 7, 8, 9))
+    hours_ending = _int_list(t, "hours_ending", 1, 24, tuple(range(1, 25)))
+    probability = t.number("probability_per_hour", min_value=0.0, max_value=1.0)
+    table = np.zeros((12, 24))
+    table[np.ix_(np.array(months) - 1, np.array(hours_ending) - 1)] = probability
+    return table
 
 
 def _inference(t: Table, gpu_types: dict[str, GpuType]) -> InferenceClass:

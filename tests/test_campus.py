@@ -145,6 +145,17 @@ def test_coincident_peak_weight_by_hand(tmp_path):
     w = cp.weight_usd_per_mw("ercot", stamps, hours, np.zeros((2, 4)))
     # 80,000 / 4 peaks x 0.01 per hour = 200 $/MW per in-window hour
     assert w.tolist() == [[0.0, 200.0, 50.0, 0.0]] * 2
+    # the same exposure as a month-by-hour matrix
+    table = [[0.0] * 24 for _ in range(12)]
+    table[7][16] = table[7][17] = 0.01
+    text = text.split("[coincident_peak]")[0] + (
+        '[coincident_peak]\nkind = "4cp"\nrate_usd_per_mw = 80000.0\n'
+        f"probability_by_month_hour = {table}\n"
+    )
+    cp = load_campus(write(tmp_path, text)).coincident_peak
+    assert cp.weight_usd_per_mw("ercot", stamps, hours, np.zeros((1, 4))).tolist() == [
+        [0.0, 200.0, 50.0, 0.0]
+    ]
 
 
 @pytest.mark.parametrize(
