@@ -106,3 +106,18 @@ def test_store_from_environment(tmp_path, monkeypatch, capsys):
     assert main(["data", "list"]) == 0
     assert f"store: {tmp_path / 'envstore'}" in capsys.readouterr().out
     assert (tmp_path / "envstore" / "manifest.jsonl").exists()
+
+
+def test_quality_lists_duplicates_dropped_at_import(tmp_path, capsys):
+    lines = (FIXTURES / "ercot_dam_np4_190.csv").read_text().splitlines()
+    doubled = tmp_path / "doubled.csv"
+    doubled.write_text("\n".join([*lines, lines[3]]) + "\n")
+    store = str(tmp_path / "s")
+    assert main(["data", "import", "--store", store, str(doubled)]) == 0
+    assert "ercot/dam/HB_NORTH/60min: duplicate: 1 identical duplicate rows dropped" in (
+        capsys.readouterr().out
+    )
+    assert main(["data", "quality", "--store", store, "--market", "dam"]) == 0
+    out = capsys.readouterr().out
+    assert "ercot/dam/HB_NORTH/60min: duplicate: 1 identical duplicate rows dropped" in out
+    assert str(doubled.resolve()) in out
