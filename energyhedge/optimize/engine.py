@@ -8,7 +8,7 @@ import numpy as np
 
 from energyhedge.errors import InfeasibleError, SolverError
 from energyhedge.optimize.highs import HighsRunner, LpResult
-from energyhedge.optimize.lp import LinearProgram, build_lp, model_size
+from energyhedge.optimize.lp import COST_UNIT_USD, LinearProgram, build_lp, model_size
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import check_problem, max_deliverable_mw
 from energyhedge.optimize.solution import (
@@ -80,11 +80,17 @@ def make_solution(
     budget_price = None
     if options.budget_form:
         budget_price = float(-result.row_dual[lp.rows["budget"].idx][0])
-    record = {**result.record, **model_size(problem, options), "nonzeros": lp.nonzeros}
+    objective_usd = result.record["objective"] * COST_UNIT_USD
+    record = {
+        **result.record,
+        "objective": objective_usd,
+        **model_size(problem, options),
+        "nonzeros": lp.nonzeros,
+    }
     return Solution(
         decision=decision,
         status=result.status,
-        objective_usd=float(result.record["objective"]),
+        objective_usd=float(objective_usd),
         alpha=options.alpha,
         scenario_cost_usd=cost,
         power_mw=power_mw,
@@ -108,7 +114,7 @@ def min_cvar_usd(problem: HedgeProblem, options: SolveOptions) -> float:
     result = runner.run()
     if not result.optimal:
         raise SolverError(f"could not compute the lowest reachable CVaR ({result.status})")
-    return float(result.record["objective"])
+    return float(result.record["objective"]) * COST_UNIT_USD
 
 
 def _raise_unless_solved(problem, options, lp, runner, result: LpResult) -> None:
@@ -120,8 +126,11 @@ def _raise_unless_solved(problem, options, lp, runner, result: LpResult) -> None
             "budget or add hedge products"
         )
     if result.status == "Infeasible":
-        hard = [f.name for f in problem.flex if f.work_requirement_gpu_hours > 0
-                and not np.isfinite(f.unserved_usd_per_gpu_hour)]
+        hard = [
+            f.name
+            for f in problem.flex
+            if f.work_requirement_gpu_hours > 0 and not np.isfinite(f.unserved_usd_per_gpu_hour)
+        ]
         ramped = [f.name for f in problem.flex if np.isfinite(f.ramp_mw_per_h)]
         raise InfeasibleError(
             "the campus constraints cannot all hold: hard work requirements of "
@@ -130,8 +139,11 @@ def _raise_unless_solved(problem, options, lp, runner, result: LpResult) -> None
             " relax ramp_mw_per_h or give the requirement an unserved-work penalty"
         )
     if result.status in ("Unbounded", "Primal infeasible or unbounded"):
-        open_ended = [p.name for p in problem.products if not np.isfinite(p.min_mw)
-                      or not np.isfinite(p.max_mw)]
+        open_ended = [
+            p.name
+            for p in problem.products
+            if not np.isfinite(p.min_mw) or not np.isfinite(p.max_mw)
+        ]
         raise SolverError(
             "the objective is unbounded: products without a finite MW limit "
             f"({', '.join(open_ended) or 'none'}) are priced so that more is always better; "
@@ -147,13 +159,13 @@ def _objective_with_flex_mw(problem: HedgeProblem, options: SolveOptions, j: int
     changed = dataclasses.replace(
         problem,
         firm_load_mw=problem.firm_load_mw - delta,
-        flex=problem.flex[:j] + (moved,) + problem.flex[j + 1 :],
+        flex=(*problem.flex[:j], moved, *problem.flex[j + 1 :]),
     )
     lp = build_lp(changed, options)
     result = HighsRunner(lp, options.highs_options, options.time_limit_s).run()
     if not result.optimal:
         raise SolverError(f"re-solve for the value of flexible MW of {flex.name}: {result.status}")
-    return float(result.record["objective"])
+    return float(result.record["objective"]) * COST_UNIT_USD
 
 
 def _notes(problem: HedgeProblem) -> tuple[str, ...]:

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from energyhedge.errors import SolverError
+from energyhedge.optimize.engine import make_solution
 from energyhedge.optimize.highs import HighsRunner
 from energyhedge.optimize.lp import build_lp
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import check_problem
 from energyhedge.optimize.solution import Solution
-from energyhedge.optimize.engine import make_solution
 from energyhedge.problem import HedgeProblem
 
 
@@ -53,7 +53,13 @@ def frontier(
             raise SolverError(f"frontier point lambda = {lam:g}: HiGHS status {result.status}")
         sol = make_solution(problem, dataclasses.replace(base, cvar_weight=lam), lp, result)
         points.append(
-            FrontierPoint(lam, sol.expected_cost_usd, sol.cvar_usd, sol.objective_usd,
-                          sol.decision.product_mw, sol)
+            FrontierPoint(
+                lam,
+                sol.expected_cost_usd,
+                sol.cvar_usd,
+                sol.objective_usd,
+                sol.decision.product_mw,
+                sol,
+            )
         )
     return points

@@ -84,7 +84,10 @@ class HighsRunner:
         rows = np.asarray(rows, dtype=np.int32).ravel()
         n = rows.size
         self.highs.changeRowsBounds(
-            n, rows, np.broadcast_to(lower, n).astype(float), np.broadcast_to(upper, n).astype(float)
+            n,
+            rows,
+            np.broadcast_to(lower, n).astype(float),
+            np.broadcast_to(upper, n).astype(float),
         )
 
     def run(self) -> LpResult:

@@ -14,7 +14,7 @@ import numpy as np
 
 @dataclass(frozen=True)
 class Block:
-    """One family of columns or rows: ``size`` consecutive indices from ``start``, viewed as ``shape``."""
+    """A family of columns or rows: ``size`` consecutive indices from ``start``, as ``shape``."""
 
     name: str
     start: int

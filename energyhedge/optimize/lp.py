@@ -4,28 +4,30 @@ Columns (first stage, shared by all scenarios):
     x[K]          product MW                 [min_mw, max_mw]
     u[J, T]       day-ahead schedule, MW     [0, max_mw_jt]
     r[T]          DR capacity offered, MW    [0, dr_max_mw]       (only if dr_max_mw > 0)
-    eta           VaR level of the CVaR term, $ (free)
+    eta           VaR level of the CVaR term, k$ (free)
 Columns (second stage, per scenario s):
-    seg{j}[S, T, M_j]  power class j draws on curve segment m, MW  [0, width_m * max_mw_jt];
+    seg{j}[S_j, T, M_j]  power class j draws on curve segment m, MW  [0, width_m * max_mw_jt];
                        the power is p_jst = sum_m seg, the throughput (in MW of full-speed work)
                        sum_m slope_m * seg: concave curve, so the LP fills steep segments first
                        and the formulation is exact, with one row per (s, j, t) instead of one
-                       per segment.
-    short{j}[S]        work-requirement shortfall, MWh of full-speed work (classes with one)
+                       per segment. S_j = S for real-time curtailable classes; S_j = 1 for
+                       the others, whose power is the schedule in every scenario (first stage).
+    short{j}[S_j]      work-requirement shortfall, MWh of full-speed work (classes with one)
     d[D]               DR shortfall, MW, one per deployed (s, t)
-    c[S]               scenario cost C_s, $ (free)
-    z[S]               CVaR excess max(C_s - eta, 0), $
+    c[S]               scenario cost C_s, k$ (free)
+    z[S]               CVaR excess max(C_s - eta, 0), k$
 Rows:
     grid[T]        sum_j u_jt <= grid_limit - firm_t
     ramp{j}[T-1]   |u_jt - u_j,t-1| <= ramp_j * h_{t-1}
     drcap[T]       r_t <= sum of u_jt over real-time curtailable classes
-    sched{j}[S,T]  p_jst <= u_jt (real-time curtailable) or p_jst = u_jt (not)
-    work{j}[S]     sum_t h_t * throughput_jst + short_js >= requirement_j / gpu_hours_per_mwh_j
+    sched{j}[S_j,T]  p_jst <= u_jt (real-time curtailable) or p_jt = u_jt (not)
+    work{j}[S_j]   sum_t h_t * throughput_jst + short_js >= requirement_j / gpu_hours_per_mwh_j
     drdel[D]       sum_j (u_jt - p_jst) + d_st >= r_t where DR is deployed
     cost[S]        c_s = the scenario cost of ``energyhedge.problem``
     cvar[S]        z_s >= c_s - eta
     budget[1]      eta + sum_s p_s z_s / (1 - alpha) <= budget    (budget form only)
 Objective: sum_s p_s c_s (+ lambda * (eta + sum_s p_s z_s / (1 - alpha)) in the penalty form).
+Costs are in thousands of dollars inside the LP (``COST_UNIT_USD``) to keep HiGHS well scaled.
 """
 
 from __future__ import annotations
@@ -40,6 +42,9 @@ from energyhedge.optimize.index import Layout
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import curve_segments
 from energyhedge.problem import HedgeProblem
+
+COST_UNIT_USD = 1000.0
+"""Dollars per unit of the cost columns c, z, eta and of the objective."""
 
 
 @dataclass(frozen=True)
@@ -72,10 +77,11 @@ def model_size(problem: HedgeProblem, options: SolveOptions) -> dict[str, int]:
         nnz += len(problem.flex) * t
     for j, flex in enumerate(problem.flex):
         m = curve_segments(flex)[0].size
+        s_j = s if flex.rt_curtailable else 1
         nnz += 2 * rows[f"ramp{j}"].size if f"ramp{j}" in rows else 0
-        nnz += s * t * (1 + m) + s * t * m  # sched rows, cost rows
+        nnz += s_j * t * (1 + m) + s * t * m  # sched rows, cost rows
         if f"work{j}" in rows:
-            nnz += s * t * m + s + (s if np.isfinite(flex.unserved_usd_per_gpu_hour) else 0)
+            nnz += s_j * t * m + s_j + (s if np.isfinite(flex.unserved_usd_per_gpu_hour) else 0)
         if has_dr and flex.rt_curtailable:
             nnz += t + n_dep * (1 + m)
     if has_dr:
@@ -90,10 +96,10 @@ def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
     """Assemble the LP of the module docstring with vectorised index arithmetic."""
     start = time.perf_counter()
     cols, rows = _layouts(problem, options)
-    s_n, t_n = problem.n_scenarios, problem.n_intervals
+    s_n = problem.n_scenarios
     h = np.asarray(problem.interval_hours, dtype=float)
     prob = np.asarray(problem.probabilities, dtype=float)
-    unit_cost = h * problem.prices_usd_per_mwh + problem.cp_weight_usd_per_mw  # [S, T] $/MW
+    unit_cost = (h * problem.prices_usd_per_mwh + problem.cp_weight_usd_per_mw) / COST_UNIT_USD
     has_dr = "r" in cols
     dep_s, dep_t = np.nonzero(problem.dr_deployed) if has_dr else (None, None)
 
@@ -125,7 +131,7 @@ def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
     payoff = np.array([p.payoff_usd_per_mw for p in problem.products], dtype=float).reshape(
         len(problem.products), s_n
     )
-    put(cost_row[:, None], x.idx[None, :], payoff.T - premium[None, :])
+    put(cost_row[:, None], x.idx[None, :], (payoff.T - premium[None, :]) / COST_UNIT_USD)
     constant = unit_cost @ problem.firm_load_mw
     if problem.flex:
         grid = rows["grid"]
@@ -137,10 +143,13 @@ def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
         max_mw = np.asarray(flex.max_mw, dtype=float)
         seg, sched = cols[f"seg{j}"], rows[f"sched{j}"]
         bound(seg, 0.0, (max_mw[:, None] * width[None, :])[None, :, :])
-        break_even = flex.value_usd_per_gpu_hour * flex.gpu_hours_per_mwh
+        break_even = flex.value_usd_per_gpu_hour * flex.gpu_hours_per_mwh / COST_UNIT_USD
         constant = constant + break_even * float(h @ max_mw)
-        put(cost_row[:, None, None], seg.idx,
-            break_even * h[None, :, None] * slope[None, None, :] - unit_cost[:, :, None])
+        put(
+            cost_row[:, None, None],
+            seg.idx,
+            break_even * h[None, :, None] * slope[None, None, :] - unit_cost[:, :, None],
+        )
         put(sched.idx, u.idx[j][None, :], 1.0)
         put(sched.idx[:, :, None], seg.idx, -1.0)
         row_lo[sched.idx] = 0.0
@@ -158,7 +167,7 @@ def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
             row_lo[work.idx] = flex.work_requirement_gpu_hours / flex.gpu_hours_per_mwh
             if np.isfinite(flex.unserved_usd_per_gpu_hour):
                 unserved = flex.unserved_usd_per_gpu_hour * flex.gpu_hours_per_mwh
-                put(cost_row, short.idx, -unserved)
+                put(cost_row, short.idx, -unserved / COST_UNIT_USD)
             else:
                 hi[short.idx] = 0.0
         if has_dr and flex.rt_curtailable:
@@ -175,8 +184,9 @@ def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
         put(drdel.idx, d.idx, 1.0)
         put(drdel.idx, r.idx[dep_t], -1.0)
         row_lo[drdel.idx] = 0.0
-        put(cost_row[:, None], r.idx[None, :], (h * problem.dr_price_usd_per_mw_h)[None, :])
-        put(cost_row[dep_s], d.idx, -h[dep_t] * problem.dr_penalty_usd_per_mwh)
+        dr_revenue = h * problem.dr_price_usd_per_mw_h / COST_UNIT_USD
+        put(cost_row[:, None], r.idx[None, :], dr_revenue[None, :])
+        put(cost_row[dep_s], d.idx, -h[dep_t] * problem.dr_penalty_usd_per_mwh / COST_UNIT_USD)
     row_lo[cost_row] = constant
     row_hi[cost_row] = constant
 
@@ -191,7 +201,7 @@ def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
         budget = rows["budget"]
         put(budget.idx, eta.idx, 1.0)
         put(budget.idx, z.idx, tail)
-        row_hi[budget.idx] = options.cvar_budget_usd
+        row_hi[budget.idx] = options.cvar_budget_usd / COST_UNIT_USD
     else:
         cost[eta.idx] = options.cvar_weight
         cost[z.idx] = options.cvar_weight * tail
@@ -219,13 +229,14 @@ def _layouts(problem: HedgeProblem, options: SolveOptions) -> tuple[Layout, Layo
     if has_dr:
         rows.add("drcap", (t,))
     for j, flex in enumerate(problem.flex):
-        cols.add(f"seg{j}", (s, t, curve_segments(flex)[0].size))
-        rows.add(f"sched{j}", (s, t))
+        s_j = s if flex.rt_curtailable else 1
+        cols.add(f"seg{j}", (s_j, t, curve_segments(flex)[0].size))
+        rows.add(f"sched{j}", (s_j, t))
         if np.isfinite(flex.ramp_mw_per_h) and t > 1:
             rows.add(f"ramp{j}", (t - 1,))
         if flex.work_requirement_gpu_hours > 0:
-            cols.add(f"short{j}", (s,))
-            rows.add(f"work{j}", (s,))
+            cols.add(f"short{j}", (s_j,))
+            rows.add(f"work{j}", (s_j,))
     if has_dr:
         cols.add("d", (n_dep,))
         rows.add("drdel", (n_dep,))

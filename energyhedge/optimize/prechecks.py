@@ -78,12 +78,19 @@ def _check_shapes(problem: HedgeProblem) -> None:
         "cp_weight_usd_per_mw": (problem.cp_weight_usd_per_mw, (s, t)),
     }
     want.update({f"flex {f.name!r} max_mw": (f.max_mw, (t,)) for f in problem.flex})
-    want.update({f"product {k.name!r} payoff": (k.payoff_usd_per_mw, (s,)) for k in problem.products})
+    want.update(
+        {f"product {k.name!r} payoff": (k.payoff_usd_per_mw, (s,)) for k in problem.products}
+    )
     for name, (array, shape) in want.items():
         if np.shape(array) != shape:
             raise DataError(f"problem {name} has shape {np.shape(array)}, expected {shape}")
-    numeric = [problem.prices_usd_per_mwh, problem.interval_hours, problem.firm_load_mw,
-               problem.cp_weight_usd_per_mw, problem.dr_price_usd_per_mw_h]
+    numeric = [
+        problem.prices_usd_per_mwh,
+        problem.interval_hours,
+        problem.firm_load_mw,
+        problem.cp_weight_usd_per_mw,
+        problem.dr_price_usd_per_mw_h,
+    ]
     numeric += [k.payoff_usd_per_mw for k in problem.products]
     if not all(np.all(np.isfinite(a)) for a in numeric):
         raise DataError("problem arrays hold NaN or infinite prices, loads or payoffs")

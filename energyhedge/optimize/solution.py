@@ -104,7 +104,11 @@ def evaluate_costs(
         cost += product_mw[k] * (product.premium_usd_per_mw - product.payoff_usd_per_mw)
     cost -= float(h @ (problem.dr_price_usd_per_mw_h * dr_mw))
     curtailed = sum(
-        (schedule_mw[j][None, :] - power_mw[j] for j, f in enumerate(problem.flex) if f.rt_curtailable),
+        (
+            schedule_mw[j][None, :] - power_mw[j]
+            for j, f in enumerate(problem.flex)
+            if f.rt_curtailable
+        ),
         start=np.zeros_like(problem.prices_usd_per_mwh),
     )
     short_mw = np.where(problem.dr_deployed, np.maximum(dr_mw[None, :] - curtailed, 0.0), 0.0)
@@ -137,8 +141,10 @@ def curtail_thresholds(
 
     For each real-time curtailable class, the threshold minimises the expected scheduled MWh the
     rule "stop when price > threshold" classifies differently from the in-sample LP (outside DR
-    calls, which force curtailment whatever the price). Without in-sample curtailment it is the
-    class's break-even price, or the highest price at which the LP kept running if higher.
+    calls, which force curtailment whatever the price); within the range of equally good
+    thresholds it takes the one nearest the class's break-even price. Without in-sample
+    curtailment it is the break-even price, or the highest price at which the LP kept running
+    if higher.
     Classes that cannot be curtailed in real time get inf.
     """
     out = np.full(len(problem.flex), np.inf)
@@ -159,5 +165,7 @@ def curtail_thresholds(
         price, label, weight = price[order], label[order], weight[order]
         wrong_low = np.cumsum(weight * label)  # stopped although price <= threshold
         wrong_high = (weight * ~label).sum() - np.cumsum(weight * ~label)  # ran although above
-        out[j] = float(price[int(np.argmin(wrong_low + wrong_high))])
+        best = int(np.argmin(wrong_low + wrong_high))
+        upper = price[best + 1] if best + 1 < price.size else np.inf
+        out[j] = float(np.clip(flex.break_even_usd_per_mwh, price[best], upper))
     return out

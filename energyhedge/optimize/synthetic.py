@@ -29,7 +29,9 @@ def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgePro
     hour_of_day = ((stamps - start) / np.timedelta64(1, "h")) % 24
     shape = 35.0 + 45.0 * np.clip(np.sin((hour_of_day - 6.0) / 24 * 2 * np.pi), 0, None)
     prices = shape[None, :] * rng.lognormal(0.0, 0.35, (s_n, t_n))
-    spikes = rng.random((s_n, t_n)) < 0.01 * np.clip(np.sin((hour_of_day - 6.0) / 24 * 2 * np.pi), 0, None)
+    spikes = rng.random((s_n, t_n)) < 0.01 * np.clip(
+        np.sin((hour_of_day - 6.0) / 24 * 2 * np.pi), 0, None
+    )
     prices = np.where(spikes, rng.uniform(1000.0, 5000.0, (s_n, t_n)), prices)
     probabilities = np.full(s_n, 1.0 / s_n)
     curve_power = np.array([0.0, 0.5, 0.75, 1.0])
@@ -56,10 +58,30 @@ def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgePro
     )
     h = hours[None, :]
     products = (
-        _product("block_7x24", "block", (prices - prices.mean()) * h, probabilities, -50.0, 100.0),
-        _product("call_100", "call", np.maximum(prices - 100.0, 0) * h, probabilities, 0.0, 100.0),
-        _product("scarcity_1000", "scarcity", np.maximum(prices - 1000.0, 0) * h, probabilities,
-                 0.0, 100.0),
+        _product(
+            "block_7x24",
+            "block",
+            (prices - prices.mean()) * h,
+            probabilities,
+            min_mw=-50.0,
+            max_mw=100.0,
+        ),
+        _product(
+            "call_100",
+            "call",
+            np.maximum(prices - 100.0, 0) * h,
+            probabilities,
+            min_mw=0.0,
+            max_mw=100.0,
+        ),
+        _product(
+            "scarcity_1000",
+            "scarcity",
+            np.maximum(prices - 1000.0, 0) * h,
+            probabilities,
+            0.0,
+            100.0,
+        ),
     )
     peak = (hour_of_day >= 15) & (hour_of_day < 19)
     deployed = (prices > 500.0) & (rng.random((s_n, t_n)) < 0.5)
@@ -78,11 +100,12 @@ def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgePro
         dr_max_mw=20.0,
         dr_deployed=deployed,
         dr_penalty_usd_per_mwh=2000.0,
-        cp_weight_usd_per_mw=np.where(peak[None, :], 20.0 * hours[None, :], 0.0) * np.ones((s_n, 1)),
+        cp_weight_usd_per_mw=np.where(peak[None, :], 20.0 * hours[None, :], 0.0)
+        * np.ones((s_n, 1)),
     )
 
 
-def _product(name, kind, payoff_by_interval, probabilities, min_mw, max_mw) -> Product:
+def _product(name, kind, payoff_by_interval, probabilities, *, min_mw, max_mw) -> Product:
     payoff = payoff_by_interval.sum(axis=1)
     fair = float(probabilities @ payoff)
     return Product(name, kind, payoff, fair, fair, min_mw, max_mw, meta={"iso": "ercot"})

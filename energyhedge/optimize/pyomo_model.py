@@ -1,0 +1,170 @@
+"""The reference formulation: the same LP as ``energyhedge.optimize.lp``, written in Pyomo.
+
+Readable and solver-agnostic (one algebraic constraint per family, indexed by scenario), it is
+the cross-check of the array build and the entry point for scenario decomposition
+(``scenario`` indexes every second-stage variable). Slow to build by design of Pyomo; never on the
+production path. This is the only module that imports Pyomo.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pyomo.contrib.solver.plugins  # noqa: F401  (registers the "highs" interface)
+import pyomo.environ as pyo
+from pyomo.contrib.solver.common.factory import SolverFactory
+from pyomo.contrib.solver.common.results import TerminationCondition
+
+from energyhedge.errors import SolverError
+from energyhedge.optimize.options import SolveOptions
+from energyhedge.optimize.prechecks import curve_segments
+from energyhedge.problem import HedgeProblem
+
+
+def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteModel:
+    """The Pyomo model of the problem (variables and rows as in ``lp``'s module docstring)."""
+    m = pyo.ConcreteModel(name="energyhedge")
+    s_n, t_n = problem.n_scenarios, problem.n_intervals
+    h = problem.interval_hours.tolist()
+    price = problem.prices_usd_per_mwh.tolist()
+    cp = problem.cp_weight_usd_per_mw.tolist()
+    prob = problem.probabilities.tolist()
+    firm = problem.firm_load_mw.tolist()
+    flex = problem.flex
+    curves = [curve_segments(f) for f in flex]
+    max_mw = [np.asarray(f.max_mw, dtype=float).tolist() for f in flex]
+    has_dr = problem.dr_max_mw > 0
+    deployed = (
+        [tuple(int(i) for i in st) for st in np.argwhere(problem.dr_deployed)] if has_dr else []
+    )
+
+    m.S = pyo.RangeSet(0, s_n - 1)
+    m.T = pyo.RangeSet(0, t_n - 1)
+    m.K = pyo.RangeSet(0, len(problem.products) - 1)
+    m.J = pyo.RangeSet(0, len(flex) - 1)
+    m.JM = pyo.Set(initialize=[(j, k) for j, c in enumerate(curves) for k in range(c[0].size)])
+    m.JR = pyo.Set(initialize=[j for j, f in enumerate(flex) if f.work_requirement_gpu_hours > 0])
+    m.DEP = pyo.Set(initialize=deployed, dimen=2)
+
+    products = problem.products
+    m.x = pyo.Var(
+        m.K, bounds=lambda _, k: (_finite(products[k].min_mw), _finite(products[k].max_mw))
+    )
+    m.u = pyo.Var(m.J, m.T, bounds=lambda _, j, t: (0.0, max_mw[j][t]))
+    m.r = pyo.Var(m.T, bounds=(0.0, problem.dr_max_mw))
+    m.eta = pyo.Var()
+    m.seg = pyo.Var(
+        m.S, m.T, m.JM, bounds=lambda _, s, t, j, k: (0.0, curves[j][0][k] * max_mw[j][t])
+    )
+    hard = {j: not np.isfinite(flex[j].unserved_usd_per_gpu_hour) for j in m.JR}
+    m.short = pyo.Var(m.JR, m.S, bounds=lambda _, j, s: (0.0, 0.0 if hard[j] else None))
+    m.d = pyo.Var(m.DEP, bounds=(0.0, None))
+    m.c = pyo.Var(m.S)
+    m.z = pyo.Var(m.S, bounds=(0.0, None))
+
+    def power(mdl, s, j, t):
+        return sum(mdl.seg[s, t, j, k] for k in range(curves[j][0].size))
+
+    def throughput(mdl, s, j, t):
+        return sum(curves[j][1][k] * mdl.seg[s, t, j, k] for k in range(curves[j][0].size))
+
+    m.grid = pyo.Constraint(
+        m.T, rule=lambda mdl, t: sum(mdl.u[j, t] for j in mdl.J) <= problem.grid_limit_mw - firm[t]
+    )
+
+    def ramp_rule(mdl, j, t):
+        if t == 0 or not np.isfinite(flex[j].ramp_mw_per_h):
+            return pyo.Constraint.Skip
+        limit = flex[j].ramp_mw_per_h * h[t - 1]
+        return pyo.inequality(-limit, mdl.u[j, t] - mdl.u[j, t - 1], limit)
+
+    m.ramp = pyo.Constraint(m.J, m.T, rule=ramp_rule)
+    rt = [j for j, f in enumerate(flex) if f.rt_curtailable]
+    m.drcap = pyo.Constraint(m.T, rule=lambda mdl, t: mdl.r[t] <= sum(mdl.u[j, t] for j in rt))
+
+    def sched_rule(mdl, s, j, t):
+        if flex[j].rt_curtailable:
+            return power(mdl, s, j, t) <= mdl.u[j, t]
+        return power(mdl, s, j, t) == mdl.u[j, t]
+
+    m.sched = pyo.Constraint(m.S, m.J, m.T, rule=sched_rule)
+    m.work = pyo.Constraint(
+        m.JR,
+        m.S,
+        rule=lambda mdl, j, s: (
+            sum(h[t] * throughput(mdl, s, j, t) for t in mdl.T) + mdl.short[j, s]
+            >= flex[j].work_requirement_gpu_hours / flex[j].gpu_hours_per_mwh
+        ),
+    )
+    m.drdel = pyo.Constraint(
+        m.DEP,
+        rule=lambda mdl, s, t: (
+            sum(mdl.u[j, t] - power(mdl, s, j, t) for j in rt) + mdl.d[s, t] >= mdl.r[t]
+        ),
+    )
+
+    def cost_rule(mdl, s):
+        load = sum(
+            (h[t] * price[s][t] + cp[s][t]) * (firm[t] + sum(power(mdl, s, j, t) for j in mdl.J))
+            for t in mdl.T
+        )
+        hedges = sum(
+            mdl.x[k] * (products[k].premium_usd_per_mw - float(products[k].payoff_usd_per_mw[s]))
+            for k in mdl.K
+        )
+        dr = -sum(h[t] * float(problem.dr_price_usd_per_mw_h[t]) * mdl.r[t] for t in mdl.T)
+        dr += sum(
+            h[t] * problem.dr_penalty_usd_per_mwh * mdl.d[s, t] for (ss, t) in deployed if ss == s
+        )
+        lost = 0.0
+        for j, f in enumerate(flex):
+            break_even = f.value_usd_per_gpu_hour * f.gpu_hours_per_mwh
+            lost += break_even * sum(
+                h[t] * (max_mw[j][t] - throughput(mdl, s, j, t)) for t in mdl.T
+            )
+            if j in mdl.JR and not hard[j]:
+                lost += f.unserved_usd_per_gpu_hour * f.gpu_hours_per_mwh * mdl.short[j, s]
+        return mdl.c[s] == load + hedges + dr + lost
+
+    m.cost = pyo.Constraint(m.S, rule=cost_rule)
+    m.cvar = pyo.Constraint(m.S, rule=lambda mdl, s: mdl.z[s] >= mdl.c[s] - mdl.eta)
+    tail = [p / (1.0 - options.alpha) for p in prob]
+    cvar = m.eta + sum(tail[s] * m.z[s] for s in m.S)
+    expected = sum(prob[s] * m.c[s] for s in m.S)
+    if options.budget_form:
+        m.budget = pyo.Constraint(expr=cvar <= options.cvar_budget_usd)
+        m.objective = pyo.Objective(expr=expected, sense=pyo.minimize)
+    else:
+        m.objective = pyo.Objective(expr=expected + options.cvar_weight * cvar, sense=pyo.minimize)
+    return m
+
+
+def solve_pyomo(problem: HedgeProblem, options: SolveOptions) -> dict:
+    """Build and solve the Pyomo model with HiGHS; objective, product MW, scenario costs, timings."""
+    start = time.perf_counter()
+    model = build_pyomo(problem, options)
+    build_s = time.perf_counter() - start
+    solver = SolverFactory("highs")
+    start = time.perf_counter()
+    results = solver.solve(
+        model,
+        time_limit=options.time_limit_s,
+        load_solutions=False,
+        raise_exception_on_nonoptimal_result=False,
+    )
+    solve_s = time.perf_counter() - start
+    if results.termination_condition != TerminationCondition.convergenceCriteriaSatisfied:
+        raise SolverError(f"Pyomo/HiGHS: {results.termination_condition.name}")
+    results.solution_loader.load_vars()
+    return {
+        "objective_usd": float(pyo.value(model.objective)),
+        "product_mw": np.array([pyo.value(model.x[k]) for k in model.K]),
+        "scenario_cost_usd": np.array([pyo.value(model.c[s]) for s in model.S]),
+        "build_s": build_s,
+        "solve_s": solve_s,
+    }
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
