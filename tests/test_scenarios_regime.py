@@ -11,7 +11,7 @@ from energyhedge.scenarios.daygrid import DayMatrix
 from energyhedge.scenarios.regime import RegimeParams, fit_regime, simulate_regime
 
 CEILING = 5500.0
-YEARS = 30
+YEARS = 60
 
 
 def _known() -> RegimeParams:

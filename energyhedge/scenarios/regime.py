@@ -244,25 +244,37 @@ def simulate_regime(
     del eps, resid
 
     entry = params.entry[month, slot]
-    if not (entry > 0).any():
+    # Candidate starts, in time order; a candidate becomes a spike only if the scenario had no
+    # spike at the step before (a loop over the steps that have candidates, vectorised over them).
+    step_of, row_of = np.nonzero(rng.random((steps, n)) < entry[:, None])
+    first = step_of > 0
+    step_of, row_of = step_of[first], row_of[first]
+    if step_of.size == 0:
         return prices
-    start_draw = rng.random((steps, n)) < entry[:, None]
     cdf = np.cumsum(params.duration_pmf)
-    lengths = np.searchsorted(cdf / cdf[-1], rng.random((steps, n)), side="right") + 1
-    level = rng.standard_normal((steps, n))
+    length = np.searchsorted(cdf / cdf[-1], rng.random(step_of.size), side="right") + 1
+    accepted = np.zeros(step_of.size, dtype=bool)
+    last_active = np.full(n, -2, dtype=np.int64)
+    group = np.flatnonzero(np.diff(step_of, prepend=-1))
+    for lo, hi in zip(group, np.r_[group[1:], step_of.size], strict=True):
+        t, rows = step_of[lo], row_of[lo:hi]
+        ok = last_active[rows] < t - 1
+        accepted[lo:hi] = ok
+        last_active[rows[ok]] = t + length[lo:hi][ok] - 1
+    step_of, row_of, length = step_of[accepted], row_of[accepted], length[accepted]
+
+    # Size levels along each spike: AR(1) normal scores restarted at each spike's first step.
+    longest = params.duration_pmf.size
+    level = rng.standard_normal((step_of.size, longest))
     keep = np.sqrt(1.0 - params.size_rho**2)
-    remaining = np.zeros(n, dtype=np.int64)
-    active = np.zeros((steps, n), dtype=bool)
-    for t in range(1, steps):
-        starting = start_draw[t] & ~active[t - 1]
-        remaining = np.where(starting, lengths[t], remaining)
-        active[t] = remaining > 0
-        remaining -= active[t]
-        carried = params.size_rho * level[t - 1] + keep * level[t]
-        level[t] = np.where(starting, level[t], carried)
-    where = np.nonzero(active.T)
+    for j in range(1, longest):
+        level[:, j] = params.size_rho * level[:, j - 1] + keep * level[:, j]
+    offset = np.arange(longest)
+    at = step_of[:, None] + offset
+    inside = (offset < length[:, None]) & (at < steps)
+    rows, at = np.broadcast_to(row_of[:, None], at.shape)[inside], at[inside]
     levels = np.linspace(0.0, 1.0, params.size_quantiles.size)
-    size = np.interp(ndtr(level.T[where]), levels, params.size_quantiles)
-    room = np.repeat(ceiling_by_day, k)[where[1]] - params.threshold_usd_per_mwh
-    prices[where] = params.threshold_usd_per_mwh + room * size
+    size = np.interp(ndtr(level[inside]), levels, params.size_quantiles)
+    room = np.repeat(ceiling_by_day, k)[at] - params.threshold_usd_per_mwh
+    prices[rows, at] = params.threshold_usd_per_mwh + room * size
     return prices
