@@ -19,8 +19,8 @@ from energyhedge.optimize import (
     tail_weights,
     var_cvar,
 )
-from energyhedge.optimize.highs import HighsRunner
 from energyhedge.optimize.cvx_frontier import hedge_frontier_cvxpy
+from energyhedge.optimize.highs import HighsRunner
 from energyhedge.optimize.lp import COST_UNIT_USD
 from energyhedge.optimize.pyomo_model import solve_pyomo
 from energyhedge.optimize.synthetic import synthetic_problem

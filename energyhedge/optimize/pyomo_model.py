@@ -141,7 +141,7 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
 
 
 def solve_pyomo(problem: HedgeProblem, options: SolveOptions) -> dict:
-    """Build and solve the Pyomo model with HiGHS; objective, product MW, scenario costs, timings."""
+    """Build and solve the Pyomo model with HiGHS: objective, product MW, scenario costs, times."""
     start = time.perf_counter()
     model = build_pyomo(problem, options)
     build_s = time.perf_counter() - start

@@ -79,8 +79,8 @@ def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgePro
             "scarcity",
             np.maximum(prices - 1000.0, 0) * h,
             probabilities,
-            0.0,
-            100.0,
+            min_mw=0.0,
+            max_mw=100.0,
         ),
     )
     peak = (hour_of_day >= 15) & (hour_of_day < 19)
