@@ -8,7 +8,7 @@ import pytest
 from data_helpers import FIXTURES
 
 from energyhedge.cli import main
-from energyhedge.data.importers import read_prices
+from energyhedge.data.importers import parse_payload, read_prices
 from energyhedge.data.store import open_store
 from energyhedge.errors import DataError
 
@@ -74,3 +74,26 @@ def test_cli_import_of_a_bad_file_writes_nothing(tmp_path, capsys, name):
     assert code == 3
     assert CASES[name] in capsys.readouterr().err
     assert _snapshot(root) == before
+
+
+def test_blank_lines_are_skipped_and_line_numbers_stay_true(tmp_path):
+    path = tmp_path / "blank.csv"
+    path.write_text(
+        "DeliveryDate,HourEnding,SettlementPoint,SettlementPointPrice,DSTFlag\n"
+        "01/02/2024,01:00,HB_NORTH,20.00,N\n"
+        "\n"
+        "01/02/2024,02:00,HB_NORTH,oops,N\n"
+    )
+    with pytest.raises(DataError, match=r"blank\.csv, line 4, column 'SettlementPointPrice'"):
+        read_prices(path)
+
+
+def test_damaged_zip_is_a_data_error():
+    with pytest.raises(DataError, match=r"broken\.zip: damaged zip file"):
+        parse_payload(b"PK\x03\x04 not really a zip", "broken.zip")
+
+
+def test_generic_options_without_time_col_are_refused(tmp_path, capsys):
+    code = main(["data", "import", "--store", str(tmp_path), "--tz", "UTC", "x.csv"])
+    assert code == 2
+    assert "--tz only apply to your own CSV layout: add --time-col" in capsys.readouterr().err

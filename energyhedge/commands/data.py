@@ -44,28 +44,22 @@ def register(sub: argparse._SubParsersAction) -> None:
         "before anything is written: one bad file means nothing is imported.",
     )
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    imp.add_argument("--time-col", help="generic CSV: column of local time labels")
-    imp.add_argument("--price-col", default="price", help="generic CSV: $/MWh column")
-    imp.add_argument("--node-col", default="node", help="generic CSV: node / zone column")
-    imp.add_argument(
-        "--tz",
-        default=None,
-        help="generic CSV: IANA zone of the labels (default: the ISO's prevailing zone)",
+    generic = imp.add_argument_group(
+        "your own CSV", "give --time-col to read a CSV with these options instead of detecting it"
     )
-    imp.add_argument(
+    generic.add_argument("--time-col", help="column of local time labels")
+    generic.add_argument("--price-col", help="$/MWh column (default: price)")
+    generic.add_argument("--node-col", help="node / zone column (default: node)")
+    generic.add_argument("--tz", help="IANA zone of the labels (default: the ISO's zone)")
+    generic.add_argument(
         "--label",
         choices=("beginning", "ending"),
-        default="beginning",
-        help="generic CSV: labels name interval beginnings or endings",
+        help="labels name interval beginnings (default) or endings",
     )
-    imp.add_argument("--iso", choices=ISOS, default="ercot", help="generic CSV: ISO")
-    imp.add_argument("--market", choices=MARKETS, default="rtm", help="generic CSV: market")
-    imp.add_argument(
-        "--interval-minutes",
-        type=int,
-        choices=INTERVAL_MINUTES,
-        default=60,
-        help="generic CSV: interval length in minutes",
+    generic.add_argument("--iso", choices=ISOS, help="ISO (default: ercot)")
+    generic.add_argument("--market", choices=MARKETS, help="market (default: rtm)")
+    generic.add_argument(
+        "--interval-minutes", type=int, choices=INTERVAL_MINUTES, help="interval (default: 60)"
     )
     imp.set_defaults(func=run_import)
 
@@ -114,18 +108,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     """Read every file first, then upsert each; print counts and quality findings."""
-    options = None
-    if args.time_col is not None:
-        options = GenericOptions(
-            time_col=args.time_col,
-            price_col=args.price_col,
-            node_col=args.node_col,
-            iso=args.iso,
-            market=args.market,
-            interval_minutes=args.interval_minutes,
-            tz=args.tz,
-            label=args.label,
-        )
+    options = _generic_options(args)
     results: list[tuple[Path, ImportResult]] = [
         (path, read_prices(path, options)) for path in args.paths
     ]
@@ -142,6 +125,20 @@ def run_import(args: argparse.Namespace) -> int:
             print(f"  {finding}")
     print(f"store: {store.root}")
     return 0
+
+
+_GENERIC = ("price_col", "node_col", "tz", "label", "iso", "market", "interval_minutes")
+
+
+def _generic_options(args: argparse.Namespace) -> GenericOptions | None:
+    """Generic CSV options from the command line; None when --time-col is not given."""
+    given = {name: getattr(args, name) for name in _GENERIC if getattr(args, name) is not None}
+    if args.time_col is None:
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise ConfigError(f"{flags} only apply to your own CSV layout: add --time-col")
+        return None
+    return GenericOptions(time_col=args.time_col, **given)
 
 
 def run_list(args: argparse.Namespace) -> int:

@@ -103,20 +103,14 @@ def _convert(table: RawTable, options: GenericOptions | None) -> pl.DataFrame:
 
 def _tables(data: bytes, name: str) -> list[RawTable]:
     """Every price table inside one payload."""
-    lower = name.lower()
     if data.startswith(_ZIP_MAGIC):
-        if lower.endswith(".xlsx") or _is_xlsx(data):
+        if name.lower().endswith(".xlsx"):
             return _xlsx_tables(data, name)
         return _zip_tables(data, name)
     stripped = data.lstrip()
     if stripped.startswith((b"{", b"[")):
         return [_json_table(data, name)]
     return [_csv_table(data, name)]
-
-
-def _is_xlsx(data: bytes) -> bool:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        return "[Content_Types].xml" in archive.namelist()
 
 
 def _zip_tables(data: bytes, name: str) -> list[RawTable]:
@@ -126,6 +120,8 @@ def _zip_tables(data: bytes, name: str) -> list[RawTable]:
     except zipfile.BadZipFile as exc:
         raise DataError(f"{name}: damaged zip file ({exc}); download it again") from exc
     with archive:
+        if "[Content_Types].xml" in archive.namelist():  # an xlsx workbook under another name
+            return _xlsx_tables(data, name)
         for member in sorted(archive.namelist()):
             if member.endswith("/") or not member.lower().endswith(
                 (".csv", ".xlsx", ".json", ".zip")

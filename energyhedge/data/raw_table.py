@@ -40,14 +40,20 @@ class RawTable:
 
     @classmethod
     def from_frame(cls, frame: pl.DataFrame, source: str, unit: str, first: int) -> RawTable:
-        """Wrap ``frame`` (any dtypes) as stripped text; row i gets position ``first + i``."""
+        """Wrap ``frame`` (any dtypes) as stripped text; row i gets position ``first + i``.
+
+        Blank rows (every cell empty, e.g. an empty CSV line) are dropped.
+        """
         text = frame.select(
             pl.col(c).cast(pl.Utf8).str.strip_chars().alias(str(c)) for c in frame.columns
         )
         text = text.with_columns(
             pl.int_range(first, first + text.height, dtype=pl.Int64).alias(LINE)
         )
-        return cls(text, source, unit)
+        blank = pl.all_horizontal(
+            pl.col(c).is_null() | (pl.col(c) == "") for c in text.columns if c != LINE
+        )
+        return cls(text.filter(~blank), source, unit)
 
     def find(self, *candidates: str) -> str | None:
         """The source column matching any candidate header (see ``headers``), or None."""
