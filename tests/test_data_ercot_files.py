@@ -207,3 +207,11 @@ def test_price_column_is_float_and_exact():
     frame = read_prices(FIXTURES / "ercot_rtm_np6_905.csv").frame
     assert frame["price_usd_per_mwh"].dtype == pl.Float64
     assert frame.filter(pl.col("node") == "HB_NORTH")["price_usd_per_mwh"].sum() == 1.75
+
+
+def test_empty_pages_and_header_only_files_give_no_rows():
+    header_only = b"DeliveryDate,HourEnding,SettlementPoint,SettlementPointPrice,DSTFlag\n"
+    assert parse_payload(header_only, "empty.csv").height == 0
+    assert parse_payload(b'{"fields": [{"name": "deliveryDate"}], "data": []}', "p").height == 0
+    empty = parse_payload(b'{"items": []}', "pjm page")
+    assert empty.height == 0 and dict(empty.schema) == PRICE_SCHEMA

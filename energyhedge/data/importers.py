@@ -29,7 +29,7 @@ from energyhedge.data.generic_csv import GenericOptions, generic_prices
 from energyhedge.data.pjm_files import is_pjm, pjm_prices
 from energyhedge.data.quality import Finding, assess, series_name
 from energyhedge.data.raw_table import LINE, PRICE_COLUMN, RawTable
-from energyhedge.data.schema import KEY_COLUMNS, conform
+from energyhedge.data.schema import KEY_COLUMNS, conform, empty_prices
 from energyhedge.errors import DataError
 
 _ZIP_MAGIC = b"PK\x03\x04"
@@ -70,12 +70,15 @@ def _canonical(
     data: bytes, name: str, options: GenericOptions | None
 ) -> tuple[pl.DataFrame, list[Finding]]:
     tables = _tables(data, name)
-    parts = []
-    for table in tables:
-        rows = _convert(table, options)
-        parts.append(rows.with_columns(pl.lit(table.unit).alias(_UNIT)))
-    if not parts:
+    if not tables:
         raise DataError(f"{name}: no price table found; expected CSV, xlsx, JSON or zip")
+    parts = [
+        _convert(table, options).with_columns(pl.lit(table.unit).alias(_UNIT))
+        for table in tables
+        if table.frame.height  # a header-only table or an empty API page holds no prices
+    ]
+    if not parts:
+        return empty_prices(), []
     frame = pl.concat(parts, how="vertical")
     frame, duplicates = _drop_duplicates(frame)
     return conform(_sorted(frame)), duplicates
