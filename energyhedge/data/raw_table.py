@@ -50,10 +50,10 @@ class RawTable:
         text = text.with_columns(
             pl.int_range(first, first + text.height, dtype=pl.Int64).alias(LINE)
         )
-        blank = pl.all_horizontal(
-            pl.col(c).is_null() | (pl.col(c) == "") for c in text.columns if c != LINE
-        )
-        return cls(text.filter(~blank), source, unit)
+        cells = [pl.col(c).is_null() | (pl.col(c) == "") for c in frame.columns]
+        if cells:
+            text = text.filter(~pl.all_horizontal(cells))
+        return cls(text, source, unit)
 
     def find(self, *candidates: str) -> str | None:
         """The source column matching any candidate header (see ``headers``), or None."""
