@@ -13,7 +13,7 @@ from test_scenarios_support import houston
 
 from energyhedge.commands import scenarios as command
 from energyhedge.data.store import open_store
-from energyhedge.errors import DataError
+from energyhedge.errors import ConfigError, DataError
 from energyhedge.scenarios import CapEvent, HistoricalReplay, generate
 from energyhedge.scenarios.io import COLUMNS, read_scenarios
 
@@ -172,3 +172,41 @@ def test_validate_writes_table_and_plot(tmp_path: Path, model: str) -> None:
         "spike_hours",
     }
     assert (tmp_path / f"{stem}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_fit_then_generate_with_saved_parameters_equals_fitting_in_process(
+    tmp_path: Path,
+) -> None:
+    params = tmp_path / "houston.json"
+    assert _run(["scenarios", "fit", *COMMON, "--out", str(params)]) == 0
+    gen = [
+        "scenarios",
+        "generate",
+        *COMMON,
+        "--start",
+        "2024-08-01",
+        "--days",
+        "3",
+        "--n",
+        "4",
+        "--seed",
+        "5",
+        "--model",
+        "regime",
+    ]
+    assert _run([*gen, "--out", str(tmp_path / "a.parquet"), "--regime-params", str(params)]) == 0
+    assert _run([*gen, "--out", str(tmp_path / "b.parquet")]) == 0
+    a = read_scenarios(tmp_path / "a.parquet").prices_usd_per_mwh
+    b = read_scenarios(tmp_path / "b.parquet").prices_usd_per_mwh
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ConfigError, match="--model regime only"):
+        _run(
+            [
+                *gen[:-1],
+                "bootstrap",
+                "--out",
+                str(tmp_path / "c.parquet"),
+                "--regime-params",
+                str(params),
+            ]
+        )

@@ -12,9 +12,11 @@ import polars as pl
 
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
-from energyhedge.scenarios import MODELS, CapEvent, HistoricalReplay, generate
-from energyhedge.scenarios.daygrid import iso_zone
+from energyhedge.scenarios import MODELS, CapEvent, HistoricalReplay, RegimeParams, generate
+from energyhedge.scenarios.caps import DEFAULT_ADDER_ROOM_USD_PER_MWH, history_cap_usd_per_mwh
+from energyhedge.scenarios.daygrid import day_matrix, iso_zone
 from energyhedge.scenarios.io import write_scenarios
+from energyhedge.scenarios.regime import fit_regime
 from energyhedge.scenarios.validate import compare, plot
 
 REPLAY_SPEC = re.compile(
@@ -83,6 +85,14 @@ def _history(args: argparse.Namespace) -> pl.DataFrame:
     return history
 
 
+def _params(args: argparse.Namespace) -> RegimeParams | None:
+    if args.regime_params is None:
+        return None
+    if args.model != "regime":
+        raise ConfigError("--regime-params applies to --model regime only")
+    return RegimeParams.load(args.regime_params)
+
+
 def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--iso", required=True, choices=("ercot", "pjm"))
     parser.add_argument("--node", required=True, help="settlement point, e.g. LZ_HOUSTON")
@@ -94,6 +104,12 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--offer-cap", type=float, default=None, help="$/MWh (PJM: required)")
     parser.add_argument(
         "--month-window", type=int, default=0, help="bootstrap: months either side to draw from"
+    )
+    parser.add_argument(
+        "--regime-params",
+        type=Path,
+        default=None,
+        help="regime: parameters saved by `scenarios fit` instead of fitting the history",
     )
 
 
@@ -142,7 +158,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     _common(val)
     val.add_argument("--out", type=Path, required=True, help="output folder")
+    val.add_argument("--plot-format", choices=("png", "svg"), default="png")
     val.set_defaults(func=run_validate)
+
+    fit = family.add_parser("fit", help="fit the regime model and save its parameters (JSON)")
+    fit.add_argument("--iso", required=True, choices=("ercot", "pjm"))
+    fit.add_argument("--node", required=True)
+    fit.add_argument("--market", default="rtm", choices=("rtm", "dam"))
+    fit.add_argument("--store", type=Path, default=None, help="price store folder")
+    fit.add_argument("--offer-cap", type=float, default=None, help="$/MWh (PJM: required)")
+    fit.add_argument("--out", type=Path, required=True, help="output .json file")
+    fit.set_defaults(func=run_fit)
 
 
 def run_generate(args: argparse.Namespace) -> int:
@@ -162,6 +188,7 @@ def run_generate(args: argparse.Namespace) -> int:
         forward_curve=forward,
         stress=(*args.replay, *args.cap_event),
         month_window=args.month_window,
+        regime_params=_params(args),
         dtype=np.float32 if args.float32 else np.float64,
     )
     path = write_scenarios(scenarios, args.out)
@@ -187,13 +214,16 @@ def run_validate(args: argparse.Namespace) -> int:
         model=args.model,
         offer_cap=args.offer_cap,
         month_window=args.month_window,
+        regime_params=_params(args),
     )
     table = compare(history, scenarios)
     args.out.mkdir(parents=True, exist_ok=True)
     stem = f"validation_{args.iso}_{args.market}_{args.node}_{args.model}"
     csv_path = args.out / f"{stem}.csv"
     table.write_csv(csv_path)
-    png_path = plot(table, args.out / f"{stem}.png", f"{args.node} {args.market}: {args.model}")
+    png_path = plot(
+        table, args.out / f"{stem}.{args.plot_format}", f"{args.node} {args.market}: {args.model}"
+    )
     print(f"wrote {csv_path} and {png_path}")
     band = table.filter(pl.col("hour").is_null() & (pl.col("statistic") == "share_above_1000"))
     for row in band.iter_rows(named=True):
@@ -202,4 +232,19 @@ def run_validate(args: argparse.Namespace) -> int:
             f"simulated 5-95 % [{row['simulated_p05']:.4f}, {row['simulated_p95']:.4f}]"
             f"{'' if row['inside_band'] else '  OUTSIDE'}"
         )
+    return 0
+
+
+def run_fit(args: argparse.Namespace) -> int:
+    """Fit the regime model to the stored history and save the parameters as JSON."""
+    hist = day_matrix(_history(args), args.iso)
+    cap = history_cap_usd_per_mwh(args.iso, hist.dates, args.offer_cap)
+    params = fit_regime(hist, cap + DEFAULT_ADDER_ROOM_USD_PER_MWH)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    params.save(args.out)
+    print(
+        f"fitted {args.iso}/{args.market}/{args.node} on {hist.dates.size} days "
+        f"({hist.dates[0]} .. {hist.dates[-1]}): phi={params.phi:.3f}, "
+        f"mean spike entry probability per step {params.entry.mean():.5f}; wrote {args.out}"
+    )
     return 0

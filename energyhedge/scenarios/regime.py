@@ -81,12 +81,16 @@ class RegimeParams:
     size_rho: float
 
     def save(self, path: Path) -> None:
-        """Write the parameters as JSON."""
-        data = {
-            name: (value.tolist() if isinstance(value, np.ndarray) else value)
-            for name, value in self.__dict__.items()
-        }
-        Path(path).write_text(json.dumps(data, indent=1))
+        """Write the parameters as JSON (one line per key, one per month for [12, K] tables)."""
+        lines = []
+        for name, value in self.__dict__.items():
+            if isinstance(value, np.ndarray) and value.ndim == 2:
+                rows = ",\n  ".join(json.dumps(row) for row in value.tolist())
+                lines.append(f'"{name}": [\n  {rows}\n ]')
+            else:
+                plain = value.tolist() if isinstance(value, np.ndarray) else value
+                lines.append(f'"{name}": {json.dumps(plain)}')
+        Path(path).write_text("{\n " + ",\n ".join(lines) + "\n}\n")
 
     @classmethod
     def load(cls, path: Path) -> RegimeParams:
