@@ -121,3 +121,18 @@ def test_quality_lists_duplicates_dropped_at_import(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "ercot/dam/HB_NORTH/60min: duplicate: 1 identical duplicate rows dropped" in out
     assert str(doubled.resolve()) in out
+
+
+def test_export_pjm_local_day_across_fall_back(tmp_path, capsys):
+    store = str(tmp_path / "s")
+    assert main(["data", "import", "--store", store, str(FIXTURES / "pjm_rt_hrl_lmps.csv")]) == 0
+    out = tmp_path / "west.csv"
+    args = ["data", "export", "--store", store, "--iso", "pjm", "--market", "rtm", "--node",
+            "WESTERN HUB", "--start", "2024-11-03", "--end", "2024-11-03", "--out", str(out)]  # fmt: skip
+    assert main(args) == 0
+    assert out.read_text().splitlines()[1:] == [
+        "pjm,rtm,WESTERN HUB,2024-11-03T04:00:00Z,60,26.1",
+        "pjm,rtm,WESTERN HUB,2024-11-03T05:00:00Z,60,27.2",
+        "pjm,rtm,WESTERN HUB,2024-11-03T06:00:00Z,60,28.3",
+        "pjm,rtm,WESTERN HUB,2024-11-03T07:00:00Z,60,29.4",
+    ]
