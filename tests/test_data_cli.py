@@ -127,8 +127,9 @@ def test_export_pjm_local_day_across_fall_back(tmp_path, capsys):
     store = str(tmp_path / "s")
     assert main(["data", "import", "--store", store, str(FIXTURES / "pjm_rt_hrl_lmps.csv")]) == 0
     out = tmp_path / "west.csv"
-    args = ["data", "export", "--store", store, "--iso", "pjm", "--market", "rtm", "--node",
-            "WESTERN HUB", "--start", "2024-11-03", "--end", "2024-11-03", "--out", str(out)]  # fmt: skip
+    args = ["data", "export", "--store", store, "--iso", "pjm", "--market", "rtm",
+            "--node", "WESTERN HUB", "--start", "2024-11-03", "--end", "2024-11-03",
+            "--out", str(out)]  # fmt: skip
     assert main(args) == 0
     assert out.read_text().splitlines()[1:] == [
         "pjm,rtm,WESTERN HUB,2024-11-03T04:00:00Z,60,26.1",
