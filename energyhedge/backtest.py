@@ -27,17 +27,19 @@ import numpy as np
 import polars as pl
 
 from energyhedge.assemble import build_problem
-from energyhedge.campus import Campus
+from energyhedge.campus import Campus, load_campus
+from energyhedge.config import load_toml
 from energyhedge.data.calendar import ISO_TZ, local_fields
 from energyhedge.data.generic_csv import GenericOptions
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
-from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
+from energyhedge.instruments import Catalogue, load_catalogue, payoff_usd_per_mwh
 from energyhedge.optimize import SolveOptions, solve
 from energyhedge.problem import Decision, HedgeProblem
 from energyhedge.risk import interval_breakdown, strategies, transfer, value_decision
-from energyhedge.scenarios import generate
+from energyhedge.runs import load_run_profile
+from energyhedge.scenarios import CapEvent, generate
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
 INTERVAL_COLUMNS = (
@@ -399,3 +401,129 @@ def optimised_decider(
         return problem, solve(problem, options).decision
 
     return decide
+
+
+@dataclass(frozen=True)
+class BacktestSpec:
+    """What to back-test: a run profile replayed on realised prices.
+
+    Attributes
+    ----------
+    config : Path
+        Run profile (``models/runs/*.toml``): campus, contracts, scenario and solver settings.
+    prices : str
+        ``"store"`` or the path of a price file the importers accept.
+    node, market : str or None
+        Settlement point of the realised prices; the campus's when None. A different point
+        settles the campus and every contract there.
+    start, end : date
+        First and last ISO-local day (inclusive).
+    window_days : int or None
+        Days per decision; the profile's scenario horizon when None.
+    past_only : bool
+        Scenario models learn only from prices before each window (else from all prices
+        outside it).
+    """
+
+    config: Path
+    prices: str
+    node: str | None
+    market: str | None
+    start: date
+    end: date
+    window_days: int | None = None
+    past_only: bool = False
+
+
+REPLAY_KEYS = {"config", "prices", "node", "market", "start", "end", "window_days", "past_only"}
+
+
+def load_replay(path: str | Path) -> dict:
+    """The ``[backtest]`` table of a replay file (``models/backtests/*.toml``) as spec fields.
+
+    Relative paths (``config``, a ``prices`` file) are resolved against the file's folder.
+    """
+    table = load_toml(path).table("backtest")
+    table.reject_unknown(REPLAY_KEYS)
+    folder = Path(path).resolve().parent
+    out: dict = {"config": folder / table.get("config", str)}
+    prices = table.get("prices", str, "store")
+    out["prices"] = prices if prices == "store" else str(folder / prices)
+    for key in ("node", "market"):
+        out[key] = table.get(key, str, None)
+    for key in ("start", "end"):
+        out[key] = table.get(key, date)
+    out["window_days"] = int(table.number("window_days", None, min_value=1) or 0) or None
+    out["past_only"] = table.get("past_only", bool, False)
+    return out
+
+
+def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
+    """Replay a run profile on realised prices: optimise per window, value every strategy.
+
+    Scenarios are the profile's model scenarios plus its cap events without a fixed day; its
+    historical replays are left out, since they replay the very prices the back-test is judged
+    on. By-products that need extra solves (marginal values) are not computed.
+
+    Returns
+    -------
+    (BacktestResult, dict)
+        Rows and totals, and the metadata written at the top of ``backtest.json``.
+    """
+    profile = load_run_profile(spec.config)
+    campus = load_campus(profile.campus_path)
+    catalogue = load_catalogue(profile.contracts_path)
+    node = spec.node or campus.node
+    market = spec.market or campus.market
+    if (node, market) != (campus.node, campus.market):
+        campus = replace(campus, node=node, market=market)
+        catalogue = replace(
+            catalogue,
+            products=tuple(replace(p, node=node, market=market) for p in catalogue.products),
+        )
+    iso = campus.iso
+    realised = read_realised(
+        spec.prices, iso=iso, market=market, node=node, start=spec.start, end=spec.end
+    )
+    if spec.prices == "store":
+        history = open_store().read(iso, market, node)
+    else:
+        history = read_prices(spec.prices).frame
+    settings = profile.scenarios
+    window_days = spec.window_days or settings.days
+    decide = optimised_decider(
+        campus,
+        catalogue,
+        history,
+        replace(profile.solve_options, marginals=False),
+        past_only=spec.past_only,
+        n=settings.n,
+        seed=settings.seed,
+        model=settings.model,
+        month_window=settings.month_window,
+        offer_cap=settings.offer_cap_usd_per_mwh,
+        stress=tuple(e for e in settings.stress if isinstance(e, CapEvent) and e.day is None),
+    )
+    result, windows = replay(campus, catalogue, realised, decide, window_days=window_days)
+    meta = {
+        "config": str(spec.config),
+        "campus": str(campus.path),
+        "contracts": str(catalogue.path),
+        "prices": spec.prices,
+        "iso": iso,
+        "market": market,
+        "node": node,
+        "start": spec.start.isoformat(),
+        "end": spec.end.isoformat(),
+        "intervals": int(realised.interval_start_utc.size),
+        "interval_minutes": realised.interval_minutes,
+        "window_days": window_days,
+        "history": "prices before each window"
+        if spec.past_only
+        else "all prices of the series outside each window (leave-window-out)",
+        "scenarios": {"n": settings.n, "seed": settings.seed, "model": settings.model},
+        "alpha": profile.solve_options.alpha,
+        "premium_allocation": "each window's premiums pro rata to interval length over the window",
+        "windows": windows,
+    }
+    return result, meta

@@ -1,10 +1,77 @@
-"""`energyhedge backtest` subcommands (being built)."""
+"""`energyhedge backtest`: replay a run profile on realised prices, strategy by strategy."""
 
 from __future__ import annotations
 
 import argparse
+from datetime import date
+from pathlib import Path
+
+from energyhedge.backtest import BacktestSpec, backtest_profile, load_replay, write_backtest
+from energyhedge.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `backtest` command to the CLI."""
-    sub.add_parser("backtest", help="(not yet available)")
+    parser = sub.add_parser(
+        "backtest",
+        help="what each strategy would have cost on realised prices",
+        description=(
+            "Optimise the run profile for each window of days on scenarios learnt from prices "
+            "outside the window, then value the unhedged, flexibility-only, hedges-only and "
+            "recommended strategies on the realised prices. Writes OUT/backtest.json (totals "
+            "per strategy) and OUT/backtest_intervals.csv (one row per interval and strategy)."
+        ),
+    )
+    parser.add_argument(
+        "--replay", type=Path, help="replay file (models/backtests/*.toml) giving the options below"
+    )
+    parser.add_argument("--config", type=Path, help="run profile, e.g. models/runs/NAME.toml")
+    parser.add_argument("--prices", help="'store' or a price file the importers accept")
+    parser.add_argument("--node", help="settlement point (default: the campus's)")
+    parser.add_argument("--market", choices=("dam", "rtm"), help="default: the campus's")
+    parser.add_argument("--start", type=_day, help="first local day, YYYY-MM-DD")
+    parser.add_argument("--end", type=_day, help="last local day (inclusive), YYYY-MM-DD")
+    parser.add_argument(
+        "--window-days", type=int, help="days per decision (default: the profile's horizon)"
+    )
+    parser.add_argument(
+        "--past-only",
+        action="store_true",
+        default=None,
+        help="learn scenarios only from prices before each window (default: all outside it)",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the back-test and print one line per strategy."""
+    fields = load_replay(args.replay) if args.replay else {}
+    for key in ("config", "prices", "node", "market", "start", "end", "window_days", "past_only"):
+        value = getattr(args, key)
+        if value is not None:
+            fields[key] = value
+    fields.setdefault("prices", "store")
+    missing = [f"--{k}" for k in ("config", "start", "end") if fields.get(k) is None]
+    if missing:
+        raise ConfigError(f"backtest needs {', '.join(missing)} (or a --replay file giving them)")
+    if fields.get("window_days") is not None and fields["window_days"] < 1:
+        raise ConfigError(f"--window-days must be at least 1, got {fields['window_days']}")
+    fields.setdefault("node", None)
+    fields.setdefault("market", None)
+    result, meta = backtest_profile(BacktestSpec(**fields))
+    out = write_backtest(result, args.out, meta)
+    print(f"back-test {meta['node']} {meta['start']}..{meta['end']} -> {out}")
+    print(f"{'strategy':<18}{'all-in cost $':>16}{'$/GPU-hour':>12}{'margin $':>16}")
+    for name, line in result.totals.items():
+        per = line["cost_per_gpu_hour_usd"]
+        per_text = f"{per:>12.4f}" if per is not None else f"{'n/a':>12}"
+        print(f"{name:<18}{line['total_cost_usd']:>16,.0f}{per_text}{line['margin_usd']:>16,.0f}")
+    return 0
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None

@@ -1,0 +1,123 @@
+"""`energyhedge backtest` end to end on the shipped ERCOT data, with an optimised decision."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import polars as pl
+import pytest
+
+from energyhedge.backtest import TOTAL_COLUMNS, load_replay
+from energyhedge.cli import main
+from energyhedge.risk import STRATEGIES
+
+PROFILE = """
+[run]
+campus = "{repo}/models/campus/tx-100mw.toml"
+contracts = "{repo}/models/contracts/ercot-standard.toml"
+
+[scenarios]
+model = "bootstrap"
+n = 12
+seed = 3
+days = 7
+
+[risk]
+alpha = 0.9
+lambda = 0.5
+
+[solver]
+time_limit_s = 120
+"""
+
+
+@pytest.fixture(scope="module")
+def profile(tmp_path_factory, repo_root):
+    path = tmp_path_factory.mktemp("runs") / "bt.toml"
+    path.write_text(PROFILE.format(repo=repo_root))
+    return path
+
+
+def raw_prices(repo_root, zone: str, first_day: int, last_day: int) -> np.ndarray:
+    """August 2023 hourly prices of one zone, straight from the shipped CSV."""
+    raw = pl.read_csv(repo_root / "market_data/ercot/ercot_rtm_spp_lz_hourly_2023.csv")
+    days = [f"8/{d}/2023 " for d in range(first_day, last_day + 1)]
+    in_days = pl.any_horizontal(pl.col("Date").str.starts_with(d) for d in days)
+    return raw.filter((pl.col("Zone") == zone) & in_days)["Price"].to_numpy()
+
+
+@pytest.fixture(scope="module")
+def two_weeks(profile, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bt") / "aug"
+    argv = ["backtest", "--config", str(profile), "--prices", "store", "--start", "2023-08-01"]
+    assert main([*argv, "--end", "2023-08-14", "--out", str(out)]) == 0
+    return json.loads((out / "backtest.json").read_text()), pl.read_csv(
+        out / "backtest_intervals.csv"
+    )
+
+
+def test_totals_re_add_from_interval_rows_to_the_cent(two_weeks):
+    doc, rows = two_weeks
+    assert list(doc["strategies"]) == list(STRATEGIES)
+    assert rows.height == 4 * 14 * 24
+    for name, totals in doc["strategies"].items():
+        mine = rows.filter(pl.col("strategy") == name)
+        for column in TOTAL_COLUMNS:
+            assert abs(mine[column].sum() - totals[column]) < 0.005, (name, column)
+        assert totals["cost_per_gpu_hour_usd"] == pytest.approx(
+            totals["total_cost_usd"] / totals["gpu_hours"]
+        )
+
+
+def test_unhedged_energy_is_load_times_realised_price(two_weeks, repo_root):
+    doc, rows = two_weeks
+    price = raw_prices(repo_root, "LZ_HOUSTON", 1, 14)
+    unhedged = rows.filter(pl.col("strategy") == "unhedged")
+    np.testing.assert_array_equal(unhedged["price_usd_per_mwh"].to_numpy(), price)
+    np.testing.assert_allclose(unhedged["energy_cost_usd"].to_numpy(), 100.0 * price, rtol=1e-15)
+    assert doc["strategies"]["unhedged"]["hedge_payoff_usd"] == 0.0
+    assert doc["strategies"]["unhedged"]["premium_usd"] == 0.0
+
+
+def test_metadata_states_windows_and_history_rule(two_weeks):
+    doc, _ = two_weeks
+    assert [w["first_day"] for w in doc["windows"]] == ["2023-08-01", "2023-08-08"]
+    assert all(w["scenarios"] == 12 for w in doc["windows"])
+    assert "leave-window-out" in doc["history"]
+    assert doc["node"] == "LZ_HOUSTON" and doc["intervals"] == 336
+
+
+def test_replay_file_and_node_override(profile, tmp_path, repo_root):
+    replay = tmp_path / "r.toml"
+    replay.write_text(
+        f'[backtest]\nconfig = "{profile}"\nstart = 2023-08-15\nend = 2023-08-16\nwindow_days = 2\n'
+    )
+    assert load_replay(replay)["prices"] == "store"
+    out = tmp_path / "north"
+    assert main(["backtest", "--replay", str(replay), "--node", "LZ_NORTH", "--out", str(out)]) == 0
+    rows = pl.read_csv(out / "backtest_intervals.csv").filter(pl.col("strategy") == "unhedged")
+    price = raw_prices(repo_root, "LZ_NORTH", 15, 16)
+    np.testing.assert_allclose(rows["energy_cost_usd"].to_numpy(), 100.0 * price, rtol=1e-15)
+    assert json.loads((out / "backtest.json").read_text())["node"] == "LZ_NORTH"
+
+
+def test_shipped_replays_parse(repo_root):
+    for name, first, last in (
+        ("ercot-aug-2023", "2023-08-01", "2023-08-31"),
+        ("ercot-2023", "2023-01-01", "2023-12-31"),
+    ):
+        spec = load_replay(repo_root / "models" / "backtests" / f"{name}.toml")
+        assert (spec["start"].isoformat(), spec["end"].isoformat()) == (first, last)
+        assert spec["node"] == "LZ_HOUSTON" and spec["window_days"] == 7
+
+
+def test_missing_options_exit_2_and_write_nothing(profile, tmp_path, capsys):
+    out = tmp_path / "none"
+    assert main(["backtest", "--config", str(profile), "--out", str(out)]) == 2
+    assert "--start" in capsys.readouterr().err
+    assert not out.exists()
+    argv = ["backtest", "--config", str(profile), "--start", "2024-01-01", "--end", "2024-01-02"]
+    assert main([*argv, "--out", str(out)]) == 3
+    assert "no ercot rtm prices" in capsys.readouterr().err
+    assert not out.exists()
