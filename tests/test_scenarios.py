@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
 from test_scenarios_support import houston
 
+from energyhedge.data.importers import read_prices
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.scenarios import CapEvent, HistoricalReplay, generate
 from energyhedge.scenarios.caps import offer_cap_usd_per_mwh
@@ -248,3 +250,41 @@ def test_spike_runs_by_hand() -> None:
     assert row.tolist() == [0, 0, 1, 1]
     assert start.tolist() == [1, 4, 0, 4]
     assert length.tolist() == [2, 1, 1, 1]
+
+
+def test_pjm_history_far_from_target_month_draws_nearest_month(pjm_data_dir: Path) -> None:
+    """PJM RT May-July 2025: a November day (Eastern fall-back, 25 hours) is drawn from July."""
+    frame = read_prices(pjm_data_dir / "pjm_rt_hrl_lmps_hubs_2025-05_2025-07.csv").frame
+    hub = frame.filter(pl.col("node") == "WESTERN HUB")
+    out = generate(
+        hub,
+        iso="pjm",
+        node="WESTERN HUB",
+        market="rtm",
+        start=date(2025, 11, 2),
+        days=1,
+        n=30,
+        seed=1,
+        offer_cap=2000.0,
+    )
+    assert out.prices_usd_per_mwh.shape == (30, 25)
+    assert out.interval_start_utc[0] == _utc("2025-11-02T04:00")  # EDT midnight
+    local = (
+        hub["interval_start_utc"]
+        .dt.convert_time_zone("America/New_York")
+        .dt.replace_time_zone(None)
+    )
+    days = (
+        pl.DataFrame({"date": local.dt.date(), "p": hub["price_usd_per_mwh"]})
+        .group_by("date", maintain_order=True)
+        .agg("p")
+    )
+    hist_days = np.array([p for p in days["p"].to_list() if len(p) == 24])
+    hist_month = np.array(
+        [d.month for d, p in zip(days["date"], days["p"], strict=True) if len(p) == 24]
+    )
+    drop_repeat = np.r_[0, 1, np.arange(3, 25)]  # the second 01:00 repeats the first
+    sim = out.prices_usd_per_mwh[:, drop_repeat]
+    equal = (sim[:, None, :] == hist_days[None, :, :]).all(axis=-1)
+    assert equal.any(axis=1).all()
+    assert set(hist_month[np.nonzero(equal)[1]]) == {7}

@@ -136,13 +136,13 @@ def generate(
     if forward_curve is not None:
         centre_on_forward(model_prices, probabilities, grid, iso, forward_curve)
     np.minimum(model_prices, ceiling, out=model_prices)
-    kinds = np.full(n, model, dtype="<U64")
+    kinds = np.full(n, model)
     if stress:
         background = probabilities @ model_prices
         paths, stress_p, stress_kinds = stress_paths(stress, background, grid, hist, cap_by_day)
         prices[n:] = np.minimum(paths, ceiling)
         probabilities = np.concatenate([probabilities * (1.0 - stress_p.sum()), stress_p])
-        kinds = np.concatenate([kinds, stress_kinds]).astype("<U64")
+        kinds = np.concatenate([kinds, stress_kinds])
     return ScenarioSet(
         iso=iso,
         market=market,
