@@ -121,3 +121,40 @@ def test_missing_options_exit_2_and_write_nothing(profile, tmp_path, capsys):
     assert main([*argv, "--out", str(out)]) == 3
     assert "no ercot rtm prices" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_pjm_june_2025_heat_wave_from_the_data_miner_file(pjm_data_dir, repo_root, tmp_path):
+    """PJM Western Hub, 22-28 June 2025 (heat wave 23-25 June), prices read from the file."""
+    prices = pjm_data_dir / "pjm_rt_hrl_lmps_hubs_2025-05_2025-07.csv"
+    profile = tmp_path / "pjm.toml"
+    profile.write_text(
+        PROFILE.replace("tx-100mw", "pjm-western-100mw")
+        .replace("ercot-standard", "pjm-standard")
+        .format(repo=repo_root)
+        .replace("[risk]", "offer_cap_usd_per_mwh = 3700.0\n\n[risk]")
+    )
+    out = tmp_path / "pjm"
+    argv = ["backtest", "--config", str(profile), "--prices", str(prices)]
+    assert main([*argv, "--start", "2025-06-22", "--end", "2025-06-28", "--out", str(out)]) == 0
+    doc = json.loads((out / "backtest.json").read_text())
+    rows = pl.read_csv(out / "backtest_intervals.csv")
+    raw = pl.read_csv(prices).filter(
+        (pl.col("pnode_name") == "WESTERN HUB")
+        & pl.col("datetime_beginning_ept").str.contains(r"^6/(2[2-8])/2025 ")
+    )
+    unhedged = rows.filter(pl.col("strategy") == "unhedged")
+    price = unhedged["price_usd_per_mwh"].to_numpy()
+    np.testing.assert_array_equal(price, raw["total_lmp_rt"].to_numpy())
+    assert price.max() == pytest.approx(1_903.826455)
+    np.testing.assert_allclose(
+        unhedged["energy_cost_usd"].to_numpy(), unhedged["load_mw"].to_numpy() * price, rtol=1e-15
+    )
+    np.testing.assert_allclose(
+        unhedged["total_cost_usd"].to_numpy(),
+        (unhedged["energy_cost_usd"] + unhedged["cp_tag_usd"]).to_numpy(),
+        rtol=1e-15,
+    )
+    for name, totals in doc["strategies"].items():
+        mine = rows.filter(pl.col("strategy") == name)
+        for column in TOTAL_COLUMNS:
+            assert abs(mine[column].sum() - totals[column]) < 0.005, (name, column)
