@@ -224,6 +224,10 @@ def test_bad_inputs_raise_clear_errors() -> None:
             n=1,
             seed=0,
         )
+    with pytest.raises(DataError, match=r"lacks canonical columns \['price_usd_per_mwh'\]"):
+        generate(
+            houston().drop("price_usd_per_mwh"), **BASE, start=date(2024, 1, 1), days=1, n=1, seed=0
+        )
     with pytest.raises(ConfigError, match="days must be at least 1"):
         generate(houston(), **BASE, start=date(2024, 1, 1), days=0, n=1, seed=0)
 

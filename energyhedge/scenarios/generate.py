@@ -7,6 +7,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
+from energyhedge.data.schema import KEY_COLUMNS
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.scenarios.bootstrap import sample_days
 from energyhedge.scenarios.caps import (
@@ -42,7 +43,7 @@ def generate(
     stress: tuple[StressEvent, ...] = (),
     month_window: int = 0,
     regime_params: RegimeParams | None = None,
-    dtype: type = np.float64,
+    dtype: type[np.floating] = np.float64,
 ) -> ScenarioSet:
     """Price scenarios on the UTC interval grid of ``days`` local days starting ``start``.
 
@@ -90,6 +91,13 @@ def generate(
         raise ConfigError(f"number of scenarios n must be at least 1, got {n}")
     if month_window < 0:
         raise ConfigError(f"month_window must be >= 0, got {month_window}")
+    missing = [
+        c
+        for c in (*KEY_COLUMNS, "interval_minutes", "price_usd_per_mwh")
+        if c not in history.columns
+    ]
+    if missing:
+        raise DataError(f"price history lacks canonical columns {missing}")
     series = history.filter(
         (pl.col("iso") == iso) & (pl.col("market") == market) & (pl.col("node") == node)
     )

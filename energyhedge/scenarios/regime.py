@@ -154,8 +154,8 @@ def fit_regime(
     p = prices.ravel()
     month = np.repeat(months(history.dates) - 1, k)
     slot = np.tile(np.arange(k), n_days)
-    position = np.repeat((history.dates - history.dates[0]).astype(np.int64), k) * k + slot
-    follows = np.r_[False, np.diff(position) == 1]  # step t has its step t-1 in the history
+    step_index = np.repeat((history.dates - history.dates[0]).astype(np.int64), k) * k + slot
+    follows = np.r_[False, np.diff(step_index) == 1]  # step t has its step t-1 in the history
     present = np.bincount(month, minlength=12) > 0
 
     y = np.arcsinh(p / scale_usd_per_mwh)
