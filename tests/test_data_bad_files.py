@@ -15,8 +15,7 @@ from energyhedge.errors import DataError
 CASES = {
     "bad_conflicting_duplicate.csv": (
         "bad_conflicting_duplicate.csv, line 2, column 'SettlementPointPrice': conflicting "
-        "duplicate of bad_conflicting_duplicate.csv line 5 for HB_NORTH at 2024-01-02T06:00Z "
-        "(20.0 vs 25.0 $/MWh)"
+        "duplicate of line 5 for HB_NORTH at 2024-01-02T06:00Z (20.0 vs 25.0 $/MWh)"
     ),
     "bad_missing_price_column.csv": (
         "bad_missing_price_column.csv, line 1, column 'SettlementPointPrice': required column "

@@ -157,7 +157,7 @@ def test_rtm_archive_xlsx_reads_every_sheet(tmp_path):
         ("LZ_AEN", "2023-11-05T07:00", 15, 31.0),
         ("LZ_AEN_EW", "2023-11-05T07:00", 15, 32.0),
     ]
-    assert frame["source"][0] == f"{path.name}[Jan]"
+    assert frame["source"][0] == f"{path}[Jan]"
 
 
 def test_dam_archive_xlsx_error_names_sheet_and_row(tmp_path):

@@ -54,7 +54,7 @@ def read_prices(path: str | Path, options: GenericOptions | None = None) -> Impo
         data = path.read_bytes()
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror}); check the path") from exc
-    frame, duplicates = _canonical(data, path.name, options)
+    frame, duplicates = _canonical(data, str(path), options)
     return ImportResult(frame, duplicates + assess(frame))
 
 
@@ -196,10 +196,12 @@ def _drop_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Finding]]:
             same[0],
             next(r for r in same if r["price_usd_per_mwh"] != same[0]["price_usd_per_mwh"]),
         )
+        other = f"{b[_UNIT]} {b[LINE]}"
+        if b["source"] != a["source"]:
+            other = f"{b['source']} {other}"
         raise DataError(
             f"{a['source']}, {a[_UNIT]} {a[LINE]}, column '{a[PRICE_COLUMN]}': "
-            "conflicting duplicate of "
-            f"{b['source']} {b[_UNIT]} {b[LINE]} for {a['node']} at "
+            f"conflicting duplicate of {other} for {a['node']} at "
             f"{a['interval_start_utc']:%Y-%m-%dT%H:%MZ} ({a['price_usd_per_mwh']} vs "
             f"{b['price_usd_per_mwh']} $/MWh); remove one of the rows"
         )
