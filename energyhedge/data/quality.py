@@ -42,6 +42,7 @@ class PriceBounds:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 DEFAULT_BOUNDS: dict[str, PriceBounds] = {
     # ERCOT: offer floor -$250; cap $9,000 (June 2014 to 2021), $5,000 since 1 Jan 2022.
+    # Years before June 2014 had lower caps and are screened against $9,000 too.
     "ercot": PriceBounds(
         floor=-250.0,
         caps=((_EPOCH, 9_000.0), (datetime(2022, 1, 1, 6, tzinfo=UTC), 5_000.0)),

@@ -285,8 +285,11 @@ class PriceStore:
 
 
 def open_store(root: str | Path | None = None, *, seed: bool = True) -> PriceStore:
-    """The store at ``root`` (default :func:`default_root`), seeded from the shipped ERCOT file
-    when it is empty and ``seed`` is True."""
+    """The store at ``root`` (default :func:`default_root`).
+
+    When ``seed`` is True and the store holds no series, it is first filled from the shipped
+    ERCOT 2023 file, so a fresh clone has prices without an import step.
+    """
     store = PriceStore(root if root is not None else default_root())
     if seed and store.is_empty():
         store.seed()
