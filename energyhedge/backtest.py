@@ -93,7 +93,8 @@ def read_realised(
     start: date,
     end: date,
     options: GenericOptions | None = None,
-) -> ScenarioSet:
+    max_filled: int = 0,
+) -> tuple[ScenarioSet, list[str]]:
     """The realised prices of one node as a one-scenario ``ScenarioSet``.
 
     Parameters
@@ -105,11 +106,20 @@ def read_realised(
         First and last ISO-local day (inclusive).
     options : GenericOptions, optional
         How to read a file in a generic CSV layout (ISO formats are detected without it).
+    max_filled : int
+        Missing intervals that may be filled with the price of the interval before (e.g. the
+        repeated fall-back hour some files drop); more gaps are an error.
+
+    Returns
+    -------
+    (ScenarioSet, list of str)
+        The realised path, and the UTC starts of the intervals that were filled.
 
     Raises
     ------
     DataError
-        No rows for the series in the period, mixed interval lengths, or gaps.
+        No rows for the series in the period, mixed interval lengths, intervals off the
+        grid, or more than ``max_filled`` gaps.
     """
     first, last = period_utc(start, end, iso)
     if source == "store":
@@ -140,23 +150,32 @@ def read_realised(
         np.datetime64(first.replace(tzinfo=None), "us")
         + np.arange(int((last - first) / timedelta(minutes=minutes[0]))) * step
     )
-    if stamps.shape != expected.shape or not np.array_equal(stamps, expected):
-        missing = np.setdiff1d(expected, stamps)
-        at = missing[0] if missing.size else stamps[0]
+    off_grid = np.setdiff1d(stamps, expected)
+    if off_grid.size:
+        raise DataError(
+            f"{where}: {node} has an interval starting at {off_grid[0]} UTC, off the "
+            f"{minutes[0]}-minute grid from {first:%Y-%m-%d %H:%M} UTC; fix the data"
+        )
+    missing = np.setdiff1d(expected, stamps)
+    if missing.size > max_filled:
         raise DataError(
             f"{where}: {node} has {len(stamps)} of {len(expected)} intervals between {start} "
-            f"and {end} (first missing at {at} UTC); back-test a complete period"
+            f"and {end} (first missing at {missing[0]} UTC); back-test a complete period or "
+            f"allow filling with --fill-missing {missing.size}"
         )
-    return ScenarioSet(
+    prices = frame["price_usd_per_mwh"].to_numpy().astype(float)
+    before = np.maximum(np.searchsorted(stamps, expected, side="right") - 1, 0)
+    realised = ScenarioSet(
         iso=iso,
         market=market,
         node=node,
-        interval_start_utc=stamps,
+        interval_start_utc=expected,
         interval_minutes=int(minutes[0]),
-        prices_usd_per_mwh=frame["price_usd_per_mwh"].to_numpy().reshape(1, -1).astype(float),
+        prices_usd_per_mwh=prices[before].reshape(1, -1),
         probabilities=np.ones(1),
         kind=np.array(["realised"]),
     )
+    return realised, [f"{m}Z" for m in missing.astype("datetime64[s]")]
 
 
 def interval_payoffs_usd_per_mw(
@@ -423,6 +442,9 @@ class BacktestSpec:
     past_only : bool
         Scenario models learn only from prices before each window (else from all prices
         outside it).
+    fill_missing : int
+        Missing realised intervals that may be filled with the price before (listed in the
+        output).
     """
 
     config: Path
@@ -433,9 +455,20 @@ class BacktestSpec:
     end: date
     window_days: int | None = None
     past_only: bool = False
+    fill_missing: int = 0
 
 
-REPLAY_KEYS = {"config", "prices", "node", "market", "start", "end", "window_days", "past_only"}
+REPLAY_KEYS = {
+    "config",
+    "prices",
+    "node",
+    "market",
+    "start",
+    "end",
+    "window_days",
+    "past_only",
+    "fill_missing",
+}
 
 
 def load_replay(path: str | Path) -> dict:
@@ -455,6 +488,7 @@ def load_replay(path: str | Path) -> dict:
         out[key] = table.get(key, date)
     out["window_days"] = int(table.number("window_days", None, min_value=1) or 0) or None
     out["past_only"] = table.get("past_only", bool, False)
+    out["fill_missing"] = int(table.number("fill_missing", 0, min_value=0))
     return out
 
 
@@ -482,8 +516,14 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
             products=tuple(replace(p, node=node, market=market) for p in catalogue.products),
         )
     iso = campus.iso
-    realised = read_realised(
-        spec.prices, iso=iso, market=market, node=node, start=spec.start, end=spec.end
+    realised, filled = read_realised(
+        spec.prices,
+        iso=iso,
+        market=market,
+        node=node,
+        start=spec.start,
+        end=spec.end,
+        max_filled=spec.fill_missing,
     )
     if spec.prices == "store":
         history = open_store().read(iso, market, node)
@@ -517,6 +557,7 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         "end": spec.end.isoformat(),
         "intervals": int(realised.interval_start_utc.size),
         "interval_minutes": realised.interval_minutes,
+        "filled_intervals_utc": filled,
         "window_days": window_days,
         "history": "prices before each window"
         if spec.past_only

@@ -56,7 +56,7 @@ max_mw = 50.0
 
 @pytest.fixture(scope="module")
 def august(repo_root):
-    return read_realised(
+    realised, filled = read_realised(
         str(repo_root / ERCOT_FILE),
         iso="ercot",
         market="rtm",
@@ -65,6 +65,8 @@ def august(repo_root):
         end=date(2023, 8, 31),
         options=SHIPPED_ERCOT_OPTIONS,
     )
+    assert filled == []
+    return realised
 
 
 @pytest.fixture(scope="module")
@@ -135,7 +137,7 @@ def test_realised_prices_equal_the_raw_file(august, repo_root):
 
 
 def test_store_and_file_give_the_same_path(august):
-    from_store = read_realised(
+    from_store, _ = read_realised(
         "store",
         iso="ercot",
         market="rtm",
@@ -175,6 +177,19 @@ def test_missing_period_is_a_data_error(repo_root):
             start=date(2023, 8, 2),
             end=date(2023, 8, 1),
         )
+
+
+def test_fall_back_hour_missing_from_the_shipped_file_is_filled_only_when_allowed():
+    point = {"iso": "ercot", "market": "rtm", "node": "LZ_HOUSTON"}
+    day = {"start": date(2023, 11, 5), "end": date(2023, 11, 5)}
+    with pytest.raises(DataError, match=r"24 of 25 intervals .* 2023-11-05T07:00"):
+        read_realised("store", **point, **day)
+    realised, filled = read_realised("store", **point, **day, max_filled=1)
+    assert filled == ["2023-11-05T07:00:00Z"]
+    price = realised.prices_usd_per_mwh[0]
+    assert price.shape == (25,)
+    assert price[1] == 22.70 and price[2] == 22.70  # 01:00 CDT, then the repeat at 01:00 CST
+    assert price[3] == 24.9925
 
 
 def test_hedge_payoffs_equal_product_formulas_on_realised_prices(august, catalogue):
@@ -246,7 +261,7 @@ def test_rewriting_replaces_the_previous_outputs(august, catalogue, tmp_path):
 def test_pjm_june_2025_heat_wave_replay(pjm_data_dir, tmp_path):
     """PJM Western Hub, June 2025 (heat wave 23-25 June), read from the real Data Miner file."""
     path = pjm_data_dir / "pjm_rt_hrl_lmps_hubs_2025-05_2025-07.csv"
-    june = read_realised(
+    june, _ = read_realised(
         str(path),
         iso="pjm",
         market="rtm",

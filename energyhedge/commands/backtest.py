@@ -6,7 +6,13 @@ import argparse
 from datetime import date
 from pathlib import Path
 
-from energyhedge.backtest import BacktestSpec, backtest_profile, load_replay, write_backtest
+from energyhedge.backtest import (
+    REPLAY_KEYS,
+    BacktestSpec,
+    backtest_profile,
+    load_replay,
+    write_backtest,
+)
 from energyhedge.errors import ConfigError
 
 
@@ -40,6 +46,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="learn scenarios only from prices before each window (default: all outside it)",
     )
+    parser.add_argument(
+        "--fill-missing",
+        type=int,
+        metavar="N",
+        help="fill up to N missing intervals with the price before (default 0: refuse gaps)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.set_defaults(func=run)
 
@@ -47,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the back-test and print one line per strategy."""
     fields = load_replay(args.replay) if args.replay else {}
-    for key in ("config", "prices", "node", "market", "start", "end", "window_days", "past_only"):
+    for key in REPLAY_KEYS:
         value = getattr(args, key)
         if value is not None:
             fields[key] = value
@@ -57,6 +69,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"backtest needs {', '.join(missing)} (or a --replay file giving them)")
     if fields.get("window_days") is not None and fields["window_days"] < 1:
         raise ConfigError(f"--window-days must be at least 1, got {fields['window_days']}")
+    if fields.get("fill_missing", 0) < 0:
+        raise ConfigError(f"--fill-missing must be >= 0, got {fields['fill_missing']}")
     fields.setdefault("node", None)
     fields.setdefault("market", None)
     result, meta = backtest_profile(BacktestSpec(**fields))
