@@ -43,7 +43,7 @@ def sample_report(campus: str = "Campus A", product: str = "call_100_5x16") -> R
         horizon="2026-11-26 to 2026-11-27 (24 h)",
         alpha=0.95,
         trades=(
-            Trade(product, "call", "5x16", "2026-11-26", "2026-11-27", 12.5, 100.0, 350.0, 420.0),
+            Trade(product, "call", "5x16", "2026-11-26", "2026-11-27", 12.5, 100.0, 4375.0, 5250.0),
             Trade("block_5x16", "block", "5x16", "2026-11-26", "2026-11-27", -3.0, 45.0, 0.0),
         ),
         risk=(

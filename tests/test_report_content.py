@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 from report_sample import sample_report
@@ -22,16 +20,38 @@ def solved():
     return problem, solution, options
 
 
-def test_trades_keep_held_products_with_their_premiums(solved) -> None:
-    problem, solution, _ = solved
-    mw = np.array([5.0, 0.0, 2.5])
-    decision = dataclasses.replace(solution.decision, product_mw=mw)
-    rows = content.trades(problem, decision, quoted={"scarcity_1000"})
-    assert [(r.product, r.mw) for r in rows] == [("block_7x24", 5.0), ("scarcity_1000", 2.5)]
-    assert rows[0].quoted_premium_usd_per_mw is None
-    assert rows[1].quoted_premium_usd_per_mw == problem.products[2].premium_usd_per_mw
-    expected_fair = float(problem.probabilities @ problem.products[2].payoff_usd_per_mw)
-    assert rows[1].fair_premium_usd_per_mw == pytest.approx(expected_fair, rel=1e-12)
+def test_trades_mark_quoted_premiums_only() -> None:
+    records = [
+        {
+            "product": "block_7x24",
+            "kind": "block",
+            "shape": "7x24",
+            "start": "a",
+            "end": "b",
+            "mw": -5.0,
+            "strike_usd_per_mwh": 41.5,
+            "premium_usd": 0.0,
+            "fair_premium_usd": 12.0,
+        },
+        {
+            "product": "scarcity_1000",
+            "kind": "scarcity",
+            "shape": "7x24",
+            "start": "a",
+            "end": "b",
+            "mw": 2.5,
+            "strike_usd_per_mwh": 1000.0,
+            "premium_usd": 900.0,
+            "fair_premium_usd": 750.0,
+        },
+    ]
+    rows = content.trades(records, quoted={"scarcity_1000"})
+    assert [(r.product, r.mw, r.strike_usd_per_mwh) for r in rows] == [
+        ("block_7x24", -5.0, 41.5),
+        ("scarcity_1000", 2.5, 1000.0),
+    ]
+    assert rows[0].quoted_premium_usd is None and rows[0].fair_premium_usd == 12.0
+    assert rows[1].quoted_premium_usd == 900.0 and rows[1].fair_premium_usd == 750.0
 
 
 def test_risk_rows_carry_the_comparison_values(solved) -> None:

@@ -80,8 +80,9 @@ def test_page_loads_nothing_from_outside(hostile_page: tuple[str, _Collector]) -
 def test_numbers_in_tables(hostile_page: tuple[str, _Collector]) -> None:
     _, parsed = hostile_page
     cells = parsed.cells
-    # Trade 1: 12.5 MW at the quoted $420/MW; trade 2: a 3 MW sale at the fair $0.
-    assert "$5,250" in cells and "−3.0" in cells and "none (fair used)" in cells
+    # Trade 1: 12.5 MW, fair $4,375, quoted $5,250; trade 2: a 3 MW sale with no quote.
+    assert "$4,375" in cells and "$5,250" in cells
+    assert "−3.0" in cells and "none (fair used)" in cells
     # Risk changes: 82,000 - 81,234 and 101,000 - 150,000.
     assert "+$766" in cells and "−$49,000" in cells
     # Stress: the hedge saves 2,500,000 - 900,000.

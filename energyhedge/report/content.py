@@ -21,35 +21,28 @@ from energyhedge.report.html import (
 )
 from energyhedge.risk import CostBreakdown, weighted_quantile
 
-MIN_TRADE_MW = 1e-6
-"""Quantities below this (MW) are solver noise, not trades."""
-
 PERCENTILE_MARKS = {"P50": 0.50, "P95": 0.95, "P99": 0.99}
 
 
-def trades(problem: HedgeProblem, decision: Decision, quoted: set[str]) -> tuple[Trade, ...]:
-    """One row per product held (|MW| above ``MIN_TRADE_MW``); ``quoted`` names quoted products."""
-    rows = []
-    for mw, p in zip(decision.product_mw, problem.products, strict=True):
-        if abs(mw) <= MIN_TRADE_MW:
-            continue
-        meta = p.meta
-        rows.append(
-            Trade(
-                product=p.name,
-                kind=p.kind,
-                shape=str(meta.get("shape", "")),
-                start=str(meta.get("start", "")),
-                end=str(meta.get("end", "")),
-                mw=float(mw),
-                strike_usd_per_mwh=meta.get("strike_usd_per_mwh"),
-                fair_premium_usd_per_mw=float(p.fair_premium_usd_per_mw),
-                quoted_premium_usd_per_mw=(
-                    float(p.premium_usd_per_mw) if p.name in quoted else None
-                ),
-            )
+def trades(trade_records: list[dict], quoted: set[str]) -> tuple[Trade, ...]:
+    """Report rows from ``energyhedge.report.outputs.trades`` records.
+
+    ``quoted`` names the products whose premium is a broker quote; the others were priced fair.
+    """
+    return tuple(
+        Trade(
+            product=t["product"],
+            kind=t["kind"],
+            shape=str(t["shape"]),
+            start=t["start"],
+            end=t["end"],
+            mw=t["mw"],
+            strike_usd_per_mwh=t["strike_usd_per_mwh"],
+            fair_premium_usd=t["fair_premium_usd"],
+            quoted_premium_usd=t["premium_usd"] if t["product"] in quoted else None,
         )
-    return tuple(rows)
+        for t in trade_records
+    )
 
 
 def risk_rows(comparison: dict) -> tuple[RiskRow, ...]:

@@ -36,7 +36,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 
 @dataclass(frozen=True)
 class Trade:
-    """One recommended trade; premiums are per MW of notional over the product's tenor ($/MW)."""
+    """One recommended trade; premiums are totals for the whole position ($)."""
 
     product: str
     kind: str
@@ -45,8 +45,8 @@ class Trade:
     end: str
     mw: float
     strike_usd_per_mwh: float | None
-    fair_premium_usd_per_mw: float
-    quoted_premium_usd_per_mw: float | None = None
+    fair_premium_usd: float
+    quoted_premium_usd: float | None = None
 
 
 @dataclass(frozen=True)
