@@ -125,11 +125,14 @@ def _interval_start_utc(
             hour_col,
             f"this hour does not exist in {TZ} (spring-forward gap)",
         )
-    flagged_once = second & ~elapsed & ~is_repeated(naive, TZ)
-    if flag_col is not None and flagged_once.any():
-        raise table.error(
-            int(flagged_once.arg_max()),
-            flag_col,
-            "repeated-hour flag set on an hour that occurs only once",
-        )
+    flagged = second & ~elapsed
+    if flag_col is not None and flagged.any():
+        rows = flagged.arg_true()
+        once = ~is_repeated(naive.gather(rows), TZ)
+        if once.any():
+            raise table.error(
+                int(rows[int(once.arg_max())]),
+                flag_col,
+                "repeated-hour flag set on an hour that occurs only once",
+            )
     return labelled

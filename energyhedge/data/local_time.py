@@ -29,7 +29,7 @@ def to_utc(naive_local: pl.Series, tz: str, second: pl.Series | None = None) -> 
         ``Datetime("us", "UTC")``; null where the local time does not exist (spring-forward gap).
     """
     frame = pl.DataFrame({"t": naive_local.cast(pl.Datetime("us"))})
-    if second is None:
+    if second is None or not second.any():
         ambiguous: pl.Expr | str = "earliest"
     else:
         frame = frame.with_columns(second=second.fill_null(False))
