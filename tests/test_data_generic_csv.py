@@ -52,3 +52,5 @@ def test_options_are_validated():
         GenericOptions(time_col="t", interval_minutes=30)
     with pytest.raises(ConfigError, match="label='middle'"):
         GenericOptions(time_col="t", label="middle")
+    with pytest.raises(ConfigError, match="tz='Mars/Olympus': not an IANA time zone"):
+        GenericOptions(time_col="t", tz="Mars/Olympus")

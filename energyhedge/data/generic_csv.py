@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import polars as pl
 
@@ -59,6 +60,13 @@ class GenericOptions:
         for name, value, allowed in checks:
             if value not in allowed:
                 raise ConfigError(f"option {name}={value!r}: expected one of {list(allowed)}")
+        if self.tz is not None:
+            try:
+                ZoneInfo(self.tz)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ConfigError(
+                    f"option tz={self.tz!r}: not an IANA time zone (e.g. America/Chicago)"
+                ) from None
 
     @property
     def zone(self) -> str:
