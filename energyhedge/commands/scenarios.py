@@ -80,7 +80,7 @@ def _history(args: argparse.Namespace) -> pl.DataFrame:
     if history.height == 0:
         raise DataError(
             f"store has no prices for {args.iso}/{args.market}/{args.node}: "
-            "import them with `energyhedge data` first"
+            "import them with `energyhedge data import` or `energyhedge data fetch` first"
         )
     return history
 
