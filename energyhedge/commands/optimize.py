@@ -1,10 +1,154 @@
-"""`energyhedge optimize` subcommands (being built)."""
+"""`energyhedge optimize`: one run profile -> recommendation.json, schedule.csv, trades.csv."""
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from energyhedge import risk
+from energyhedge.assemble import build_problem
+from energyhedge.campus import load_campus
+from energyhedge.data.store import open_store
+from energyhedge.errors import DataError
+from energyhedge.instruments import load_catalogue
+from energyhedge.optimize import solve
+from energyhedge.report import outputs
+from energyhedge.runs import RunProfile, load_run_profile
+from energyhedge.scenarios import generate
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the `optimize` command to the CLI."""
-    sub.add_parser("optimize", help="(not yet available)")
+    parser = sub.add_parser(
+        "optimize",
+        help="optimise hedges and the GPU schedule for one run profile",
+        description="Generate scenarios from the local price store, solve the CVaR stochastic "
+        "program and write DIR/recommendation.json, DIR/schedule.csv and DIR/trades.csv "
+        "(atomically: a temporary sibling directory renamed into place).",
+    )
+    parser.add_argument("--config", required=True, type=Path, help="models/runs/NAME.toml")
+    parser.add_argument("--out", required=True, type=Path, help="output directory")
+    parser.add_argument("--lambda", dest="cvar_weight", type=float, help="CVaR weight (>= 0)")
+    parser.add_argument("--alpha", type=float, help="CVaR level, e.g. 0.95")
+    parser.add_argument("--cvar-budget", type=float, help="CVaR budget ($): budget form")
+    parser.add_argument("--scenarios", type=int, help="number of in-sample scenarios")
+    parser.add_argument("--seed", type=int, help="scenario seed")
+    parser.add_argument("--store", type=Path, default=None, help="price store folder")
+    parser.set_defaults(func=_main)
+
+
+def _main(args: argparse.Namespace) -> int:
+    profile = load_run_profile(args.config).with_overrides(
+        cvar_weight=args.cvar_weight,
+        alpha=args.alpha,
+        cvar_budget_usd=args.cvar_budget,
+        n=args.scenarios,
+        seed=args.seed,
+    )
+    out = run_optimize(profile, args.out, store_root=args.store)
+    print(f"wrote {out}/recommendation.json, schedule.csv, trades.csv")
+    return 0
+
+
+def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None = None) -> Path:
+    """Solve one profile on the local price store and publish its three output files."""
+    campus = load_campus(profile.campus_path)
+    catalogue = load_catalogue(profile.contracts_path)
+    settings = profile.scenarios
+    store = open_store(store_root)
+    series = (campus.iso, campus.market, campus.node)
+    history_all = store.read(*series)
+    if history_all.height == 0:
+        raise DataError(
+            f"{store.root}: no {'/'.join(series)} prices; import them first (energyhedge data)"
+        )
+    last_utc = history_all["interval_start_utc"].max()
+    start = settings.start or (last_utc.date() + timedelta(days=1))
+    as_of = start - timedelta(days=1)
+    history = store.read(*series, end_utc=datetime.combine(start, datetime.min.time(), UTC))
+    if history.height == 0:
+        raise DataError(f"{store.root}: no {'/'.join(series)} prices before {start}")
+    common = {
+        "iso": campus.iso,
+        "node": campus.node,
+        "market": campus.market,
+        "start": start,
+        "days": settings.days,
+        "model": settings.model,
+        "stress": settings.stress,
+        "month_window": settings.month_window,
+        "offer_cap": settings.offer_cap_usd_per_mwh,
+    }
+    scenarios = generate(history, n=settings.n, seed=settings.seed, **common)
+    fresh = generate(
+        history, n=settings.out_of_sample_n, seed=settings.out_of_sample_seed, **common
+    )
+    problem = build_problem(campus, catalogue, scenarios)
+    fresh_problem = build_problem(campus, catalogue, fresh)
+    options = profile.solve_options
+    solution = solve(problem, options)
+
+    in_sample = _valued(problem, solution.decision, options.alpha)
+    _, fresh_decision = risk.transfer(solution.decision, problem, fresh_problem)
+    out_of_sample = {
+        **_valued(fresh_problem, fresh_decision, options.alpha),
+        "scenarios": settings.out_of_sample_n,
+        "seed": settings.out_of_sample_seed,
+    }
+    inputs = {
+        "profile": {"path": str(profile.path), "sha256": _file_hash(profile.path)},
+        "campus": {"path": str(profile.campus_path), "sha256": _file_hash(profile.campus_path)},
+        "contracts": {
+            "path": str(profile.contracts_path),
+            "sha256": _file_hash(profile.contracts_path),
+        },
+        "history": {
+            "series": "/".join(series),
+            "rows": history.height,
+            "first_utc": str(history["interval_start_utc"].min()),
+            "last_utc": str(history["interval_start_utc"].max()),
+            "sha256": "sha256:" + hashlib.sha256(history.write_csv().encode()).hexdigest(),
+        },
+    }
+    config = profile.resolved()
+    config["scenarios"]["start"] = start.isoformat()
+    run_key = hashlib.sha256(repr(sorted((k, v["sha256"]) for k, v in inputs.items())).encode())
+    run_key.update(repr(config).encode())
+    recommendation = outputs.build_recommendation(
+        run_id=f"{campus.name}-{start:%Y%m%d}-{run_key.hexdigest()[:12]}",
+        as_of=as_of,
+        campus=campus,
+        inputs=inputs,
+        config=config,
+        problem=problem,
+        solution=solution,
+        hedged=in_sample["hedged"],
+        unhedged=in_sample["unhedged"],
+        out_of_sample=out_of_sample,
+        interval_minutes=scenarios.interval_minutes,
+    )
+    return outputs.write_outputs(
+        out_dir,
+        recommendation,
+        outputs.schedule_frame(problem, solution.decision, campus.iso),
+        outputs.trades_frame(recommendation["trades"]),
+    )
+
+
+def _valued(problem, decision, alpha: float) -> dict:
+    """Risk of the recommended decision and of the unhedged campus under the real-time policy."""
+    decisions = risk.strategies(problem, decision)
+    out = {}
+    for name, key in (("recommended", "hedged"), ("unhedged", "unhedged")):
+        costs = risk.value_decision(problem, decisions[name])
+        metrics = risk.risk_metrics(
+            costs.total_cost_usd, problem.probabilities, alpha, gpu_hours=costs.gpu_hours
+        )
+        out[key] = outputs.risk_block(metrics)
+    return out
+
+
+def _file_hash(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()

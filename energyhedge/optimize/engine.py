@@ -13,8 +13,8 @@ from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import check_problem, max_deliverable_mw
 from energyhedge.optimize.solution import (
     Solution,
-    curtail_thresholds,
     evaluate_costs,
+    policy_thresholds,
     tail_weights,
     var_cvar,
 )
@@ -61,11 +61,22 @@ def make_solution(
     power_mw = np.zeros((j_n, s_n, t_n))
     for j in range(j_n):
         power_mw[j] = v[cols[f"seg{j}"].idx].sum(axis=2)
+    budget_price = None
+    if options.budget_form:
+        budget_price = float(-result.row_dual[lp.rows["budget"].idx][0])
+    weight = budget_price if options.budget_form else options.cvar_weight
     decision = Decision(
         product_mw=product_mw,
         schedule_mw=schedule_mw,
         dr_mw=dr_mw,
-        curtail_above_usd_per_mwh=curtail_thresholds(problem, schedule_mw, power_mw),
+        curtail_above_usd_per_mwh=policy_thresholds(
+            problem,
+            product_mw,
+            dr_mw,
+            schedule_mw,
+            alpha=options.alpha,
+            cvar_weight=max(weight, 0.0),
+        ),
     )
     cost = evaluate_costs(problem, product_mw, dr_mw, schedule_mw, power_mw)
     prob = problem.probabilities
@@ -77,9 +88,6 @@ def make_solution(
         line = product_mw[k] * (product.premium_usd_per_mw - product.payoff_usd_per_mw)
         contribution[k] = float(weights @ line)
         without[k] = var_cvar(cost - line, prob, options.alpha)[1]
-    budget_price = None
-    if options.budget_form:
-        budget_price = float(-result.row_dual[lp.rows["budget"].idx][0])
     objective_usd = result.record["objective"] * COST_UNIT_USD
     record = {
         **result.record,

@@ -2,7 +2,7 @@
 
 The in-sample scenario costs are re-evaluated here from the solved power arrays with the cost
 definition of ``energyhedge.problem`` (independently of the LP's cost rows), and the real-time
-curtailment thresholds of the ``Decision`` are fitted to the LP's own curtailment choices.
+curtailment thresholds of the ``Decision`` are chosen for the non-anticipative rule.
 """
 
 from __future__ import annotations
@@ -134,38 +134,45 @@ def delivered_work_gpu_hours(problem: HedgeProblem, j: int, power_mw: np.ndarray
     return flex.gpu_hours_per_mwh * (work_frac * max_mw * problem.interval_hours).sum(axis=1)
 
 
-def curtail_thresholds(
-    problem: HedgeProblem, schedule_mw: np.ndarray, power_mw: np.ndarray
+def policy_thresholds(
+    problem: HedgeProblem,
+    product_mw: np.ndarray,
+    dr_mw: np.ndarray,
+    schedule_mw: np.ndarray,
+    *,
+    alpha: float,
+    cvar_weight: float,
 ) -> np.ndarray:
-    """Price above which each class stops in real time ($/MWh, [J]), fitted to the LP's choices.
+    """Price above which each class stops in real time ($/MWh, [J]), chosen on the scenarios.
 
-    For each real-time curtailable class, the threshold minimises the expected scheduled MWh the
-    rule "stop when price > threshold" classifies differently from the in-sample LP (outside DR
-    calls, which force curtailment whatever the price); within the range of equally good
-    thresholds it takes the one nearest the class's break-even price. Without in-sample
-    curtailment it is the break-even price, or the highest price at which the LP kept running
-    if higher.
-    Classes that cannot be curtailed in real time get inf.
+    The LP's own real-time power sees each whole price path, so it cannot be copied into a
+    rule. Instead, with the first-stage decision fixed, each real-time curtailable class's
+    threshold is chosen (coordinate search, two passes) among its break-even price, the 50th to
+    100th percentiles of the prices and "never", to minimise E[C] + lambda * CVaR of the rule
+    "stop when the price exceeds the threshold", valued with ``evaluate_costs`` (a DR call is met
+    only by the classes the rule has stopped). Ties keep the break-even price. Classes that
+    cannot be curtailed in real time get inf.
     """
-    out = np.full(len(problem.flex), np.inf)
     prices = problem.prices_usd_per_mwh
-    for j, flex in enumerate(problem.flex):
-        if not flex.rt_curtailable:
-            continue
-        sched = schedule_mw[j][None, :]
-        mask = (sched > 1e-6) & ~(problem.dr_deployed & (problem.dr_max_mw > 0))
-        mask = np.broadcast_to(mask, prices.shape)
-        stopped = (sched - power_mw[j]) > 1e-6 * np.maximum(sched, 1.0)
-        weight = (problem.probabilities[:, None] * problem.interval_hours[None, :] * sched)[mask]
-        price, label = prices[mask], stopped[mask]
-        if not label.any():
-            out[j] = max(flex.break_even_usd_per_mwh, float(price.max(initial=-np.inf)))
-            continue
-        order = np.argsort(price, kind="stable")
-        price, label, weight = price[order], label[order], weight[order]
-        wrong_low = np.cumsum(weight * label)  # stopped although price <= threshold
-        wrong_high = (weight * ~label).sum() - np.cumsum(weight * ~label)  # ran although above
-        best = int(np.argmin(wrong_low + wrong_high))
-        upper = price[best + 1] if best + 1 < price.size else np.inf
-        out[j] = float(np.clip(flex.break_even_usd_per_mwh, price[best], upper))
-    return out
+    prob = problem.probabilities
+    rt = [j for j, f in enumerate(problem.flex) if f.rt_curtailable]
+    limits = np.full(len(problem.flex), np.inf)
+    limits[rt] = [problem.flex[j].break_even_usd_per_mwh for j in rt]
+
+    def objective(trial: np.ndarray) -> float:
+        stop = prices[None, :, :] > trial[:, None, None]
+        power = np.where(stop, 0.0, schedule_mw[:, None, :])
+        cost = evaluate_costs(problem, product_mw, dr_mw, schedule_mw, power)
+        return float(prob @ cost) + cvar_weight * var_cvar(cost, prob, alpha)[1]
+
+    candidates = np.append(np.unique(np.quantile(prices, np.linspace(0.5, 1.0, 41))), np.inf)
+    best = objective(limits)
+    for _ in range(2):
+        for j in rt:
+            for value in candidates:
+                trial = limits.copy()
+                trial[j] = value
+                score = objective(trial)
+                if score < best - 1e-9 * abs(best):
+                    best, limits = score, trial
+    return limits

@@ -1,0 +1,263 @@
+"""Run profiles (``models/runs/*.toml``): everything one optimisation run needs, in one file.
+
+Layout of a profile (paths are relative to the profile's folder)::
+
+    [run]
+    campus = "../campus/tx-100mw.toml"          # iso, node and market come from the campus
+    contracts = "../contracts/ercot-standard.toml"
+
+    [scenarios]
+    model = "bootstrap"                          # or "regime"
+    n = 300
+    seed = 7
+    start = 2023-08-17                           # first local day of the horizon (optional:
+    days = 1                                     #   nightly runs use the day after as-of)
+    month_window = 1                             # optional, bootstrap months either side
+    offer_cap_usd_per_mwh = 5000.0               # optional (PJM needs one)
+    [[scenarios.replay]]                         # historical stress replays, any number
+    name = "aug2023"; first_day = 2023-08-14; last_day = 2023-08-18; probability = 0.02
+    hours = [16, 22]                             # optional local hours [from, to)
+    [[scenarios.cap_event]]                      # hours at the offer cap, any number
+    name = "cap4h"; start_hour = 17; hours = 4; probability = 0.01
+
+    [risk]
+    alpha = 0.95
+    lambda = 1.0                                 # or cvar_budget_usd = 2.5e6 (not both)
+    frontier_lambdas = [0.0, 0.5, 1.0, 2.0, 5.0]
+
+    [solver]
+    time_limit_s = 60
+    marginals = true
+    [solver.highs]                               # HiGHS options, verbatim
+    solver = "simplex"
+    presolve = "off"
+
+    [out_of_sample]
+    seed = 8
+    n = 300
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from energyhedge.config import Table, load_toml
+from energyhedge.optimize.options import DEFAULT_HIGHS_OPTIONS, SolveOptions
+from energyhedge.scenarios import MODELS, CapEvent, HistoricalReplay
+
+DEFAULT_FRONTIER_LAMBDAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+
+
+@dataclass(frozen=True)
+class ScenarioSettings:
+    """How to generate the in-sample and out-of-sample price scenarios.
+
+    Attributes
+    ----------
+    model : str
+        ``"bootstrap"`` or ``"regime"``.
+    n, seed : int
+        In-sample scenario count and seed.
+    start : date or None
+        First local market day of the horizon; None means the day after the run's as-of date.
+    days : int
+        Local days in the horizon.
+    stress : tuple
+        ``HistoricalReplay`` and ``CapEvent`` scenarios appended with their probabilities.
+    out_of_sample_seed, out_of_sample_n : int
+        Seed and count of the fresh scenarios the decision is judged on.
+    month_window : int
+        Bootstrap: calendar months either side of the horizon to draw days from.
+    offer_cap_usd_per_mwh : float or None
+        Offer cap used by the scenario model (None: the ISO default where one is known).
+    """
+
+    model: str
+    n: int
+    seed: int
+    start: date | None
+    days: int
+    stress: tuple
+    out_of_sample_seed: int
+    out_of_sample_n: int
+    month_window: int = 0
+    offer_cap_usd_per_mwh: float | None = None
+
+
+@dataclass(frozen=True)
+class RunProfile:
+    """A parsed run profile; see the module docstring for the file layout."""
+
+    path: Path
+    campus_path: Path
+    contracts_path: Path
+    scenarios: ScenarioSettings
+    solve_options: SolveOptions
+    frontier_lambdas: tuple[float, ...]
+
+    def with_overrides(
+        self,
+        *,
+        cvar_weight: float | None = None,
+        alpha: float | None = None,
+        cvar_budget_usd: float | None = None,
+        n: int | None = None,
+        seed: int | None = None,
+    ) -> RunProfile:
+        """The profile with command-line overrides applied (None keeps the profile's value).
+
+        A lambda override switches to the penalty form; a budget override to the budget form.
+        """
+        options = self.solve_options
+        if alpha is not None:
+            options = dataclasses.replace(options, alpha=alpha)
+        if cvar_weight is not None:
+            options = dataclasses.replace(options, cvar_weight=cvar_weight, cvar_budget_usd=None)
+        if cvar_budget_usd is not None:
+            options = dataclasses.replace(options, cvar_budget_usd=cvar_budget_usd)
+        scenarios = self.scenarios
+        if n is not None:
+            scenarios = dataclasses.replace(scenarios, n=n)
+        if seed is not None:
+            scenarios = dataclasses.replace(scenarios, seed=seed)
+        return dataclasses.replace(self, scenarios=scenarios, solve_options=options)
+
+    def resolved(self) -> dict:
+        """The profile as plain JSON-ready values (for recommendation.json)."""
+        s, o = self.scenarios, self.solve_options
+        return {
+            "profile": str(self.path),
+            "campus": str(self.campus_path),
+            "contracts": str(self.contracts_path),
+            "scenarios": {
+                "model": s.model,
+                "n": s.n,
+                "seed": s.seed,
+                "start": s.start.isoformat() if s.start else None,
+                "days": s.days,
+                "month_window": s.month_window,
+                "offer_cap_usd_per_mwh": s.offer_cap_usd_per_mwh,
+                "stress": [_event_dict(e) for e in s.stress],
+                "out_of_sample_seed": s.out_of_sample_seed,
+                "out_of_sample_n": s.out_of_sample_n,
+            },
+            "risk": {
+                "alpha": o.alpha,
+                "lambda": None if o.budget_form else o.cvar_weight,
+                "cvar_budget_usd": o.cvar_budget_usd,
+                "frontier_lambdas": list(self.frontier_lambdas),
+            },
+            "solver": {
+                "time_limit_s": o.time_limit_s,
+                "marginals": o.marginals,
+                "highs": dict(o.highs_options),
+            },
+        }
+
+
+def load_run_profile(path: str | Path) -> RunProfile:
+    """Read a run profile; ConfigError naming file, key and reason on bad input."""
+    root = load_toml(path)
+    root.reject_unknown({"run", "scenarios", "risk", "solver", "out_of_sample"})
+    folder = Path(path).resolve().parent
+    run = root.table("run")
+    run.reject_unknown({"campus", "contracts"})
+    scenarios = _scenarios(root.table("scenarios"), root.table("out_of_sample", {}))
+    risk = root.table("risk")
+    risk.reject_unknown({"alpha", "lambda", "cvar_budget_usd", "frontier_lambdas"})
+    if risk.has("lambda") and risk.has("cvar_budget_usd"):
+        raise risk.error("cvar_budget_usd", "give either lambda or cvar_budget_usd, not both")
+    solver = root.table("solver", {})
+    solver.reject_unknown({"time_limit_s", "marginals", "highs"})
+    highs = solver.get("highs", dict, dict(DEFAULT_HIGHS_OPTIONS))
+    options = SolveOptions(
+        alpha=risk.number("alpha", 0.95, min_value=0.5, max_value=0.9999),
+        cvar_weight=risk.number("lambda", 1.0, min_value=0.0),
+        cvar_budget_usd=risk.number("cvar_budget_usd", None),
+        time_limit_s=solver.number("time_limit_s", 60.0, min_value=0.1, max_value=86400.0),
+        highs_options=highs,
+        marginals=solver.get("marginals", bool, True),
+    )
+    lambdas = risk.get("frontier_lambdas", list, list(DEFAULT_FRONTIER_LAMBDAS))
+    if not lambdas or not all(isinstance(v, int | float) and v >= 0 for v in lambdas):
+        raise risk.error("frontier_lambdas", "expected a non-empty list of numbers >= 0")
+    return RunProfile(
+        path=Path(path),
+        campus_path=folder / run.get("campus", str),
+        contracts_path=folder / run.get("contracts", str),
+        scenarios=scenarios,
+        solve_options=options,
+        frontier_lambdas=tuple(sorted(float(v) for v in lambdas)),
+    )
+
+
+def _scenarios(table: Table, oos: Table) -> ScenarioSettings:
+    table.reject_unknown(
+        {
+            "model",
+            "n",
+            "seed",
+            "start",
+            "days",
+            "month_window",
+            "offer_cap_usd_per_mwh",
+            "replay",
+            "cap_event",
+        }
+    )
+    oos.reject_unknown({"seed", "n"})
+    n = int(table.number("n", min_value=2, max_value=1e6))
+    seed = int(table.number("seed", min_value=0))
+    start = table.get("start", date, None)
+    stress = tuple(_replay(t) for t in table.tables("replay"))
+    stress += tuple(_cap_event(t) for t in table.tables("cap_event"))
+    return ScenarioSettings(
+        model=table.choice("model", MODELS, "bootstrap"),
+        n=n,
+        seed=seed,
+        start=start,
+        days=int(table.number("days", 1, min_value=1, max_value=31)),
+        stress=stress,
+        out_of_sample_seed=int(oos.number("seed", seed + 1, min_value=0)),
+        out_of_sample_n=int(oos.number("n", n, min_value=2, max_value=1e6)),
+        month_window=int(table.number("month_window", 0, min_value=0, max_value=6)),
+        offer_cap_usd_per_mwh=table.number("offer_cap_usd_per_mwh", None, min_value=0.0),
+    )
+
+
+def _replay(t: Table) -> HistoricalReplay:
+    t.reject_unknown({"name", "first_day", "last_day", "probability", "hours", "onto"})
+    hours = t.get("hours", list, None)
+    if hours is not None and (len(hours) != 2 or not all(isinstance(v, int) for v in hours)):
+        raise t.error("hours", "expected [from, to] local hours, e.g. [16, 22]")
+    return HistoricalReplay(
+        name=t.get("name", str),
+        first_day=t.get("first_day", date),
+        last_day=t.get("last_day", date),
+        probability=t.number("probability", min_value=0.0, max_value=1.0),
+        hours=tuple(hours) if hours else None,
+        onto=t.get("onto", date, None),
+    )
+
+
+def _cap_event(t: Table) -> CapEvent:
+    t.reject_unknown({"name", "hours", "start_hour", "probability", "day", "price_usd_per_mwh"})
+    return CapEvent(
+        name=t.get("name", str),
+        hours=int(t.number("hours", min_value=1, max_value=744)),
+        start_hour=int(t.number("start_hour", min_value=0, max_value=23)),
+        probability=t.number("probability", min_value=0.0, max_value=1.0),
+        day=t.get("day", date, None),
+        price_usd_per_mwh=t.number("price_usd_per_mwh", None, min_value=0.0),
+    )
+
+
+def _event_dict(event) -> dict:
+    out = {"type": type(event).__name__}
+    for f in dataclasses.fields(event):
+        value = getattr(event, f.name)
+        out[f.name] = value.isoformat() if isinstance(value, date) else value
+    return out
