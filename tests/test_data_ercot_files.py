@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from datetime import datetime
 
 import polars as pl
 import pytest
@@ -215,3 +216,39 @@ def test_empty_pages_and_header_only_files_give_no_rows():
     assert parse_payload(b'{"fields": [{"name": "deliveryDate"}], "data": []}', "p").height == 0
     empty = parse_payload(b'{"items": []}', "pjm page")
     assert empty.height == 0 and dict(empty.schema) == PRICE_SCHEMA
+
+
+def test_dam_archive_xlsx_with_date_cells(tmp_path):
+    path = tmp_path / "DAMLZHBSPP_2023.xlsx"
+    workbook = xlsxwriter.Workbook(str(path))
+    day = workbook.add_format({"num_format": "mm/dd/yyyy"})
+    march, november = datetime(2023, 3, 12), datetime(2023, 11, 5)
+    sheets = {
+        "Mar": [(march, "02:00", "N", 25.1), (march, "04:00", "N", 26.2)],
+        "Nov": [(november, "02:00", "N", 19.25), (november, "02:00", "Y", 17.75)],
+    }
+    for name, rows_ in sheets.items():
+        sheet = workbook.add_worksheet(name)
+        sheet.write_row(0, 0, ["Delivery Date", "Hour Ending", "Repeated Hour Flag",
+                               "Settlement Point", "Settlement Point Price"])  # fmt: skip
+        for i, (when, hour, flag, price) in enumerate(rows_, start=1):
+            sheet.write_datetime(i, 0, when, day)
+            sheet.write_row(i, 1, [hour, flag, "LZ_HOUSTON", price])
+    workbook.close()
+    assert rows(read_prices(path).frame) == [
+        ("LZ_HOUSTON", "2023-03-12T07:00", 60, 25.1),
+        ("LZ_HOUSTON", "2023-03-12T08:00", 60, 26.2),
+        ("LZ_HOUSTON", "2023-11-05T06:00", 60, 19.25),
+        ("LZ_HOUSTON", "2023-11-05T07:00", 60, 17.75),
+    ]
+
+
+def test_conflict_between_zip_members_names_both():
+    a = b"DeliveryDate,HourEnding,SettlementPoint,SettlementPointPrice\n01/02/2024,1,HB_PAN,5\n"
+    b = b"DeliveryDate,HourEnding,SettlementPoint,SettlementPointPrice\n01/02/2024,1,HB_PAN,6\n"
+    with pytest.raises(DataError) as info:
+        parse_payload(_zip({"a.csv": a, "b.csv": b}), "two.zip")
+    assert str(info.value).startswith(
+        "two.zip/a.csv, line 2, column 'SettlementPointPrice': conflicting duplicate of "
+        "two.zip/b.csv line 2 for HB_PAN at 2024-01-02T06:00Z (5.0 vs 6.0 $/MWh)"
+    )
