@@ -37,7 +37,14 @@ from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import Catalogue, load_catalogue, payoff_usd_per_mwh
 from energyhedge.optimize import SolveOptions, solve
 from energyhedge.problem import Decision, HedgeProblem
-from energyhedge.risk import interval_breakdown, strategies, transfer, value_decision
+from energyhedge.risk import (
+    break_even_thresholds,
+    full_schedule_mw,
+    interval_breakdown,
+    strategies,
+    transfer,
+    value_decision,
+)
 from energyhedge.runs import load_run_profile
 from energyhedge.scenarios import CapEvent, generate
 from energyhedge.scenarios.scenario_set import ScenarioSet
@@ -378,6 +385,7 @@ def optimised_decider(
     history: pl.DataFrame,
     options: SolveOptions,
     *,
+    fixed_product_mw: dict[str, float] | None = None,
     past_only: bool = False,
     gas=None,
     **scenario_settings,
@@ -390,6 +398,10 @@ def optimised_decider(
     history : pl.DataFrame
         Canonical prices the scenario model may learn from.
     options : SolveOptions
+    fixed_product_mw : dict, optional
+        Product name -> MW: instead of solving, hold these products (others 0 MW), run every
+        class at full schedule, stop real-time curtailable classes above break-even, offer no
+        DR. The scenarios then only price the premiums (fair value unless quoted).
     past_only : bool
         Learn only from prices before the window (strictly honest, needs earlier data). When
         False, from every price outside the window (leave-window-out: usable when the data
@@ -417,9 +429,28 @@ def optimised_decider(
             **scenario_settings,
         )
         problem = build_problem(campus, catalogue, scenarios, gas=gas)
-        return problem, solve(problem, options).decision
+        if fixed_product_mw is None:
+            return problem, solve(problem, options).decision
+        return problem, fixed_decision(problem, fixed_product_mw)
 
     return decide
+
+
+def fixed_decision(problem: HedgeProblem, product_mw: dict[str, float]) -> Decision:
+    """Given products (name -> MW, others 0), full schedule, break-even thresholds, no DR."""
+    names = [p.name for p in problem.products]
+    unknown = sorted(set(product_mw) - set(names))
+    if unknown:
+        raise ConfigError(
+            f"fixed products {unknown} are not in the contracts file; expected names among "
+            f"{', '.join(names)}"
+        )
+    return Decision(
+        product_mw=np.array([float(product_mw.get(n, 0.0)) for n in names]),
+        schedule_mw=full_schedule_mw(problem),
+        dr_mw=np.zeros(problem.n_intervals),
+        curtail_above_usd_per_mwh=break_even_thresholds(problem),
+    )
 
 
 @dataclass(frozen=True)
@@ -445,6 +476,8 @@ class BacktestSpec:
     fill_missing : int
         Missing realised intervals that may be filled with the price before (listed in the
         output).
+    fixed_product_mw : dict or None
+        Product name -> MW to hold instead of optimising (see ``optimised_decider``).
     """
 
     config: Path
@@ -456,6 +489,7 @@ class BacktestSpec:
     window_days: int | None = None
     past_only: bool = False
     fill_missing: int = 0
+    fixed_product_mw: dict[str, float] | None = None
 
 
 REPLAY_KEYS = {
@@ -468,6 +502,7 @@ REPLAY_KEYS = {
     "window_days",
     "past_only",
     "fill_missing",
+    "fixed_product_mw",
 }
 
 
@@ -489,6 +524,9 @@ def load_replay(path: str | Path) -> dict:
     out["window_days"] = int(table.number("window_days", None, min_value=1) or 0) or None
     out["past_only"] = table.get("past_only", bool, False)
     out["fill_missing"] = int(table.number("fill_missing", 0, min_value=0))
+    if table.has("fixed_product_mw"):
+        fixed = table.table("fixed_product_mw")
+        out["fixed_product_mw"] = {name: fixed.number(name) for name in fixed.data}
     return out
 
 
@@ -536,6 +574,7 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         catalogue,
         history,
         replace(profile.solve_options, marginals=False),
+        fixed_product_mw=spec.fixed_product_mw,
         past_only=spec.past_only,
         n=settings.n,
         seed=settings.seed,
@@ -563,6 +602,9 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         if spec.past_only
         else "all prices of the series outside each window (leave-window-out)",
         "scenarios": {"n": settings.n, "seed": settings.seed, "model": settings.model},
+        "decision": "fixed products, break-even thresholds"
+        if spec.fixed_product_mw is not None
+        else "optimised per window",
         "alpha": profile.solve_options.alpha,
         "premium_allocation": "each window's premiums pro rata to interval length over the window",
         "windows": windows,

@@ -158,3 +158,28 @@ def test_pjm_june_2025_heat_wave_from_the_data_miner_file(pjm_data_dir, repo_roo
         mine = rows.filter(pl.col("strategy") == name)
         for column in TOTAL_COLUMNS:
             assert abs(mine[column].sum() - totals[column]) < 0.005, (name, column)
+
+
+def test_fixed_decision_holds_the_given_products(profile, tmp_path, repo_root, capsys):
+    out = tmp_path / "fixed"
+    argv = ["backtest", "--config", str(profile), "--start", "2023-08-15", "--end", "2023-08-21"]
+    argv += ["--fixed", "scarcity_1000_7x24=70", "--out", str(out)]
+    assert main(argv) == 0
+    doc = json.loads((out / "backtest.json").read_text())
+    (window,) = doc["windows"]
+    assert window["product_mw"]["scarcity_1000_7x24"] == 70.0
+    assert sum(window["product_mw"].values()) == 70.0
+    assert window["curtail_above_usd_per_mwh"] == {"training": 3_000.0}
+    price = raw_prices(repo_root, "LZ_HOUSTON", 15, 21)
+    payoff = 70.0 * np.maximum(price - 1_000.0, 0.0).sum()
+    assert payoff > 0.0
+    for name in ("hedges_only", "recommended"):
+        assert doc["strategies"][name]["hedge_payoff_usd"] == pytest.approx(payoff, rel=1e-12)
+    premium = 70.0 * window["premium_usd_per_mw"]["scarcity_1000_7x24"]
+    assert doc["strategies"]["recommended"]["premium_usd"] == pytest.approx(premium)
+    rows = pl.read_csv(out / "backtest_intervals.csv").filter(pl.col("strategy") == "recommended")
+    stopped = rows.filter(pl.col("price_usd_per_mwh") > 3_000.0)["power_mw_training"]
+    assert stopped.len() > 0 and (stopped == 0.0).all()
+    bad = ["backtest", "--config", str(profile), "--start", "2023-08-15", "--end", "2023-08-15"]
+    assert main([*bad, "--fixed", "nope=5", "--out", str(tmp_path / "bad")]) == 2
+    assert "nope" in capsys.readouterr().err

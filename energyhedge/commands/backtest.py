@@ -52,6 +52,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="N",
         help="fill up to N missing intervals with the price before (default 0: refuse gaps)",
     )
+    parser.add_argument(
+        "--fixed",
+        action="append",
+        metavar="PRODUCT=MW",
+        help="hold this product instead of optimising (repeat; others 0 MW)",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     parser.set_defaults(func=run)
 
@@ -59,7 +65,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Run the back-test and print one line per strategy."""
     fields = load_replay(args.replay) if args.replay else {}
-    for key in REPLAY_KEYS:
+    if args.fixed:
+        fields["fixed_product_mw"] = dict(_fixed(item) for item in args.fixed)
+    for key in REPLAY_KEYS - {"fixed_product_mw"}:
         value = getattr(args, key)
         if value is not None:
             fields[key] = value
@@ -82,6 +90,16 @@ def run(args: argparse.Namespace) -> int:
         per_text = f"{per:>12.4f}" if per is not None else f"{'n/a':>12}"
         print(f"{name:<18}{line['total_cost_usd']:>16,.0f}{per_text}{line['margin_usd']:>16,.0f}")
     return 0
+
+
+def _fixed(item: str) -> tuple[str, float]:
+    name, _, mw = item.partition("=")
+    try:
+        return name.strip(), float(mw)
+    except ValueError:
+        raise ConfigError(
+            f"--fixed {item!r}: expected PRODUCT=MW, e.g. scarcity_1000_7x24=70"
+        ) from None
 
 
 def _day(text: str) -> date:
