@@ -1,14 +1,22 @@
 """Back-tests: what each strategy would have cost on a realised price path.
 
-A back-test values decisions on one scenario, the prices that actually settled, with the same
-policy and cost lines as ``energyhedge.risk.value_decision``. Its outputs:
+``energyhedge backtest`` replays a run profile over a period, one window of local days at a
+time. For each window a decision is made on price scenarios for that window, learnt from
+prices outside it (or only before it), never from the window's own prices: optimised by the
+stochastic program, or a fixed set of products. The decision's trades keep the premiums and
+block prices agreed then; it is valued on the realised prices (S = 1) with the policy and cost
+lines of ``energyhedge.risk.value_decision``, next to the unhedged, flexibility-only and
+hedges-only strategies.
 
-- ``backtest.json``: per strategy, the totals of every cost line over the period, the all-in
-  cost and the cost per delivered GPU-hour (computed by ``value_decision``).
-- ``backtest_intervals.csv``: one row per interval and strategy with the same lines (computed
-  by ``interval_breakdown``), so the totals can be re-added from the rows. Premiums are
-  allocated pro rata to interval length over the back-test period; the work-requirement
-  penalty is booked on the last interval.
+Outputs:
+
+- ``backtest.json``: the settings, one record per window (products, premiums, thresholds),
+  and per strategy the totals of every cost line, the all-in cost and the cost per delivered
+  GPU-hour (summed from ``value_decision`` of each window).
+- ``backtest_intervals.csv``: one row per interval and strategy with the same lines (from
+  ``interval_breakdown``), so the totals can be re-added from the rows. Each window's
+  premiums are allocated pro rata to interval length over that window; a work-requirement
+  penalty is booked on the window's last interval.
 """
 
 from __future__ import annotations
