@@ -486,6 +486,9 @@ class BacktestSpec:
         output).
     fixed_product_mw : dict or None
         Product name -> MW to hold instead of optimising (see ``optimised_decider``).
+    csv_layout : dict or None
+        For a price file in your own CSV layout: ``GenericOptions`` fields (``time_col``
+        required; iso and market default to the campus's).
     """
 
     config: Path
@@ -498,6 +501,7 @@ class BacktestSpec:
     past_only: bool = False
     fill_missing: int = 0
     fixed_product_mw: dict[str, float] | None = None
+    csv_layout: dict | None = None
 
 
 REPLAY_KEYS = {
@@ -511,6 +515,7 @@ REPLAY_KEYS = {
     "past_only",
     "fill_missing",
     "fixed_product_mw",
+    "csv_layout",
 }
 
 
@@ -532,6 +537,8 @@ def load_replay(path: str | Path) -> dict:
     out["window_days"] = int(table.number("window_days", None, min_value=1) or 0) or None
     out["past_only"] = table.get("past_only", bool, False)
     out["fill_missing"] = int(table.number("fill_missing", 0, min_value=0))
+    if table.has("csv_layout"):
+        out["csv_layout"] = dict(table.table("csv_layout").data)
     if table.has("fixed_product_mw"):
         fixed = table.table("fixed_product_mw")
         out["fixed_product_mw"] = {name: fixed.number(name) for name in fixed.data}
@@ -562,6 +569,9 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
             products=tuple(replace(p, node=node, market=market) for p in catalogue.products),
         )
     iso = campus.iso
+    options = None
+    if spec.csv_layout is not None:
+        options = GenericOptions(**{"iso": iso, "market": market, **spec.csv_layout})
     realised, filled = read_realised(
         spec.prices,
         iso=iso,
@@ -569,12 +579,13 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         node=node,
         start=spec.start,
         end=spec.end,
+        options=options,
         max_filled=spec.fill_missing,
     )
     if spec.prices == "store":
         history = open_store().read(iso, market, node)
     else:
-        history = read_prices(spec.prices).frame
+        history = read_prices(spec.prices, options).frame
     settings = profile.scenarios
     window_days = spec.window_days or settings.days
     decide = optimised_decider(

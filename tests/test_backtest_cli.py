@@ -183,3 +183,18 @@ def test_fixed_decision_holds_the_given_products(profile, tmp_path, repo_root, c
     bad = ["backtest", "--config", str(profile), "--start", "2023-08-15", "--end", "2023-08-15"]
     assert main([*bad, "--fixed", "nope=5", "--out", str(tmp_path / "bad")]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_own_csv_layout_file(profile, tmp_path, repo_root):
+    """A trader's own CSV (the shipped ERCOT file is one) read with the column options."""
+    prices = repo_root / "market_data/ercot/ercot_rtm_spp_lz_hourly_2023.csv"
+    out = tmp_path / "own"
+    argv = ["backtest", "--config", str(profile), "--prices", str(prices)]
+    argv += ["--start", "2023-08-15", "--end", "2023-08-16", "--window-days", "2"]
+    argv += ["--time-col", "Date", "--price-col", "Price", "--node-col", "Zone"]
+    assert main([*argv, "--out", str(out)]) == 0
+    rows = pl.read_csv(out / "backtest_intervals.csv").filter(pl.col("strategy") == "unhedged")
+    np.testing.assert_array_equal(
+        rows["price_usd_per_mwh"].to_numpy(), raw_prices(repo_root, "LZ_HOUSTON", 15, 16)
+    )
+    assert main(["backtest", "--config", str(profile), "--price-col", "P", "--out", str(out)]) == 2

@@ -59,6 +59,21 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hold this product instead of optimising (repeat; others 0 MW)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
+    layout = parser.add_argument_group(
+        "your own CSV", "give --time-col to read --prices FILE with these options"
+    )
+    layout.add_argument("--time-col", help="column of local time labels")
+    layout.add_argument("--price-col", help="$/MWh column (default: price)")
+    layout.add_argument("--node-col", help="node / zone column (default: node)")
+    layout.add_argument("--tz", help="IANA zone of the labels (default: the ISO's zone)")
+    layout.add_argument(
+        "--label",
+        choices=("beginning", "ending"),
+        help="labels name interval beginnings (default) or endings",
+    )
+    layout.add_argument(
+        "--interval-minutes", type=int, choices=(5, 15, 60), help="interval (default: 60)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -67,7 +82,12 @@ def run(args: argparse.Namespace) -> int:
     fields = load_replay(args.replay) if args.replay else {}
     if args.fixed:
         fields["fixed_product_mw"] = dict(_fixed(item) for item in args.fixed)
-    for key in REPLAY_KEYS - {"fixed_product_mw"}:
+    layout = {k: getattr(args, k) for k in _LAYOUT if getattr(args, k) is not None}
+    if layout:
+        if "time_col" not in layout:
+            raise ConfigError(f"--{'/--'.join(_LAYOUT[1:])} need --time-col (your own CSV)")
+        fields["csv_layout"] = layout
+    for key in REPLAY_KEYS - {"fixed_product_mw", "csv_layout"}:
         value = getattr(args, key)
         if value is not None:
             fields[key] = value
@@ -90,6 +110,9 @@ def run(args: argparse.Namespace) -> int:
         per_text = f"{per:>12.4f}" if per is not None else f"{'n/a':>12}"
         print(f"{name:<18}{line['total_cost_usd']:>16,.0f}{per_text}{line['margin_usd']:>16,.0f}")
     return 0
+
+
+_LAYOUT = ("time_col", "price_col", "node_col", "tz", "label", "interval_minutes")
 
 
 def _fixed(item: str) -> tuple[str, float]:
