@@ -26,8 +26,8 @@ def test_trades_mark_quoted_premiums_only() -> None:
             "product": "block_7x24",
             "kind": "block",
             "shape": "7x24",
-            "start": "a",
-            "end": "b",
+            "start": "2026-08-20T05:00:00Z",
+            "end": "2026-08-21T05:00:00Z",
             "mw": -5.0,
             "strike_usd_per_mwh": 41.5,
             "premium_usd": 0.0,
@@ -37,20 +37,22 @@ def test_trades_mark_quoted_premiums_only() -> None:
             "product": "scarcity_1000",
             "kind": "scarcity",
             "shape": "7x24",
-            "start": "a",
-            "end": "b",
+            "start": "2026-08-01",
+            "end": "2026-08-31",
             "mw": 2.5,
             "strike_usd_per_mwh": 1000.0,
             "premium_usd": 900.0,
             "fair_premium_usd": 750.0,
         },
     ]
-    rows = content.trades(records, quoted={"scarcity_1000"})
+    rows = content.trades(records, quoted={"scarcity_1000"}, tz="America/Chicago")
     assert [(r.product, r.mw, r.strike_usd_per_mwh) for r in rows] == [
         ("block_7x24", -5.0, 41.5),
         ("scarcity_1000", 2.5, 1000.0),
     ]
     assert rows[0].quoted_premium_usd is None and rows[0].fair_premium_usd == 12.0
+    assert (rows[0].start, rows[0].end) == ("2026-08-20 00:00 CDT", "2026-08-21 00:00 CDT")
+    assert (rows[1].start, rows[1].end) == ("2026-08-01", "2026-08-31")
     assert rows[1].quoted_premium_usd == 900.0 and rows[1].fair_premium_usd == 750.0
 
 

@@ -68,7 +68,7 @@ def test_changes_between_runs() -> None:
     assert changes.previous_run_id == "r1" and changes.previous_as_of == "2026-11-25"
     assert [(r.label, r.before, r.after, r.delta) for r in changes.trades] == [
         ("call_100", 10.0, 12.5, 2.5),
-        ("old", 5.0, None, None),
+        ("old", 5.0, 0.0, -5.0),
     ]
     assert [(r.label, r.unit, r.delta) for r in changes.risk] == [("CVaR 95% cost", "$", -9000.0)]
     assert [(r.label, r.unit, r.delta) for r in changes.schedule] == [("train", "MWh", 20.0)]

@@ -6,6 +6,9 @@ nightly pipeline calls them to fill ``ReportData``; the registry stores ``key_me
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import numpy as np
 
 from energyhedge.problem import Decision, HedgeProblem
@@ -24,18 +27,19 @@ from energyhedge.risk import CostBreakdown, weighted_quantile
 PERCENTILE_MARKS = {"P50": 0.50, "P95": 0.95, "P99": 0.99}
 
 
-def trades(trade_records: list[dict], quoted: set[str]) -> tuple[Trade, ...]:
+def trades(trade_records: list[dict], quoted: set[str], tz: str) -> tuple[Trade, ...]:
     """Report rows from ``energyhedge.report.outputs.trades`` records.
 
     ``quoted`` names the products whose premium is a broker quote; the others were priced fair.
+    UTC instants of the tenor are shown in the local clock ``tz``; dates stay as they are.
     """
     return tuple(
         Trade(
             product=t["product"],
             kind=t["kind"],
             shape=str(t["shape"]),
-            start=t["start"],
-            end=t["end"],
+            start=_local(t["start"], tz),
+            end=_local(t["end"], tz),
             mw=t["mw"],
             strike_usd_per_mwh=t["strike_usd_per_mwh"],
             fair_premium_usd=t["fair_premium_usd"],
@@ -158,3 +162,11 @@ def _quantiles_by_interval(prices: np.ndarray, p: np.ndarray, q: float) -> np.nd
     idx = np.minimum((cum < q - 1e-12).sum(axis=0), prices.shape[0] - 1)
     cols = np.arange(prices.shape[1])
     return prices[order[idx, cols], cols]
+
+
+def _local(text: str, tz: str) -> str:
+    """``2026-08-20T05:00:00Z`` -> ``2026-08-20 00:00 CDT``; a plain date is returned as is."""
+    if "T" not in text:
+        return text
+    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return f"{instant.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M %Z}"

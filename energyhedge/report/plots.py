@@ -107,7 +107,7 @@ def cost_cdf_svg(
         ax.set_ylabel("probability cost ≤ x")
         ax.set_ylim(0, 1.02)
         ax.xaxis.set_major_formatter(FuncFormatter(_usd))
-        ax.legend(loc="upper left")
+        fig.legend(loc="outside right upper")
     return _to_svg(fig, "cost-cdf", "Cost per GPU-hour distribution, hedged vs unhedged")
 
 

@@ -135,10 +135,10 @@ def changes_since(previous: RunRecord | None, metrics: dict[str, Any]) -> Change
         return None
     before = previous.metrics
 
-    def rows(section: str, unit: str) -> tuple[ChangeRow, ...]:
+    def rows(section: str, unit: str, absent: float | None) -> tuple[ChangeRow, ...]:
         old, new = before.get(section, {}), metrics.get(section, {})
         return tuple(
-            ChangeRow(name, unit, old.get(name), new.get(name))
+            ChangeRow(name, unit, old.get(name, absent), new.get(name, absent))
             for name in sorted(old.keys() | new.keys())
         )
 
@@ -155,9 +155,9 @@ def changes_since(previous: RunRecord | None, metrics: dict[str, Any]) -> Change
     return Changes(
         previous_run_id=previous.run_id,
         previous_as_of=previous.as_of,
-        trades=rows("trades", "MW"),
+        trades=rows("trades", "MW", 0.0),  # a product not held is 0 MW
         risk=risk,
-        schedule=rows("schedule", "MWh"),
+        schedule=rows("schedule", "MWh", None),
     )
 
 
