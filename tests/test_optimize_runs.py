@@ -1,0 +1,142 @@
+"""Run profiles, `energyhedge optimize` on the shipped ERCOT data, and the benchmark smoke test."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import jsonschema
+import polars as pl
+import pytest
+
+from energyhedge.cli import main
+from energyhedge.errors import ConfigError
+from energyhedge.optimize import SolveOptions, model_size, solve
+from energyhedge.optimize.benchmark import bench_optimize
+from energyhedge.optimize.synthetic import synthetic_problem
+from energyhedge.report.outputs import SCHEMA_PATH
+from energyhedge.runs import load_run_profile
+from energyhedge.scenarios import CapEvent, HistoricalReplay
+
+SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+
+
+def test_demo_profiles_load(repo_root):
+    ercot = load_run_profile(repo_root / "models/runs/demo-ercot.toml")
+    assert ercot.campus_path.resolve() == (repo_root / "models/campus/tx-100mw.toml").resolve()
+    assert ercot.contracts_path.name == "ercot-standard.toml"
+    s = ercot.scenarios
+    assert (s.model, s.n, s.seed, s.start, s.days) == ("bootstrap", 300, 7, date(2023, 8, 17), 1)
+    assert (s.out_of_sample_seed, s.out_of_sample_n) == (8, 300)
+    assert s.stress == (
+        HistoricalReplay("aug2023-evenings", date(2023, 8, 15), date(2023, 8, 15), 0.02, (16, 22)),
+        CapEvent("cap4h", 4, 17, 0.01),
+    )
+    o = ercot.solve_options
+    assert (o.alpha, o.cvar_weight, o.cvar_budget_usd, o.time_limit_s) == (0.95, 1.0, None, 60.0)
+    assert o.highs_options == {"solver": "simplex", "presolve": "off"}
+    pjm = load_run_profile(repo_root / "models/runs/demo-pjm.toml")
+    assert pjm.campus_path.name == "pjm-western-100mw.toml"
+    assert pjm.scenarios.offer_cap_usd_per_mwh == 2000.0
+
+
+def test_overrides_switch_the_risk_form(repo_root):
+    profile = load_run_profile(repo_root / "models/runs/demo-ercot.toml")
+    budget = profile.with_overrides(cvar_budget_usd=5e5, n=40, seed=3)
+    assert budget.solve_options.budget_form and budget.solve_options.cvar_budget_usd == 5e5
+    assert (budget.scenarios.n, budget.scenarios.seed) == (40, 3)
+    back = budget.with_overrides(cvar_weight=2.0, alpha=0.9)
+    assert not back.solve_options.budget_form
+    assert (back.solve_options.cvar_weight, back.solve_options.alpha) == (2.0, 0.9)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[risk]\nlambda = 1\ncvar_budget_usd = 5", r"risk\.cvar_budget_usd: give either"),
+        ("[risk]\nalpah = 0.9", r"risk\.alpah: unknown key"),
+        ("[risk]\nalpha = 1.5", r"risk\.alpha: must be <= 0.9999"),
+        ("[risk]\nfrontier_lambdas = [-1]", r"risk\.frontier_lambdas: expected a non-empty"),
+        ("[scenarios]\nmodel = 'garch'", r"scenarios\.model: must be one of"),
+    ],
+)
+def test_bad_profiles_name_file_and_key(tmp_path, text, message):
+    base = {
+        "run": "[run]\ncampus = 'c.toml'\ncontracts = 'k.toml'\n",
+        "scenarios": "[scenarios]\nn = 10\nseed = 1\n",
+        "risk": "[risk]\nalpha = 0.95\n",
+    }
+    section = text.split("]")[0].strip("[")
+    base[section] = text + ("\nn = 10\nseed = 1\n" if section == "scenarios" else "\n")
+    path = tmp_path / "bad.toml"
+    path.write_text("\n".join(base.values()))
+    with pytest.raises(ConfigError, match=rf"bad\.toml: {message}"):
+        load_run_profile(path)
+
+
+def _strip_timings(record: dict) -> dict:
+    solver = {k: v for k, v in record["solver"].items() if k not in ("build_s", "solve_s")}
+    return {**record, "solver": solver}
+
+
+def test_optimize_command_on_shipped_ercot_data(tmp_path, repo_root):
+    config = str(repo_root / "models/runs/demo-ercot.toml")
+    args = ["optimize", "--config", config, "--scenarios", "60", "--seed", "11"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    assert main([*args, "--out", str(tmp_path / "b")]) == 0
+    first = json.loads((tmp_path / "a/recommendation.json").read_text())
+    second = json.loads((tmp_path / "b/recommendation.json").read_text())
+    jsonschema.validate(first, SCHEMA)
+    assert _strip_timings(first) == _strip_timings(second)  # deterministic given the inputs
+    assert first["as_of"] == "2023-08-16"
+    assert first["horizon"] == {
+        "start_utc": "2023-08-17T05:00:00Z",
+        "end_utc": "2023-08-18T05:00:00Z",
+        "intervals": 24,
+        "interval_minutes": 60,
+        "scenarios": 62,  # 60 + 2 stress scenarios
+    }
+    assert first["config"]["scenarios"]["n"] == 60 and first["config"]["scenarios"]["seed"] == 11
+    assert first["inputs"]["history"]["last_utc"] < "2023-08-17 05:00"  # no look-ahead
+    assert first["risk"]["hedged"]["alpha"] == 0.95
+    assert first["risk"]["hedged"]["cvar_usd"] < first["risk"]["unhedged"]["cvar_usd"]
+    trades = pl.read_csv(tmp_path / "a/trades.csv")
+    assert trades["product"].to_list() == [t["product"] for t in first["trades"]]
+    schedule = pl.read_csv(tmp_path / "a/schedule.csv")
+    assert schedule.height == 24 and "training_mw" in schedule.columns
+    assert (schedule["firm_mw"] + schedule["training_mw"]).max() <= 100.0 + 1e-6
+
+
+def test_optimize_command_reports_unreachable_budget(tmp_path, repo_root, capsys):
+    config = str(repo_root / "models/runs/demo-ercot.toml")
+    code = main(
+        [
+            "optimize",
+            "--config",
+            config,
+            "--out",
+            str(tmp_path / "x"),
+            "--scenarios",
+            "30",
+            "--cvar-budget",
+            "1000",
+        ]
+    )
+    assert code == 4
+    assert "CVaR budget $1,000 is below the lowest CVaR" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
+
+
+def test_bench_optimize_small_smoke():
+    result = bench_optimize("small")
+    problem = synthetic_problem(24, 100, seed=0)
+    options = SolveOptions(marginals=False)
+    size = model_size(problem, options)
+    assert (result["columns"], result["rows"], result["nonzeros"]) == (
+        size["columns"],
+        size["rows"],
+        size["nonzeros"],
+    )
+    assert result["status"] == "Optimal"
+    assert result["objective"] == pytest.approx(solve(problem, options).objective_usd, rel=1e-9)
+    assert result["peak_rss_mb"] > 0 and result["array_build_s"] > 0
