@@ -6,6 +6,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 from scipy.optimize import linprog
 
 from energyhedge.errors import ConfigError
@@ -406,3 +409,44 @@ def test_vectorised_valuation_equals_cell_by_cell_reference(seed):
         )
         assert cols["total_cost_usd"].sum() == pytest.approx(costs.total_cost_usd[s_i], rel=1e-12)
         assert cols["gpu_hours"].sum() == pytest.approx(costs.gpu_hours[s_i], rel=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cost=hnp.arrays(np.float64, st.integers(1, 40), elements=st.floats(-1e6, 1e6)),
+    alpha=st.floats(0.5, 0.99),
+    data=st.data(),
+)
+def test_risk_metric_properties(cost, alpha, data):
+    weights = data.draw(
+        hnp.arrays(np.float64, cost.shape, elements=st.floats(0.01, 1.0)), label="weights"
+    )
+    p = weights / weights.sum()
+    m = risk_metrics(cost, p, alpha)
+    tol = 1e-9 * (1.0 + np.abs(cost).max())
+    assert m["var_usd"] - tol <= m["cvar_usd"] <= m["worst_usd"] + tol
+    assert m["cvar_usd"] >= m["expected_cost_usd"] - tol
+    shifted = risk_metrics(cost + 1_000.0, p, alpha)
+    assert shifted["cvar_usd"] == pytest.approx(m["cvar_usd"] + 1_000.0, abs=1e-6 + tol)
+    assert shifted["var_usd"] == pytest.approx(m["var_usd"] + 1_000.0, abs=1e-6 + tol)
+    order = data.draw(st.permutations(range(cost.size)), label="order")
+    permuted = risk_metrics(cost[list(order)], p[list(order)], alpha)
+    assert permuted["var_usd"] == m["var_usd"]
+    assert permuted["cvar_usd"] == pytest.approx(m["cvar_usd"], abs=tol)
+
+
+def test_scenario_order_does_not_matter():
+    problem, decision = hand_problem(), hand_decision()
+    order = np.array([1, 0])
+    swapped = replace(
+        problem,
+        prices_usd_per_mwh=problem.prices_usd_per_mwh[order],
+        probabilities=problem.probabilities[order],
+        dr_deployed=problem.dr_deployed[order],
+        cp_weight_usd_per_mw=problem.cp_weight_usd_per_mw[order],
+        products=(replace(problem.products[0], payoff_usd_per_mw=np.array([4_000.0, 3_000.0])),),
+    )
+    np.testing.assert_array_equal(
+        value_decision(swapped, decision).total_cost_usd,
+        value_decision(problem, decision).total_cost_usd[order],
+    )
