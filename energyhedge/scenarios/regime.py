@@ -15,17 +15,21 @@ ones. ``ceiling_t`` is the offer cap plus adder room in force on the day (``caps
 size is a position between the threshold and the ceiling and scales with the cap of the period;
 ``Q`` is the quantile function of that position (``size_quantiles`` at evenly spaced levels,
 linearly interpolated) and ``size_rho`` keeps consecutive hours of one spike alike.
-A spike starts at step t with probability ``entry[m, k]`` when none was active at t-1, and
-lasts D steps with D drawn from ``duration_pmf`` (``duration_pmf[d - 1] = P(D = d)``).
+A spike starts at step t with probability ``entry[m, k]`` when none was active at t-1; each of
+its steps is its last with probability ``exit[k]`` of that step's clock slot, so the duration
+distribution depends on the hour a spike starts (evening spikes end with the evening), and no
+spike lasts longer than ``MAX_SPIKE_DAYS`` days.
 
 Fitting: a step is a spike step when its price exceeds ``threshold``; ``mu`` is the mean of
 ``asinh(price / scale)`` over non-spike steps per (month, slot); ``phi`` the least-squares
 slope of the residual on its previous value over consecutive non-spike pairs; ``sigma`` the
 root-mean-square innovation per (month, slot) (the month's value where a cell has fewer than
 ``MIN_CELL`` innovations); ``entry`` the number of spike starts over the number of steps
-that follow a non-spike step, per (month, slot); ``duration_pmf`` the empirical distribution
-of run lengths; ``size_quantiles`` the empirical quantiles of
-``(price - threshold) / (ceiling - threshold)`` over spike steps (clipped to [0, 1]);
+that follow a non-spike step, per (month, slot); ``exit`` the share of spike steps in each slot
+that end their spike (the next step is not a spike or not in the history), the share over all
+slots where a slot has fewer than ``MIN_CELL`` spike steps; ``size_quantiles`` the empirical
+quantiles of ``(price - threshold) / (ceiling - threshold)`` over spike steps (clipped to
+[0, 1]);
 ``size_rho`` the correlation of the normal scores of consecutive steps of the same spike.
 Months absent from the history borrow the parameters of the nearest month that has data.
 """
@@ -47,6 +51,7 @@ from energyhedge.scenarios.daygrid import DayMatrix, months
 
 MIN_CELL = 5
 SIZE_LEVELS = 101
+MAX_SPIKE_DAYS = 2
 DEFAULT_SCALE_USD_PER_MWH = 20.0
 DEFAULT_THRESHOLD_USD_PER_MWH = 300.0
 
@@ -62,7 +67,8 @@ class RegimeParams:
     scale_usd_per_mwh, threshold_usd_per_mwh : float
     mu, sigma, entry : ndarray [12, K]
     phi : float
-    duration_pmf : ndarray [Dmax]
+    exit : ndarray [K]
+        Probability that a spike step in clock slot k is the spike's last.
     size_quantiles : ndarray [Q]
         Quantiles of a spike's position between threshold and ceiling at levels 0 .. 1.
     size_rho : float
@@ -76,7 +82,7 @@ class RegimeParams:
     sigma: np.ndarray
     phi: float
     entry: np.ndarray
-    duration_pmf: np.ndarray
+    exit: np.ndarray
     size_quantiles: np.ndarray
     size_rho: float
 
@@ -103,7 +109,7 @@ class RegimeParams:
                 scale_usd_per_mwh=float(data["scale_usd_per_mwh"]),
                 threshold_usd_per_mwh=float(data["threshold_usd_per_mwh"]),
                 phi=float(data["phi"]),
-                duration_pmf=np.asarray(data["duration_pmf"], dtype=float),
+                exit=np.asarray(data["exit"], dtype=float),
                 size_quantiles=np.asarray(data["size_quantiles"], dtype=float),
                 size_rho=float(data["size_rho"]),
                 **arrays,
@@ -187,9 +193,15 @@ def fit_regime(
 
     starts = spike & ~(follows & np.r_[False, spike[:-1]])
     if starts.any():
-        run_id = np.cumsum(starts)[spike]
-        durations = np.bincount(run_id)[1:]
-        duration_pmf = np.bincount(durations)[1:] / durations.size
+        ends = spike & ~(np.r_[follows[1:], False] & np.r_[spike[1:], False])
+        ended, spike_count = (
+            np.bincount(slot[ends], minlength=k),
+            np.bincount(slot[spike], minlength=k),
+        )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            exit_rate = np.where(
+                spike_count >= MIN_CELL, ended / spike_count, ended.sum() / spike_count.sum()
+            )
         ceiling = np.repeat(ceiling_by_day, k)[spike]
         position = (p[spike] - threshold_usd_per_mwh) / (ceiling - threshold_usd_per_mwh)
         position = np.clip(position, 0.0, 1.0)
@@ -203,7 +215,7 @@ def fit_regime(
             else 0.0
         )
     else:
-        duration_pmf, size_quantiles, size_rho = np.array([1.0]), np.array([1.0, 1.0]), 0.0
+        exit_rate, size_quantiles, size_rho = np.ones(k), np.array([1.0, 1.0]), 0.0
     return RegimeParams(
         interval_minutes=history.interval_minutes,
         scale_usd_per_mwh=scale_usd_per_mwh,
@@ -212,7 +224,7 @@ def fit_regime(
         sigma=sigma,
         phi=phi,
         entry=entry,
-        duration_pmf=duration_pmf,
+        exit=exit_rate,
         size_quantiles=size_quantiles,
         size_rho=size_rho,
     )
@@ -255,8 +267,12 @@ def simulate_regime(
     step_of, row_of = step_of[first], row_of[first]
     if step_of.size == 0:
         return prices
-    cdf = np.cumsum(params.duration_pmf)
-    length = np.searchsorted(cdf / cdf[-1], rng.random(step_of.size), side="right") + 1
+    longest = MAX_SPIKE_DAYS * k
+    offset = np.arange(longest)
+    ending = rng.random((step_of.size, longest)) < params.exit[(step_of[:, None] + offset) % k]
+    ending[:, -1] = True
+    length = np.argmax(ending, axis=1) + 1
+    del ending
     accepted = np.zeros(step_of.size, dtype=bool)
     last_active = np.full(n, -2, dtype=np.int64)
     group = np.flatnonzero(np.diff(step_of, prepend=-1))
@@ -268,12 +284,10 @@ def simulate_regime(
     step_of, row_of, length = step_of[accepted], row_of[accepted], length[accepted]
 
     # Size levels along each spike: AR(1) normal scores restarted at each spike's first step.
-    longest = params.duration_pmf.size
     level = rng.standard_normal((step_of.size, longest))
     keep = np.sqrt(1.0 - params.size_rho**2)
     for j in range(1, longest):
         level[:, j] = params.size_rho * level[:, j - 1] + keep * level[:, j]
-    offset = np.arange(longest)
     at = step_of[:, None] + offset
     inside = (offset < length[:, None]) & (at < steps)
     rows, at = np.broadcast_to(row_of[:, None], at.shape)[inside], at[inside]
