@@ -198,3 +198,18 @@ def test_own_csv_layout_file(profile, tmp_path, repo_root):
         rows["price_usd_per_mwh"].to_numpy(), raw_prices(repo_root, "LZ_HOUSTON", 15, 16)
     )
     assert main(["backtest", "--config", str(profile), "--price-col", "P", "--out", str(out)]) == 2
+
+
+def test_shipped_august_2023_replay_runs(repo_root, tmp_path):
+    out = tmp_path / "aug"
+    replay = repo_root / "models" / "backtests" / "ercot-aug-2023.toml"
+    assert main(["backtest", "--replay", str(replay), "--out", str(out)]) == 0
+    doc = json.loads((out / "backtest.json").read_text())
+    rows = pl.read_csv(out / "backtest_intervals.csv")
+    assert rows.height == 4 * 744 and len(doc["windows"]) == 5
+    price = raw_prices(repo_root, "LZ_HOUSTON", 1, 31)
+    assert doc["strategies"]["unhedged"]["energy_cost_usd"] == pytest.approx(100.0 * price.sum())
+    for name, totals in doc["strategies"].items():
+        mine = rows.filter(pl.col("strategy") == name)
+        for column in TOTAL_COLUMNS:
+            assert abs(mine[column].sum() - totals[column]) < 0.005, (name, column)
