@@ -57,7 +57,7 @@ LINES = (
     ("premium_usd", "premium", -1.0),
     ("cp_tag_usd", "coincident-peak tags", -1.0),
     ("dr_revenue_usd", "DR revenue", 1.0),
-    ("dr_penalty_usd", "DR and work penalties", -1.0),
+    ("penalties_usd", "DR and work penalties", -1.0),
     ("margin_usd", "event margin", 1.0),
 )
 """(key, label, sign as shown): costs are shown negative, as in the primer's table."""
@@ -98,8 +98,8 @@ def virtual_peaker(
     Returns
     -------
     dict
-        ``label``, the inputs, ``lines`` (key, label) and per strategy (``unhedged``,
-        ``virtual_peaker``) every line, plus ``unhedged_margin_usd`` and
+        ``label``, the inputs, per strategy (``unhedged``, ``virtual_peaker``) every line of
+        ``LINES`` plus GPU-hours delivered, and ``unhedged_margin_usd`` and
         ``virtual_peaker_margin_usd``.
     """
     problem = event_problem(price_usd_per_mwh, hours, value_usd_per_gpu_hour)
@@ -120,7 +120,7 @@ def virtual_peaker(
     }
     for name, decision in decisions.items():
         costs = value_decision(problem, decision).scenario(0)
-        costs["dr_penalty_usd"] += costs["unserved_penalty_usd"]
+        costs["penalties_usd"] = costs["dr_penalty_usd"] + costs["unserved_penalty_usd"]
         out[name] = {key: costs[key] for key, _, _ in LINES} | {"gpu_hours": costs["gpu_hours"]}
         out[f"{name}_margin_usd"] = costs["margin_usd"]
     return out

@@ -37,7 +37,7 @@ def test_every_line_item_of_the_primer_table():
     assert v["hedge_payoff_usd"] == pytest.approx(2_240_000.0)  # (9,000 - 1,000) x 280 MWh
     assert u["premium_usd"] == 0.0
     assert v["premium_usd"] == pytest.approx(120_000.0)
-    for line in ("cp_tag_usd", "dr_revenue_usd", "dr_penalty_usd"):
+    for line in ("cp_tag_usd", "dr_revenue_usd", "penalties_usd"):
         assert u[line] == 0.0 and v[line] == 0.0
     assert result["break_even_usd_per_mwh"] == [pytest.approx(3_000.0)]
     assert "Reconstructed" in result["label"]
