@@ -1,6 +1,7 @@
 """Time ``value_decision`` on a synthetic year: 10,000 scenarios x 8,760 hourly intervals.
 
-Run: ``python3 benchmarks/bench_valuation.py [--scenarios S] [--intervals T]``. Prints the
+Run (after ``python3 -m pip install -e .``):
+``python3 benchmarks/bench_valuation.py [--scenarios S] [--intervals T]``. Prints the
 seconds spent valuing (building the synthetic inputs excluded), scenario-intervals per second
 and the peak resident memory of the process (inputs included).
 """
