@@ -385,3 +385,22 @@ def test_non_concave_curve_rejected():
 def test_time_limit_without_solution_is_a_solver_error(small):
     with pytest.raises(SolverError, match="time limit"):
         solve(small, dataclasses.replace(FAST, time_limit_s=1e-6))
+
+
+@pytest.mark.parametrize(
+    ("dr_price", "offered_mw", "objective"), [(1000.0, 5.0, -500.0), (10.0, 0.0, 750.0)]
+)
+def test_hand_solved_dr_offer(dr_price, offered_mw, objective):
+    # 10 MW of training (break-even $1,600/MWh) at $50 and $100; DR is called in scenario 2.
+    # Offering r MW earns dr_price * r and costs (1,600 - 100) * r in half the scenarios.
+    problem = dataclasses.replace(
+        tiny_problem([[50.0], [100.0]], firm_mw=0.0, flex=[linear_class(10.0, 1)]),
+        dr_price_usd_per_mw_h=np.array([dr_price]),
+        dr_max_mw=5.0,
+        dr_deployed=np.array([[False], [True]]),
+        dr_penalty_usd_per_mwh=5000.0,
+    )
+    sol = solve(problem, SolveOptions(cvar_weight=0.0))
+    assert sol.decision.dr_mw[0] == pytest.approx(offered_mw, abs=1e-7)
+    assert sol.objective_usd == pytest.approx(objective, rel=1e-9)
+    assert sol.power_mw[0, :, 0] == pytest.approx([10.0, 10.0 - offered_mw], abs=1e-7)
