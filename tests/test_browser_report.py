@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -17,6 +16,7 @@ import pytest
 from report_sample import HOSTILE, sample_report
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from test_nightly import nightly, write_profile
 
 from energyhedge.report.html import SECTION_IDS, render_report
 
@@ -34,10 +34,10 @@ def _require_browser() -> None:
         pytest.skip(f"headless Chromium not installed ({CHROMIUM}, {CHROMEDRIVER})")
 
 
-def test_report_opens_offline_in_chromium(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory):
+    """One headless Chromium for the module, with console and network logging on."""
     _require_browser()
-    page = tmp_path / "report.html"
-    page.write_text(render_report(sample_report(HOSTILE, "call" + HOSTILE)), encoding="utf-8")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     for arg in (
@@ -51,44 +51,60 @@ def test_report_opens_offline_in_chromium(tmp_path: Path) -> None:
         "--disable-sync",
         "--disable-dev-shm-usage",
         "--window-size=1280,1600",
-        f"--user-data-dir={tmp_path / 'profile'}",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
     ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        url = page.as_uri()
-        driver.get("about:blank")
-        driver.get_log("performance")  # drop the start page's own traffic
-        driver.get(url)
-        assert driver.title.startswith("Hedge report")
-        ids = set(
-            driver.execute_script("return [...document.querySelectorAll('section')].map(s => s.id)")
-        )
-        assert set(SECTION_IDS) <= ids
-        # The hostile campus name is shown as text, never run as a script.
-        assert driver.execute_script("return document.querySelectorAll('script').length") == 0
-        assert HOSTILE in driver.find_element("css selector", "header h1").text
-        svg_count = driver.execute_script("return document.querySelectorAll('svg.chart').length")
-        assert svg_count == 5  # cost CDF, frontier, two payoffs, schedule
+    browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    yield browser
+    browser.quit()
 
-        severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
-        assert severe == []
-        requested = []
-        for entry in driver.get_log("performance"):
-            message = json.loads(entry["message"])["message"]
-            if message["method"] == "Network.requestWillBeSent":
-                requested.append(message["params"]["request"]["url"])
-        assert requested and set(requested) == {url}
 
-        shot = tmp_path / "report.png"
-        assert driver.save_screenshot(str(shot))
-        shutil.copy(shot, Path(os.environ.get("ENERGYHEDGE_SCREENSHOT", tmp_path / "copy.png")))
-    finally:
-        driver.quit()
+def _open_offline(driver, page: Path, shot: Path) -> None:
+    """Open ``page`` from disk and check: title, every section, no script, no console error,
+    no request but the file itself, and a screenshot that is not blank."""
+    url = page.as_uri()
+    driver.get("about:blank")
+    driver.get_log("performance")  # drop earlier traffic (start page, previous test)
+    driver.get_log("browser")
+    driver.get(url)
+    assert driver.title.startswith("Hedge report")
+    ids = driver.execute_script("return [...document.querySelectorAll('section')].map(s => s.id)")
+    assert ids == list(SECTION_IDS)
+    assert driver.execute_script("return document.querySelectorAll('script').length") == 0
+
+    severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert severe == []
+    requested = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            requested.append(message["params"]["request"]["url"])
+    assert requested and set(requested) == {url}
+
+    assert driver.save_screenshot(str(shot))
     pixels = np.round(mpimg.imread(shot)[:, :, :3] * 255).astype(np.uint8)  # PNG decoded
     assert pixels.shape[0] > 500 and pixels.shape[1] > 800
     non_white = np.any(pixels < 245, axis=2).mean()
     colours = np.unique(pixels.reshape(-1, 3), axis=0).shape[0]
     assert non_white > 0.05
     assert colours > 50
+
+
+def test_fixture_report_with_hostile_names(driver, tmp_path: Path) -> None:
+    page = tmp_path / "report.html"
+    page.write_text(render_report(sample_report(HOSTILE, "call" + HOSTILE)), encoding="utf-8")
+    _open_offline(driver, page, tmp_path / "report.png")
+    # The hostile campus name is shown as text, never run as a script.
+    assert HOSTILE in driver.find_element("css selector", "header h1").text
+    svg_count = driver.execute_script("return document.querySelectorAll('svg.chart').length")
+    assert svg_count == 5  # cost CDF, frontier, two payoffs, schedule
+
+
+def test_nightly_report_on_shipped_data(driver, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    assert nightly(write_profile(tmp_path), out) == 0
+    _open_offline(driver, out / "latest" / "report.html", tmp_path / "report.png")
+    assert "tx-100mw" in driver.find_element("css selector", "header h1").text
+    rows = driver.execute_script("return document.querySelectorAll('#stress tbody tr').length")
+    assert rows == 1
