@@ -23,6 +23,7 @@ from energyhedge.optimize.cvx_frontier import hedge_frontier_cvxpy
 from energyhedge.optimize.highs import HighsRunner
 from energyhedge.optimize.lp import COST_UNIT_USD
 from energyhedge.optimize.pyomo_model import solve_pyomo
+from energyhedge.optimize.solution import least_notional_mw
 from energyhedge.optimize.synthetic import synthetic_problem
 from energyhedge.problem import FlexClass, HedgeProblem, Product
 
@@ -404,3 +405,22 @@ def test_hand_solved_dr_offer(dr_price, offered_mw, objective):
     assert sol.decision.dr_mw[0] == pytest.approx(offered_mw, abs=1e-7)
     assert sol.objective_usd == pytest.approx(objective, rel=1e-9)
     assert sol.power_mw[0, :, 0] == pytest.approx([10.0, 10.0 - offered_mw], abs=1e-7)
+
+
+def test_collinear_products_reduce_to_least_notional():
+    rng = np.random.default_rng(4)
+    prices = 40 * rng.lognormal(0, 0.5, (50, 24))
+    peak, off = np.zeros(24, bool), np.zeros(24, bool)
+    peak[7:23], off[:7], off[23:] = True, True, True
+    fwd = prices.mean(axis=0)
+
+    def block(name, mask):
+        payoff = ((prices - fwd) * mask).sum(axis=1)
+        return Product(name, "block", payoff, 0.0, 0.0, -100.0, 100.0)
+
+    products = [block("peak", peak), block("offpeak", off), block("all", peak | off)]
+    problem = tiny_problem(prices, firm_mw=50.0, products=products)
+    np.testing.assert_allclose(least_notional_mw(problem, np.array([5.0, 5.0, 0.0])), [0, 0, 5])
+    sol = solve(problem, SolveOptions(alpha=0.9, cvar_weight=1.0, marginals=False))
+    x = sol.decision.product_mw
+    assert np.count_nonzero(np.abs(x) > 1e-6) <= 2  # never all three of a collinear set

@@ -14,6 +14,7 @@ from energyhedge.optimize.prechecks import check_problem, max_deliverable_mw
 from energyhedge.optimize.solution import (
     Solution,
     evaluate_costs,
+    least_notional_mw,
     policy_thresholds,
     tail_weights,
     var_cvar,
@@ -55,7 +56,7 @@ def make_solution(
     v = result.values
     cols = lp.cols
     j_n, s_n, t_n = len(problem.flex), problem.n_scenarios, problem.n_intervals
-    product_mw = v[cols["x"].idx]
+    product_mw = least_notional_mw(problem, v[cols["x"].idx])
     schedule_mw = v[cols["u"].idx]
     dr_mw = v[cols["r"].idx] if "r" in cols else np.zeros(t_n)
     power_mw = np.zeros((j_n, s_n, t_n))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.optimize import linprog
 
 from energyhedge.optimize.prechecks import curve_segments
 from energyhedge.problem import Decision, HedgeProblem
@@ -121,6 +122,35 @@ def evaluate_costs(
             short = np.maximum(flex.work_requirement_gpu_hours - work_gpu_h, 0.0)
             cost += flex.unserved_usd_per_gpu_hour * short
     return cost
+
+
+def least_notional_mw(problem: HedgeProblem, product_mw: np.ndarray) -> np.ndarray:
+    """The portfolio with the same cash flow in every scenario and the least gross MW.
+
+    Products can be collinear (e.g. on a weekday, 5x16 plus 7x8 blocks pay exactly what a 7x24
+    block pays), and then the LP's choice among equivalent portfolios is arbitrary. This solves
+    min sum_k |x_k| subject to sum_k x_k * (premium_k - payoff_sk) unchanged for every scenario
+    and the product bounds; costs, and so every risk figure, are unchanged. Returns the input when
+    no product is held or the small LP fails.
+    """
+    k_n = len(problem.products)
+    if k_n < 2 or not np.any(np.abs(product_mw) > 1e-9):
+        return product_mw
+    line = np.stack(
+        [p.premium_usd_per_mw - p.payoff_usd_per_mw for p in problem.products], axis=1
+    )  # [S, K] $ per MW
+    scale = np.maximum(np.abs(line).max(axis=1, keepdims=True), 1.0)
+    a_eq = np.hstack([line, -line]) / scale  # x = x_plus - x_minus
+    b_eq = (line @ product_mw) / scale[:, 0]
+    lo = np.array([p.min_mw for p in problem.products], dtype=float)
+    hi = np.array([p.max_mw for p in problem.products], dtype=float)
+    bounds = [(0.0, max(h, 0.0)) for h in hi] + [(0.0, max(-lo_k, 0.0)) for lo_k in lo]
+    result = linprog(np.ones(2 * k_n), A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
+    if result.status != 0:
+        return product_mw
+    reduced = result.x[:k_n] - result.x[k_n:]
+    drift = np.abs(line @ (reduced - product_mw)).max()
+    return reduced if drift <= 1e-6 * max(np.abs(line @ product_mw).max(), 1.0) else product_mw
 
 
 def delivered_work_gpu_hours(problem: HedgeProblem, j: int, power_mw: np.ndarray) -> np.ndarray:
