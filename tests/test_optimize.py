@@ -267,6 +267,7 @@ def test_budget_form_equals_pyomo_and_dual_is_marginal_cost(small):
     assert sol.cvar_budget_price_usd_per_usd == pytest.approx(finite_difference, rel=1e-3)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in matmul:RuntimeWarning")
 def test_hedge_only_frontier_equals_cvxpy():
     rng = np.random.default_rng(5)
     prices = 40 * rng.lognormal(0, 0.6, (80, 6))
