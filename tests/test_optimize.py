@@ -425,3 +425,13 @@ def test_collinear_products_reduce_to_least_notional():
     sol = solve(problem, SolveOptions(alpha=0.9, cvar_weight=1.0, marginals=False))
     x = sol.decision.product_mw
     assert np.count_nonzero(np.abs(x) > 1e-6) <= 2  # never all three of a collinear set
+
+
+def test_oversized_model_refused_before_building(small):
+    size = model_size(small, FAST)
+    limit = dataclasses.replace(FAST, max_nonzeros=size["nonzeros"] - 1)
+    with pytest.raises(SolverError, match=rf"{size['columns']:,} columns.*use fewer scenarios"):
+        solve(small, limit)
+    assert solve(small, dataclasses.replace(limit, max_nonzeros=size["nonzeros"])).status == (
+        "Optimal"
+    )

@@ -79,10 +79,11 @@ def _strip_timings(record: dict) -> dict:
     return {**record, "solver": solver}
 
 
-def test_optimize_command_on_shipped_ercot_data(tmp_path, repo_root):
+def test_optimize_command_on_shipped_ercot_data(tmp_path, repo_root, capsys):
     config = str(repo_root / "models/runs/demo-ercot.toml")
     args = ["optimize", "--config", config, "--scenarios", "60", "--seed", "11"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    printed = capsys.readouterr().out.splitlines()
     assert main([*args, "--out", str(tmp_path / "b")]) == 0
     first = json.loads((tmp_path / "a/recommendation.json").read_text())
     second = json.loads((tmp_path / "b/recommendation.json").read_text())
@@ -100,6 +101,9 @@ def test_optimize_command_on_shipped_ercot_data(tmp_path, repo_root):
     assert first["inputs"]["history"]["last_utc"] < "2023-08-17 05:00"  # no look-ahead
     assert first["risk"]["hedged"]["alpha"] == 0.95
     assert first["risk"]["hedged"]["cvar_usd"] < first["risk"]["unhedged"]["cvar_usd"]
+    hedged_cvar = first["risk"]["hedged"]["cvar_usd"]
+    assert f"CVaR 95% ${hedged_cvar:,.0f} (unhedged $" in printed[0]
+    assert printed[1].endswith("recommendation.json, schedule.csv, trades.csv")
     trades = pl.read_csv(tmp_path / "a/trades.csv")
     assert trades["product"].to_list() == [t["product"] for t in first["trades"]]
     schedule = pl.read_csv(tmp_path / "a/schedule.csv")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -48,8 +49,24 @@ def _main(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     out = run_optimize(profile, args.out, store_root=args.store)
+    print(summary(json.loads((out / "recommendation.json").read_text(encoding="utf-8"))))
     print(f"wrote {out}/recommendation.json, schedule.csv, trades.csv")
     return 0
+
+
+def summary(recommendation: dict) -> str:
+    """One line for the terminal: trades, then CVaR and mean cost hedged vs unhedged."""
+    trades = ", ".join(
+        f"{'buy' if t['mw'] > 0 else 'sell'} {abs(t['mw']):,.1f} MW {t['product']}"
+        for t in recommendation["trades"]
+    )
+    hedged, unhedged = recommendation["risk"]["hedged"], recommendation["risk"]["unhedged"]
+    alpha = hedged["alpha"]
+    return (
+        f"{trades or 'no trades'}; CVaR {alpha:.0%} ${hedged['cvar_usd']:,.0f} "
+        f"(unhedged ${unhedged['cvar_usd']:,.0f}), mean ${hedged['expected_cost_usd']:,.0f} "
+        f"(unhedged ${unhedged['expected_cost_usd']:,.0f})"
+    )
 
 
 def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None = None) -> Path:

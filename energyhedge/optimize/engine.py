@@ -35,6 +35,13 @@ def solve(problem: HedgeProblem, options: SolveOptions | None = None) -> Solutio
     """
     options = options or SolveOptions()
     check_problem(problem)
+    size = model_size(problem, options)
+    if size["nonzeros"] > options.max_nonzeros:
+        raise SolverError(
+            f"the stochastic program would have {size['columns']:,} columns, {size['rows']:,} "
+            f"rows and {size['nonzeros']:,} nonzeros, above the limit of "
+            f"{options.max_nonzeros:,}; use fewer scenarios or a shorter horizon"
+        )
     lp = build_lp(problem, options)
     runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
     result = runner.run()
