@@ -9,19 +9,19 @@ previous ``latest`` untouched; its log is kept as ``<out>/<as-of>/<run-id>.faile
 run registry (``<out>/registry.sqlite``) records its status and message.
 
 Determinism: given the same profile, inputs and seeds, ``recommendation.json`` is identical
-apart from the run id and timestamps.
+apart from the run id, timestamps and the solver's measured durations. Scenarios see only
+prices before the earlier of the as-of date and the horizon start (no look-ahead).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import secrets
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -165,7 +165,7 @@ class _Run:
     tmp_dir: Path
     log: RunLog
     registry: Registry
-    inputs: dict[str, str]
+    inputs: dict[str, dict]
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -298,7 +298,7 @@ class _Run:
                 r.trades = recommendation["trades"]
                 data = self.report_data(r)
                 recommendation["recommendation"] = recommendation_sentence(data)
-                recommendation["stress"] = [dataclasses.asdict(row) for row in data.stress]
+                recommendation["stress"] = [asdict(row) for row in data.stress]
                 outputs.write_files(
                     self.tmp_dir,
                     recommendation,
