@@ -435,3 +435,10 @@ def test_oversized_model_refused_before_building(small):
     assert solve(small, dataclasses.replace(limit, max_nonzeros=size["nonzeros"])).status == (
         "Optimal"
     )
+
+
+def test_unbounded_underpriced_product_explained():
+    cheap = Product("cheap_call", "call", np.array([0.0, 100.0]), 10.0, 50.0, 0.0, np.inf)
+    problem = tiny_problem([[10.0], [110.0]], products=[cheap])
+    with pytest.raises(SolverError, match=r"unbounded: products without a finite MW limit \(cheap"):
+        solve(problem, SolveOptions(cvar_weight=0.0, marginals=False))

@@ -45,9 +45,9 @@ def solve(problem: HedgeProblem, options: SolveOptions | None = None) -> Solutio
     lp = build_lp(problem, options)
     runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
     result = runner.run()
-    _raise_unless_solved(problem, options, lp, runner, result)
+    _raise_unless_solved(problem, options, result)
     solution = make_solution(problem, options, lp, result)
-    if options.marginals:
+    if options.marginals and result.optimal:
         flex_value = {
             f.name: solution.objective_usd - _objective_with_flex_mw(problem, options, j)
             for j, f in enumerate(problem.flex)
@@ -117,7 +117,7 @@ def make_solution(
         cvar_budget_price_usd_per_usd=budget_price,
         product_cvar_contribution_usd=contribution,
         product_cvar_without_usd=without,
-        notes=_notes(problem),
+        notes=_notes(problem, result),
     )
 
 
@@ -133,15 +133,19 @@ def min_cvar_usd(problem: HedgeProblem, options: SolveOptions) -> float:
     return float(result.record["objective"]) * COST_UNIT_USD
 
 
-def _raise_unless_solved(problem, options, lp, runner, result: LpResult) -> None:
-    if result.status in ("Infeasible", "Primal infeasible or unbounded") and options.budget_form:
-        floor = min_cvar_usd(problem, options)
-        raise InfeasibleError(
-            f"CVaR budget ${options.cvar_budget_usd:,.0f} is below the lowest CVaR this campus "
-            f"and catalogue can reach at alpha {options.alpha:g}: ${floor:,.0f}; raise the "
-            "budget or add hedge products"
-        )
-    if result.status == "Infeasible":
+def _raise_unless_solved(problem: HedgeProblem, options: SolveOptions, result: LpResult) -> None:
+    """Explain an infeasible or unbounded LP in campus terms (prechecks have passed)."""
+    if result.infeasible and options.budget_form:
+        pure = dataclasses.replace(options, cvar_budget_usd=None)
+        floor_lp = HighsRunner(build_lp(problem, pure), options.highs_options, options.time_limit_s)
+        if not floor_lp.run().infeasible:  # the campus itself is feasible: the budget is not
+            floor = min_cvar_usd(problem, options)
+            raise InfeasibleError(
+                f"CVaR budget ${options.cvar_budget_usd:,.0f} is below the lowest CVaR this "
+                f"campus and catalogue can reach at alpha {options.alpha:g}: ${floor:,.0f}; "
+                "raise the budget or add hedge products"
+            )
+    if result.infeasible:
         hard = [
             f.name
             for f in problem.flex
@@ -154,7 +158,7 @@ def _raise_unless_solved(problem, options, lp, runner, result: LpResult) -> None
             f"{', '.join(ramped) or 'no class'} and the grid limit {problem.grid_limit_mw:,.0f} MW;"
             " relax ramp_mw_per_h or give the requirement an unserved-work penalty"
         )
-    if result.status in ("Unbounded", "Primal infeasible or unbounded"):
+    if result.unbounded:
         open_ended = [
             p.name
             for p in problem.products
@@ -184,8 +188,13 @@ def _objective_with_flex_mw(problem: HedgeProblem, options: SolveOptions, j: int
     return float(result.record["objective"]) * COST_UNIT_USD
 
 
-def _notes(problem: HedgeProblem) -> tuple[str, ...]:
+def _notes(problem: HedgeProblem, result: LpResult) -> tuple[str, ...]:
     notes = []
+    if not result.optimal:
+        notes.append(
+            f"HiGHS stopped early ({result.status}): the decision is feasible but may not be "
+            "optimal, and the marginal values were not computed; raise the time limit"
+        )
     for flex in problem.flex:
         if flex.work_requirement_gpu_hours <= 0:
             continue

@@ -27,7 +27,8 @@ class LpResult:
     """Primal values, duals and the solver record of one solve.
 
     ``status`` is HiGHS's model status text ("Optimal", "Time limit reached", "Infeasible", ...);
-    ``row_dual[i]`` is d(objective)/d(bound of row i) for a binding row.
+    ``infeasible`` / ``unbounded`` are True when HiGHS proved (or could not tell apart) those
+    cases; ``row_dual[i]`` is d(objective)/d(bound of row i) for a binding row.
     """
 
     status: str
@@ -35,6 +36,8 @@ class LpResult:
     row_dual: np.ndarray
     col_dual: np.ndarray
     record: dict
+    infeasible: bool = False
+    unbounded: bool = False
 
     @property
     def optimal(self) -> bool:
@@ -138,12 +141,15 @@ class HighsRunner:
             "build_s": round(self.lp.build_s, 6),
             "solve_s": round(solve_s, 6),
         }
+        either = status == _STATUS.kUnboundedOrInfeasible
         return LpResult(
             text,
             np.asarray(solution.col_value, dtype=float),
             np.asarray(solution.row_dual, dtype=float),
             np.asarray(solution.col_dual, dtype=float),
             record,
+            infeasible=status == _STATUS.kInfeasible or either,
+            unbounded=status == _STATUS.kUnbounded or either,
         )
 
     def _apply(self, options: dict) -> None:
