@@ -37,7 +37,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--offline", action="store_true", help="do not fetch; use the local price store as is"
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary line")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar, summary or warnings on the terminal (run.log has them all)",
+    )
     parser.add_argument(
         "--wait",
         type=float,
@@ -46,7 +50,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="wait this long for another run on the same --out to finish (default: refuse)",
     )
     parser.add_argument(
-        "--store", type=Path, default=None, help="price store (default $ENERGYHEDGE_STORE)"
+        "--store",
+        type=Path,
+        default=None,
+        help="price store (default $ENERGYHEDGE_STORE, else market_data/store)",
     )
     parser.set_defaults(func=run)
 
