@@ -419,12 +419,15 @@ def test_collinear_products_reduce_to_least_notional():
         payoff = ((prices - fwd) * mask).sum(axis=1)
         return Product(name, "block", payoff, 0.0, 0.0, -100.0, 100.0)
 
-    products = [block("peak", peak), block("offpeak", off), block("all", peak | off)]
+    inert = Product("weekend", "block", np.zeros(50), 0.0, 0.0, -100.0, 100.0)
+    products = [block("peak", peak), block("offpeak", off), block("all", peak | off), inert]
     problem = tiny_problem(prices, firm_mw=50.0, products=products)
-    np.testing.assert_allclose(least_notional_mw(problem, np.array([5.0, 5.0, 0.0])), [0, 0, 5])
+    reduced = least_notional_mw(problem, np.array([5.0, 5.0, 0.0, -30.0]))
+    np.testing.assert_allclose(reduced, [0, 0, 5, 0], atol=1e-9)
     sol = solve(problem, SolveOptions(alpha=0.9, cvar_weight=1.0, marginals=False))
     x = sol.decision.product_mw
-    assert np.count_nonzero(np.abs(x) > 1e-6) <= 2  # never all three of a collinear set
+    assert np.count_nonzero(np.abs(x[:3]) > 1e-6) <= 2  # never all three of a collinear set
+    assert x[3] == 0.0
 
 
 def test_oversized_model_refused_before_building(small):

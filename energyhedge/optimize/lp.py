@@ -1,7 +1,7 @@
 """The extensive-form LP of a ``HedgeProblem`` as numpy/scipy.sparse arrays (the fast path).
 
 Columns (first stage, shared by all scenarios):
-    x[K]          product MW                 [min_mw, max_mw] (fixed at 0 if it never pays or costs)
+    x[K]          product MW                 [min_mw, max_mw]
     u[J, T]       day-ahead schedule, MW     [0, max_mw_jt]
     r[T]          DR capacity offered, MW    [0, dr_max_mw]       (only if dr_max_mw > 0)
     eta           VaR level of the CVaR term, k$ (free)
@@ -119,19 +119,7 @@ def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
         hi[block.idx] = upper
 
     x, u, eta, c, z = cols["x"], cols["u"], cols["eta"], cols["c"], cols["z"]
-    # A product that neither pays nor costs anything in any scenario (e.g. a weekend block on a
-    # weekday horizon) would take an arbitrary quantity; hold none of it.
-    inert = np.array(
-        [p.premium_usd_per_mw == 0 and not np.any(p.payoff_usd_per_mw) for p in problem.products],
-        dtype=bool,
-    )
-    x_lo = np.array([p.min_mw for p in problem.products], dtype=float)
-    x_hi = np.array([p.max_mw for p in problem.products], dtype=float)
-    bound(
-        x,
-        np.where(inert, np.clip(0.0, x_lo, x_hi), x_lo),
-        np.where(inert, np.clip(0.0, x_lo, x_hi), x_hi),
-    )
+    bound(x, [p.min_mw for p in problem.products], [p.max_mw for p in problem.products])
     bound(u, 0.0, np.array([f.max_mw for f in problem.flex], dtype=float).reshape(u.shape))
     bound(eta, -np.inf, np.inf)
     bound(c, -np.inf, np.inf)

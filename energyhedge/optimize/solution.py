@@ -128,13 +128,14 @@ def least_notional_mw(problem: HedgeProblem, product_mw: np.ndarray) -> np.ndarr
     """The portfolio with the same cash flow in every scenario and the least gross MW.
 
     Products can be collinear (e.g. on a weekday, 5x16 plus 7x8 blocks pay exactly what a 7x24
-    block pays), and then the LP's choice among equivalent portfolios is arbitrary. This solves
+    block pays) or inert (a weekend block on a weekday horizon pays and costs nothing), and then
+    the LP's choice among equivalent portfolios is arbitrary. This solves
     min sum_k |x_k| subject to sum_k x_k * (premium_k - payoff_sk) unchanged for every scenario
     and the product bounds; costs, and so every risk figure, are unchanged. Returns the input when
     no product is held or the small LP fails.
     """
     k_n = len(problem.products)
-    if k_n < 2 or not np.any(np.abs(product_mw) > 1e-9):
+    if not np.any(np.abs(product_mw) > 1e-9):
         return product_mw
     line = np.stack(
         [p.premium_usd_per_mw - p.payoff_usd_per_mw for p in problem.products], axis=1
