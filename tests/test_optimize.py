@@ -445,3 +445,15 @@ def test_unbounded_underpriced_product_explained():
     problem = tiny_problem([[10.0], [110.0]], products=[cheap])
     with pytest.raises(SolverError, match=r"unbounded: products without a finite MW limit \(cheap"):
         solve(problem, SolveOptions(cvar_weight=0.0, marginals=False))
+
+
+def test_perfect_hedge_removes_variance():
+    rng = np.random.default_rng(8)
+    prices = 30 * rng.lognormal(0, 0.7, (40, 12))
+    forward = 45.0
+    block = Product("block_7x24", "block", (prices - forward).sum(axis=1), 0.0, 0.0, 0.0, 100.0)
+    problem = tiny_problem(prices, firm_mw=20.0, products=[block])
+    sol = solve(problem, SolveOptions(alpha=0.95, cvar_weight=1.0, marginals=False))
+    assert sol.decision.product_mw[0] == pytest.approx(20.0, rel=1e-9)
+    np.testing.assert_allclose(sol.scenario_cost_usd, 20.0 * forward * 12, rtol=1e-12)
+    assert sol.cvar_usd == pytest.approx(sol.expected_cost_usd, rel=1e-12)
