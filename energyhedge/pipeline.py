@@ -121,6 +121,17 @@ def publish(tmp_dir: Path, final_dir: Path, out: Path) -> None:
     os.replace(link_tmp, out / LATEST)
 
 
+def remove_stale_builds(out: Path) -> list[str]:
+    """Delete ``<out>/<as-of>/.<run-id>.tmp`` folders left by runs that were killed.
+
+    Call only while holding the output lock: then no live run owns such a folder.
+    """
+    stale = sorted(out.glob("*/.*.tmp"))
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return [str(p) for p in stale]
+
+
 STEPS = ("profile", "data", "scenarios", "problem", "solve", "frontier", "value", "outputs")
 """Stages of a run, in order; each is timed and logged, and advances the progress bar."""
 
@@ -166,6 +177,7 @@ class _Run:
     log: RunLog
     registry: Registry
     inputs: dict[str, dict]
+    stale: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -185,6 +197,7 @@ class _Run:
             out=str(o.out),
             offline=o.offline,
             config_hash=self.inputs["profile"]["sha256"],
+            removed_stale_builds=self.stale,
         )
         r = _Results()
         with Progress(len(STEPS), "nightly", enabled=not o.quiet) as bar:
@@ -479,6 +492,7 @@ def run_nightly(options: NightlyOptions) -> NightlyResult:
     as_of = options.as_of or started.date()
     run_id = new_run_id(started)
     with OutputLock(out, wait_s=options.wait_s, owner=f"run {run_id}"):
+        stale = remove_stale_builds(out)
         day_dir = out / as_of.isoformat()
         day_dir.mkdir(parents=True, exist_ok=True)
         tmp_dir = day_dir / f".{run_id}.tmp"
@@ -503,6 +517,7 @@ def run_nightly(options: NightlyOptions) -> NightlyResult:
             log=log,
             registry=registry,
             inputs={"profile": {"path": str(config), "sha256": config_hash}},
+            stale=stale,
         )
         try:
             outcome = run.execute()

@@ -265,3 +265,14 @@ def _without_volatile(doc):
     if isinstance(doc, list):
         return [_without_volatile(v) for v in doc]
     return doc
+
+
+def test_builds_left_by_a_killed_run_are_removed(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    stale = out / "2026-08-18" / ".20260818T040000Z-dead00.tmp"
+    stale.mkdir(parents=True)
+    (stale / "run.log").write_text("{}\n")
+    assert nightly(write_profile(tmp_path), out) == 0
+    assert not stale.exists()
+    start = read_log(out / "latest" / "run.log")[0]
+    assert start["removed_stale_builds"] == [str(stale)]
