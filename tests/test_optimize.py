@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from energyhedge import risk
 from energyhedge.errors import ConfigError, InfeasibleError, SolverError
 from energyhedge.optimize import (
     SolveOptions,
@@ -457,3 +458,20 @@ def test_perfect_hedge_removes_variance():
     assert sol.decision.product_mw[0] == pytest.approx(20.0, rel=1e-9)
     np.testing.assert_allclose(sol.scenario_cost_usd, 20.0 * forward * 12, rtol=1e-12)
     assert sol.cvar_usd == pytest.approx(sol.expected_cost_usd, rel=1e-12)
+
+
+def test_cost_definition_agrees_with_risk_valuation(small):
+    # Two independent implementations of problem.py's scenario cost: the optimiser's
+    # evaluate_costs and energyhedge.risk.value_decision, on the same stop-above-threshold rule.
+    sol = solve(small, FAST)
+    d = dataclasses.replace(
+        sol.decision,
+        dr_mw=np.zeros(small.n_intervals),
+        curtail_above_usd_per_mwh=np.array([150.0, np.inf]),
+    )
+    stop = small.prices_usd_per_mwh[None, :, :] > d.curtail_above_usd_per_mwh[:, None, None]
+    power = np.where(stop, 0.0, d.schedule_mw[:, None, :])
+    ours = evaluate_costs(small, d.product_mw, d.dr_mw, d.schedule_mw, power)
+    theirs = risk.value_decision(small, d).total_cost_usd
+    assert stop[0].any()  # the rule does stop training somewhere
+    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
