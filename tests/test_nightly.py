@@ -6,6 +6,8 @@ Runs go through ``energyhedge.cli.main`` with small profiles written into a temp
 
 from __future__ import annotations
 
+import csv
+import html
 import json
 import os
 import sqlite3
@@ -14,12 +16,14 @@ import sys
 import textwrap
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from energyhedge.cli import main
 from energyhedge.lock import LOCK_NAME
 from energyhedge.log import read_log
 from energyhedge.report.html import SECTION_IDS
+from energyhedge.report.outputs import SCHEMA_PATH
 
 REPO = Path(__file__).resolve().parents[1]
 CAMPUS = REPO / "models" / "campus" / "tx-100mw.toml"
@@ -137,6 +141,22 @@ def test_run_log_is_structured_and_says_offline(two_runs) -> None:
     refresh = next(r for r in records if r["event"] == "data.refresh")
     assert refresh["mode"] == "offline"
     assert {r["run_id"] for r in records} == {dirs[0].name}
+
+
+def test_recommendation_follows_the_schema_and_the_report(two_runs) -> None:
+    _, dirs = two_runs
+    doc = json.loads((dirs[0] / "recommendation.json").read_text())
+    jsonschema.validate(doc, json.loads(SCHEMA_PATH.read_text()))
+    assert doc["run_id"] == dirs[0].name and doc["as_of"] == AS_OF
+    assert [s["event"] for s in doc["stress"]] == ["aug2023"]
+    assert doc["data"]["refresh"] == "offline (--offline): used the price store as is"
+    page = (dirs[0] / "report.html").read_text(encoding="utf-8")
+    assert html.escape(doc["recommendation"], quote=False) in page
+    trades = {t["product"]: t["mw"] for t in doc["trades"]}
+    with (dirs[0] / "trades.csv").open() as f:
+        assert {row["product"]: float(row["mw"]) for row in csv.DictReader(f)} == trades
+    for product, mw in trades.items():
+        assert f"<td>{product}</td>" in page and f"{mw:,.1f}".replace("-", "−") in page
 
 
 def test_same_inputs_and_seed_give_the_same_recommendation(two_runs) -> None:
