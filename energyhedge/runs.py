@@ -40,6 +40,7 @@ Layout of a profile (paths are relative to the profile's folder)::
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -186,8 +187,8 @@ def load_run_profile(path: str | Path) -> RunProfile:
         raise risk.error("frontier_lambdas", "expected a non-empty list of numbers >= 0")
     return RunProfile(
         path=Path(path),
-        campus_path=folder / run.get("campus", str),
-        contracts_path=folder / run.get("contracts", str),
+        campus_path=Path(os.path.normpath(folder / run.get("campus", str))),
+        contracts_path=Path(os.path.normpath(folder / run.get("contracts", str))),
         scenarios=scenarios,
         solve_options=options,
         frontier_lambdas=tuple(sorted(float(v) for v in lambdas)),

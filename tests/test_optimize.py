@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import highspy
 import numpy as np
 import pytest
 
@@ -475,3 +476,32 @@ def test_cost_definition_agrees_with_risk_valuation(small):
     theirs = risk.value_decision(small, d).total_cost_usd
     assert stop[0].any()  # the rule does stop training somewhere
     np.testing.assert_allclose(ours, theirs, rtol=1e-10)
+
+
+def test_numerical_failure_retries_with_the_other_algorithm(small):
+    lp = build_lp(small, FAST)
+    runner = HighsRunner(lp, {"solver": "simplex", "presolve": "off"}, 60)
+    real = runner.highs
+
+    class FailsOnce:
+        """The real HiGHS, except that its first solve reports a numerical failure."""
+
+        calls = 0
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def getModelStatus(self):
+            FailsOnce.calls += 1
+            if FailsOnce.calls == 1:
+                return highspy.HighsModelStatus.kSolveError
+            return real.getModelStatus()
+
+    runner.highs = FailsOnce()
+    result = runner.run()
+    assert result.optimal
+    assert result.record["attempts"] == ["simplex: Solve error", "ipm: Optimal"]
+    assert result.record["options"]["solver"] == "ipm"
+    assert result.record["objective"] * COST_UNIT_USD == pytest.approx(
+        solve(small, FAST).objective_usd, rel=1e-7
+    )
