@@ -38,7 +38,7 @@ from energyhedge.data.fetch import fetch
 from energyhedge.data.fetch_plan import FetchRequest
 from energyhedge.data.quality import assess
 from energyhedge.data.store import PriceStore, default_root, open_store
-from energyhedge.errors import DataError, EnergyHedgeError
+from energyhedge.errors import DataError, EnergyHedgeError, SolverError
 from energyhedge.instruments import Catalogue, load_catalogue, payoff_usd_per_mwh, product_mask
 from energyhedge.lock import OutputLock
 from energyhedge.log import RunLog
@@ -285,7 +285,10 @@ class _Run:
                 for note in r.solution.notes:
                     self.warn("solve.note", note)
             with self.stage("frontier", bar):
-                r.points = frontier(r.problem, r.profile.frontier_lambdas, solve_options)
+                try:
+                    r.points = frontier(r.problem, r.profile.frontier_lambdas, solve_options)
+                except SolverError as exc:  # the recommendation stands without the frontier
+                    self.warn("frontier.failed", f"efficient frontier not computed: {exc}")
             with self.stage("value", bar):
                 alpha = solve_options.alpha
                 r.comparison = risk.compare(
@@ -430,7 +433,9 @@ class _Run:
                 r.points,
                 (r.solution.expected_cost_usd, r.solution.cvar_usd),
                 r.comparison["in_sample"]["unhedged"],
-            ),
+            )
+            if r.points
+            else None,
             payoffs=_payoff_curves(r.catalogue, r.problem, r.fresh.interval_minutes),
             schedule=content.schedule(r.problem, r.solution.decision, model, tz),
             stress=content.stress_rows(r.fresh.kind, r.fresh.probabilities, r.hedged, r.unhedged),

@@ -1,4 +1,4 @@
-"""Market-data refresh in the nightly run: only with keys and without --offline; failures warn."""
+"""Degraded inputs of the nightly run: market-data refresh (keys, --offline, failures), frontier."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from test_nightly import AS_OF, write_profile
 from energyhedge import pipeline
 from energyhedge.cli import main
 from energyhedge.data.fetch import FetchReport
-from energyhedge.errors import DataError
+from energyhedge.errors import DataError, SolverError
 from energyhedge.log import read_log
 
 KEYS = pipeline.ISO_KEYS["ercot"]
@@ -92,3 +92,16 @@ def test_a_failed_refresh_warns_and_goes_on_with_the_store(tmp_path, monkeypatch
     warning = _refresh(records)
     assert warning["level"] == "warning" and "HTTP 401" in warning["message"]
     assert "refresh failed, used the price store as is: ERCOT API: credentials rejected" in page
+
+
+def test_a_failed_frontier_is_reported_and_the_run_succeeds(tmp_path, monkeypatch) -> None:
+    def failing_frontier(*args, **kwargs):
+        raise SolverError("frontier point lambda = 4: HiGHS status Time limit reached")
+
+    monkeypatch.setattr(pipeline, "frontier", failing_frontier)
+    code, records, page = _run(tmp_path, "--offline")
+    assert code == 0
+    failed = next(r for r in records if r["event"] == "frontier.failed")
+    assert failed["level"] == "warning" and "Time limit reached" in failed["message"]
+    assert "The frontier was not computed in this run." in page
+    assert "efficient frontier not computed: frontier point lambda = 4" in page
