@@ -1,8 +1,8 @@
 """The reference formulation: the same LP as ``energyhedge.optimize.lp``, written in Pyomo.
 
-Readable and solver-agnostic (one algebraic constraint per family, indexed by scenario), it is
-the cross-check of the array build and the entry point for scenario decomposition
-(``scenario`` indexes every second-stage variable). Slow to build by design of Pyomo; never on the
+Readable and solver-agnostic (one algebraic constraint per family), it is the cross-check of the
+array build and the entry point for scenario decomposition: every second-stage variable carries
+its scenario index. Pyomo builds it far more slowly than the arrays, so it is never on the
 production path. This is the only module that imports Pyomo.
 """
 
@@ -43,9 +43,34 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
     m.T = pyo.RangeSet(0, t_n - 1)
     m.K = pyo.RangeSet(0, len(problem.products) - 1)
     m.J = pyo.RangeSet(0, len(flex) - 1)
-    m.JM = pyo.Set(initialize=[(j, k) for j, c in enumerate(curves) for k in range(c[0].size)])
     m.JR = pyo.Set(initialize=[j for j, f in enumerate(flex) if f.work_requirement_gpu_hours > 0])
+
+    def own(j: int) -> range:
+        """Scenarios that carry class j's real-time power: all, or one for day-ahead-only."""
+        return range(s_n) if flex[j].rt_curtailable else range(1)
+
+    def sc(j: int, s: int) -> int:
+        return s if flex[j].rt_curtailable else 0
+
+    m.SEG = pyo.Set(
+        dimen=4,
+        initialize=[
+            (s, t, j, k)
+            for j, c in enumerate(curves)
+            for s in own(j)
+            for t in range(t_n)
+            for k in range(c[0].size)
+        ],
+    )
+    m.SCHED = pyo.Set(
+        dimen=3,
+        initialize=[(s, j, t) for j in range(len(flex)) for s in own(j) for t in range(t_n)],
+    )
+    m.JS = pyo.Set(dimen=2, initialize=[(j, s) for j in m.JR for s in own(j)])
     m.DEP = pyo.Set(initialize=deployed, dimen=2)
+    deployed_in = {s: [] for s in range(s_n)}
+    for s, t in deployed:
+        deployed_in[s].append(t)
 
     products = problem.products
     m.x = pyo.Var(
@@ -54,20 +79,19 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
     m.u = pyo.Var(m.J, m.T, bounds=lambda _, j, t: (0.0, max_mw[j][t]))
     m.r = pyo.Var(m.T, bounds=(0.0, problem.dr_max_mw))
     m.eta = pyo.Var()
-    m.seg = pyo.Var(
-        m.S, m.T, m.JM, bounds=lambda _, s, t, j, k: (0.0, curves[j][0][k] * max_mw[j][t])
-    )
+    m.seg = pyo.Var(m.SEG, bounds=lambda _, s, t, j, k: (0.0, curves[j][0][k] * max_mw[j][t]))
     hard = {j: not np.isfinite(flex[j].unserved_usd_per_gpu_hour) for j in m.JR}
-    m.short = pyo.Var(m.JR, m.S, bounds=lambda _, j, s: (0.0, 0.0 if hard[j] else None))
+    m.short = pyo.Var(m.JS, bounds=lambda _, j, s: (0.0, 0.0 if hard[j] else None))
     m.d = pyo.Var(m.DEP, bounds=(0.0, None))
     m.c = pyo.Var(m.S)
     m.z = pyo.Var(m.S, bounds=(0.0, None))
 
     def power(mdl, s, j, t):
-        return sum(mdl.seg[s, t, j, k] for k in range(curves[j][0].size))
+        return sum(mdl.seg[sc(j, s), t, j, k] for k in range(curves[j][0].size))
 
     def throughput(mdl, s, j, t):
-        return sum(curves[j][1][k] * mdl.seg[s, t, j, k] for k in range(curves[j][0].size))
+        slope = curves[j][1]
+        return sum(slope[k] * mdl.seg[sc(j, s), t, j, k] for k in range(slope.size))
 
     m.grid = pyo.Constraint(
         m.T, rule=lambda mdl, t: sum(mdl.u[j, t] for j in mdl.J) <= problem.grid_limit_mw - firm[t]
@@ -88,10 +112,9 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
             return power(mdl, s, j, t) <= mdl.u[j, t]
         return power(mdl, s, j, t) == mdl.u[j, t]
 
-    m.sched = pyo.Constraint(m.S, m.J, m.T, rule=sched_rule)
+    m.sched = pyo.Constraint(m.SCHED, rule=sched_rule)
     m.work = pyo.Constraint(
-        m.JR,
-        m.S,
+        m.JS,
         rule=lambda mdl, j, s: (
             sum(h[t] * throughput(mdl, s, j, t) for t in mdl.T) + mdl.short[j, s]
             >= flex[j].work_requirement_gpu_hours / flex[j].gpu_hours_per_mwh
@@ -114,9 +137,7 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
             for k in mdl.K
         )
         dr = -sum(h[t] * float(problem.dr_price_usd_per_mw_h[t]) * mdl.r[t] for t in mdl.T)
-        dr += sum(
-            h[t] * problem.dr_penalty_usd_per_mwh * mdl.d[s, t] for (ss, t) in deployed if ss == s
-        )
+        dr += sum(h[t] * problem.dr_penalty_usd_per_mwh * mdl.d[s, t] for t in deployed_in[s])
         lost = 0.0
         for j, f in enumerate(flex):
             break_even = f.value_usd_per_gpu_hour * f.gpu_hours_per_mwh
@@ -124,7 +145,7 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
                 h[t] * (max_mw[j][t] - throughput(mdl, s, j, t)) for t in mdl.T
             )
             if j in mdl.JR and not hard[j]:
-                lost += f.unserved_usd_per_gpu_hour * f.gpu_hours_per_mwh * mdl.short[j, s]
+                lost += f.unserved_usd_per_gpu_hour * f.gpu_hours_per_mwh * mdl.short[j, sc(j, s)]
         return mdl.c[s] == load + hedges + dr + lost
 
     m.cost = pyo.Constraint(m.S, rule=cost_rule)
