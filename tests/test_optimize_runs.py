@@ -132,7 +132,7 @@ def test_optimize_command_reports_unreachable_budget(tmp_path, repo_root, capsys
 
 
 def test_bench_optimize_small_smoke():
-    result = bench_optimize("small")
+    result = bench_optimize("small", compare_pyomo=True)
     problem = synthetic_problem(24, 100, seed=0)
     options = SolveOptions(marginals=False)
     size = model_size(problem, options)
@@ -143,4 +143,5 @@ def test_bench_optimize_small_smoke():
     )
     assert result["status"] == "Optimal"
     assert result["objective"] == pytest.approx(solve(problem, options).objective_usd, rel=1e-9)
-    assert result["peak_rss_mb"] > 0 and result["array_build_s"] > 0
+    assert (result["pyomo_columns"], result["pyomo_rows"]) == (size["columns"], size["rows"])
+    assert result["peak_rss_mb"] > 0 and result["pyomo_build_s"] > result["array_build_s"] > 0

@@ -24,8 +24,8 @@ def bench_optimize(size: str, *, compare_pyomo: bool = False, seed: int = 0) -> 
 
     Keys: size, intervals, scenarios, columns, rows, nonzeros, check_s, array_build_s, solve_s,
     solution_s, total_s, objective, status, simplex_iterations, peak_rss_mb; with
-    ``compare_pyomo`` also pyomo_build_s, build_speedup (Pyomo / array) and
-    peak_rss_mb_with_pyomo.
+    ``compare_pyomo`` also pyomo_build_s, pyomo_columns and pyomo_rows (the same model, so
+    the same counts), build_speedup (Pyomo / array) and peak_rss_mb_with_pyomo.
     """
     intervals, scenarios = SIZES[size]
     problem = synthetic_problem(intervals, scenarios, seed=seed)
@@ -53,8 +53,10 @@ def bench_optimize(size: str, *, compare_pyomo: bool = False, seed: int = 0) -> 
         from energyhedge.optimize.pyomo_model import build_pyomo  # noqa: PLC0415 (slow import)
 
         start = time.perf_counter()
-        build_pyomo(problem, options)
+        model = build_pyomo(problem, options)
         out["pyomo_build_s"] = time.perf_counter() - start
+        out["pyomo_columns"] = model.nvariables()
+        out["pyomo_rows"] = model.nconstraints()
         out["build_speedup"] = out["pyomo_build_s"] / out["array_build_s"]
         out["peak_rss_mb_with_pyomo"] = _peak_rss_mb()
     return out
