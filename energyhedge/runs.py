@@ -28,8 +28,8 @@ Layout of a profile (paths are relative to the profile's folder)::
     [solver]
     time_limit_s = 60
     marginals = true
-    [solver.highs]                               # HiGHS options, verbatim
-    solver = "simplex"
+    [solver.highs]                               # HiGHS options, verbatim, over the
+    solver = "simplex"                           #   defaults of energyhedge.optimize.options
     presolve = "off"
 
     [out_of_sample]
@@ -173,7 +173,7 @@ def load_run_profile(path: str | Path) -> RunProfile:
         raise risk.error("cvar_budget_usd", "give either lambda or cvar_budget_usd, not both")
     solver = root.table("solver", {})
     solver.reject_unknown({"time_limit_s", "marginals", "highs"})
-    highs = solver.get("highs", dict, dict(DEFAULT_HIGHS_OPTIONS))
+    highs = {**DEFAULT_HIGHS_OPTIONS, **solver.get("highs", dict, {})}
     options = SolveOptions(
         alpha=risk.number("alpha", 0.95, min_value=0.5, max_value=0.9999),
         cvar_weight=risk.number("lambda", 1.0, min_value=0.0),

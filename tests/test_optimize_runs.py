@@ -46,6 +46,12 @@ def test_overrides_switch_the_risk_form(repo_root):
     assert budget.solve_options.budget_form and budget.solve_options.cvar_budget_usd == 5e5
     assert (budget.scenarios.n, budget.scenarios.seed) == (40, 3)
     back = budget.with_overrides(cvar_weight=2.0, alpha=0.9)
+    assert back.resolved()["risk"] == {
+        "alpha": 0.9,
+        "lambda": 2.0,
+        "cvar_budget_usd": None,
+        "frontier_lambdas": [0.0, 0.25, 0.5, 1.0, 2.0, 4.0],
+    }
     assert not back.solve_options.budget_form
     assert (back.solve_options.cvar_weight, back.solve_options.alpha) == (2.0, 0.9)
 
@@ -72,6 +78,23 @@ def test_bad_profiles_name_file_and_key(tmp_path, text, message):
     path.write_text("\n".join(base.values()))
     with pytest.raises(ConfigError, match=rf"bad\.toml: {message}"):
         load_run_profile(path)
+
+
+def test_highs_options_extend_the_defaults(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(
+        "[run]\ncampus = 'c.toml'\ncontracts = 'k.toml'\n[scenarios]\nn = 10\nseed = 1\n"
+        "[risk]\ncvar_budget_usd = 1e6\n[solver]\ntime_limit_s = 5\n[solver.highs]\nthreads = 1\n"
+    )
+    profile = load_run_profile(path)
+    assert profile.solve_options.highs_options == {
+        "solver": "simplex",
+        "presolve": "off",
+        "threads": 1,
+    }
+    assert profile.solve_options.budget_form and profile.solve_options.time_limit_s == 5.0
+    assert profile.campus_path == tmp_path / "c.toml"
+    assert profile.scenarios.out_of_sample_seed == 2  # seed + 1 unless given
 
 
 def _strip_timings(record: dict) -> dict:
