@@ -29,13 +29,19 @@ def register(sub: argparse._SubParsersAction) -> None:
         "program and write DIR/recommendation.json, DIR/schedule.csv and DIR/trades.csv "
         "(atomically: a temporary sibling directory renamed into place).",
     )
-    parser.add_argument("--config", required=True, type=Path, help="models/runs/NAME.toml")
-    parser.add_argument("--out", required=True, type=Path, help="output directory")
-    parser.add_argument("--lambda", dest="cvar_weight", type=float, help="CVaR weight (>= 0)")
-    parser.add_argument("--alpha", type=float, help="CVaR level, e.g. 0.95")
-    parser.add_argument("--cvar-budget", type=float, help="CVaR budget ($): budget form")
-    parser.add_argument("--scenarios", type=int, help="number of in-sample scenarios")
-    parser.add_argument("--seed", type=int, help="scenario seed")
+    parser.add_argument(
+        "--config", required=True, type=Path, metavar="FILE", help="models/runs/NAME.toml"
+    )
+    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--lambda", dest="cvar_weight", type=float, metavar="L", help="CVaR weight (>= 0)"
+    )
+    parser.add_argument("--alpha", type=float, metavar="A", help="CVaR level, e.g. 0.95")
+    parser.add_argument(
+        "--cvar-budget", type=float, metavar="B", help="CVaR budget ($): minimise E[C] under it"
+    )
+    parser.add_argument("--scenarios", type=int, metavar="N", help="in-sample scenarios")
+    parser.add_argument("--seed", type=int, metavar="K", help="in-sample scenario seed")
     parser.add_argument("--store", type=Path, default=None, help="price store folder")
     parser.set_defaults(func=_main)
 
