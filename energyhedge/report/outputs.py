@@ -3,7 +3,8 @@
 ``recommendation.json`` follows ``recommendation.schema.json`` (JSON Schema, in this folder; the
 tests validate every file they write against it). ``write_outputs`` publishes a whole output
 directory atomically: files go to a temporary sibling directory, which is then renamed into place,
-so readers see the previous directory or the new one, never a mix.
+so readers see the previous directory or the new one (or, for the instant between two renames
+when replacing, none), never a mix of both.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import json
 import math
 import os
+import secrets
 import shutil
-import tempfile
 from datetime import date
 from pathlib import Path
 
@@ -226,7 +227,8 @@ def write_outputs(
     """
     out_dir = Path(out_dir).resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    tmp = out_dir.with_name(f".{out_dir.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
+    tmp.mkdir()  # honours the umask, unlike tempfile.mkdtemp (0700)
     try:
         write_files(tmp, recommendation, schedule, trades_table)
         if out_dir.exists():
