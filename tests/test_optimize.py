@@ -505,3 +505,30 @@ def test_numerical_failure_retries_with_the_other_algorithm(small):
     assert result.record["objective"] * COST_UNIT_USD == pytest.approx(
         solve(small, FAST).objective_usd, rel=1e-7
     )
+
+
+def test_time_limit_with_a_feasible_point_returns_it_with_a_note(small, monkeypatch):
+    lp = build_lp(small, FAST)
+    runner = HighsRunner(lp, {}, 60)
+    real = runner.highs
+
+    class StopsAtLimit:
+        """The real HiGHS, except that it reports the time limit after finding its point."""
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+        def getModelStatus(self):
+            return highspy.HighsModelStatus.kTimeLimit
+
+    runner.highs = StopsAtLimit()
+    result = runner.run()
+    assert result.status == "Time limit reached" and not result.optimal
+    assert result.record["attempts"] == ["choose: Time limit reached"]  # no retry
+
+    monkeypatch.setattr(HighsRunner, "run", lambda self: result)
+    sol = solve(small, SolveOptions(marginals=True))
+    assert sol.status == "Time limit reached"
+    assert sol.notes[0].startswith("HiGHS stopped early (Time limit reached)")
+    assert sol.flex_value_usd_per_mw == {}  # no re-solves on a stopped run
+    assert sol.objective_usd == pytest.approx(solve_pyomo(small, FAST)["objective_usd"], rel=1e-6)
