@@ -10,7 +10,8 @@ import pytest
 import xlsxwriter
 from fake_iso_server import FakeIsoServer, Reply, zip_bytes
 
-from energyhedge.data.fetch import FetchReport, finish, parse_nodes, register_fetch
+from energyhedge.commands.data_fetch import register_fetch
+from energyhedge.data.fetch import FetchReport, finish, parse_nodes
 from energyhedge.data.fetch_plan import FetchRequest
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-from datetime import date
 from pathlib import Path
 
 from energyhedge.backtest import (
@@ -13,6 +12,7 @@ from energyhedge.backtest import (
     load_replay,
     write_backtest,
 )
+from energyhedge.commands.arguments import add_csv_layout_options, csv_layout, local_day
 from energyhedge.errors import ConfigError
 
 
@@ -35,8 +35,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--prices", help="'store' or a price file the importers accept")
     parser.add_argument("--node", help="settlement point (default: the campus's)")
     parser.add_argument("--market", choices=("dam", "rtm"), help="default: the campus's")
-    parser.add_argument("--start", type=_day, help="first local day, YYYY-MM-DD")
-    parser.add_argument("--end", type=_day, help="last local day (inclusive), YYYY-MM-DD")
+    parser.add_argument("--start", type=local_day, help="first local day, YYYY-MM-DD")
+    parser.add_argument("--end", type=local_day, help="last local day (inclusive), YYYY-MM-DD")
     parser.add_argument(
         "--window-days", type=int, help="days per decision (default: the profile's horizon)"
     )
@@ -59,20 +59,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="hold this product instead of optimising (repeat; others 0 MW)",
     )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    layout = parser.add_argument_group(
-        "your own CSV", "give --time-col to read --prices FILE with these options"
-    )
-    layout.add_argument("--time-col", help="column of local time labels")
-    layout.add_argument("--price-col", help="$/MWh column (default: price)")
-    layout.add_argument("--node-col", help="node / zone column (default: node)")
-    layout.add_argument("--tz", help="IANA zone of the labels (default: the ISO's zone)")
-    layout.add_argument(
-        "--label",
-        choices=("beginning", "ending"),
-        help="labels name interval beginnings (default) or endings",
-    )
-    layout.add_argument(
-        "--interval-minutes", type=int, choices=(5, 15, 60), help="interval (default: 60)"
+    add_csv_layout_options(
+        parser, "give --time-col to read --prices FILE with these options", with_iso_market=False
     )
     parser.set_defaults(func=run)
 
@@ -82,10 +70,8 @@ def run(args: argparse.Namespace) -> int:
     fields = load_replay(args.replay) if args.replay else {}
     if args.fixed:
         fields["fixed_product_mw"] = dict(_fixed(item) for item in args.fixed)
-    layout = {k: getattr(args, k) for k in _LAYOUT if getattr(args, k) is not None}
+    layout = csv_layout(args)
     if layout:
-        if "time_col" not in layout:
-            raise ConfigError(f"--{'/--'.join(_LAYOUT[1:])} need --time-col (your own CSV)")
         fields["csv_layout"] = layout
     for key in REPLAY_KEYS - {"fixed_product_mw", "csv_layout"}:
         value = getattr(args, key)
@@ -112,9 +98,6 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-_LAYOUT = ("time_col", "price_col", "node_col", "tz", "label", "interval_minutes")
-
-
 def _fixed(item: str) -> tuple[str, float]:
     name, _, mw = item.partition("=")
     try:
@@ -123,10 +106,3 @@ def _fixed(item: str) -> tuple[str, float]:
         raise ConfigError(
             f"--fixed {item!r}: expected PRODUCT=MW, e.g. scarcity_1000_7x24=70"
         ) from None
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None

@@ -8,11 +8,19 @@ from __future__ import annotations
 
 import argparse
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
+from energyhedge.commands.arguments import (
+    CSV_LAYOUT_OPTIONS,
+    add_csv_layout_options,
+    add_store_option,
+    csv_layout,
+    local_day,
+)
+from energyhedge.commands.data_fetch import register_fetch
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.data.generic_csv import GenericOptions
 from energyhedge.data.importers import ImportResult, read_prices
@@ -28,12 +36,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser = sub.add_parser("data", help="import, list, check, export and fetch market prices")
     data_sub = parser.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
     store = argparse.ArgumentParser(add_help=False)
-    store.add_argument(
-        "--store",
-        type=Path,
-        default=None,
-        help="store folder (default: ENERGYHEDGE_STORE or market_data/store)",
-    )
+    add_store_option(store)
 
     imp = data_sub.add_parser(
         "import",
@@ -44,22 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         "before anything is written: one bad file means nothing is imported.",
     )
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    generic = imp.add_argument_group(
-        "your own CSV", "give --time-col to read a CSV with these options instead of detecting it"
-    )
-    generic.add_argument("--time-col", help="column of local time labels")
-    generic.add_argument("--price-col", help="$/MWh column (default: price)")
-    generic.add_argument("--node-col", help="node / zone column (default: node)")
-    generic.add_argument("--tz", help="IANA zone of the labels (default: the ISO's zone)")
-    generic.add_argument(
-        "--label",
-        choices=("beginning", "ending"),
-        help="labels name interval beginnings (default) or endings",
-    )
-    generic.add_argument("--iso", choices=ISOS, help="ISO (default: ercot)")
-    generic.add_argument("--market", choices=MARKETS, help="market (default: rtm)")
-    generic.add_argument(
-        "--interval-minutes", type=int, choices=INTERVAL_MINUTES, help="interval (default: 60)"
+    add_csv_layout_options(
+        imp,
+        "give --time-col to read a CSV with these options instead of detecting it",
+        with_iso_market=True,
     )
     imp.set_defaults(func=run_import)
 
@@ -87,8 +78,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     exp.add_argument("--iso", required=True, choices=ISOS)
     exp.add_argument("--market", required=True, choices=MARKETS)
     exp.add_argument("--node", required=True)
-    exp.add_argument("--start", required=True, type=_day, help="first day, YYYY-MM-DD")
-    exp.add_argument("--end", required=True, type=_day, help="last day, YYYY-MM-DD (inclusive)")
+    exp.add_argument("--start", required=True, type=local_day, help="first day, YYYY-MM-DD")
+    exp.add_argument(
+        "--end", required=True, type=local_day, help="last day, YYYY-MM-DD (inclusive)"
+    )
     exp.add_argument("--out", required=True, type=Path, help="CSV file to write")
     exp.add_argument("--utc", action="store_true", help="START and END are UTC days")
     exp.add_argument(
@@ -99,9 +92,6 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="resolution when the node is stored at several (default: finest)",
     )
     exp.set_defaults(func=run_export)
-
-    # The network stack loads only when the `data` family is built.
-    from energyhedge.data.fetch import register_fetch  # noqa: PLC0415
 
     register_fetch(data_sub)
 
@@ -127,18 +117,10 @@ def run_import(args: argparse.Namespace) -> int:
     return 0
 
 
-_GENERIC = ("price_col", "node_col", "tz", "label", "iso", "market", "interval_minutes")
-
-
 def _generic_options(args: argparse.Namespace) -> GenericOptions | None:
-    """Generic CSV options from the command line; None when --time-col is not given."""
-    given = {name: getattr(args, name) for name in _GENERIC if getattr(args, name) is not None}
-    if args.time_col is None:
-        if given:
-            flags = ", ".join("--" + name.replace("_", "-") for name in given)
-            raise ConfigError(f"{flags} only apply to your own CSV layout: add --time-col")
-        return None
-    return GenericOptions(time_col=args.time_col, **given)
+    """Generic CSV options from the command line; None when none is given."""
+    layout = csv_layout(args, (*CSV_LAYOUT_OPTIONS, "iso", "market"))
+    return GenericOptions(**layout) if layout else None
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -237,10 +219,3 @@ def run_export(args: argparse.Namespace) -> int:
         f"{frame['interval_start_utc'][-1]:%Y-%m-%dT%H:%MZ}"
     )
     return 0
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from pathlib import Path
 
+from energyhedge.commands.arguments import local_day
 from energyhedge.errors import ConfigError
 from energyhedge.pipeline import NightlyOptions, run_nightly
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--config", required=True, type=Path, help="run profile, e.g. models/runs/demo-ercot.toml"
     )
     parser.add_argument(
-        "--as-of", type=_day, default=None, help="as-of date YYYY-MM-DD (default: today, UTC)"
+        "--as-of", type=local_day, default=None, help="as-of date YYYY-MM-DD (default: today, UTC)"
     )
     parser.add_argument(
         "--out", type=Path, default=Path("reports"), help="output directory (default reports/)"
@@ -78,10 +78,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"energyhedge: {result.sentence}")
     sys.stdout.flush()
     return 0
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None

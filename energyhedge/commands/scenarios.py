@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from energyhedge.commands.arguments import local_day
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.scenarios import MODELS, CapEvent, HistoricalReplay, RegimeParams, generate
@@ -28,13 +29,6 @@ CAP_SPEC = re.compile(
 )
 
 
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
 def _replay(text: str) -> HistoricalReplay:
     match = REPLAY_SPEC.match(text)
     if not match:
@@ -45,8 +39,8 @@ def _replay(text: str) -> HistoricalReplay:
     hours = (int(match["lo"]), int(match["hi"])) if match["lo"] else None
     return HistoricalReplay(
         name=match["name"],
-        first_day=_date(match["first"]),
-        last_day=_date(match["last"]),
+        first_day=local_day(match["first"]),
+        last_day=local_day(match["last"]),
         probability=float(match["p"]),
         hours=hours,
     )
@@ -61,7 +55,7 @@ def _cap_event(text: str) -> CapEvent:
         )
     return CapEvent(
         name=match["name"],
-        day=_date(match["day"]),
+        day=local_day(match["day"]),
         start_hour=int(match["hour"]),
         hours=int(match["hours"]),
         probability=float(match["p"]),
@@ -126,7 +120,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "node, interval_minutes.",
     )
     _common(gen)
-    gen.add_argument("--start", type=_date, required=True, help="first local market day")
+    gen.add_argument("--start", type=local_day, required=True, help="first local market day")
     gen.add_argument("--days", type=int, required=True)
     gen.add_argument("--out", type=Path, required=True, help="output .parquet file")
     gen.add_argument("--float32", action="store_true", help="store prices as float32")

@@ -1,4 +1,4 @@
-"""``energyhedge data fetch``: download prices from an ISO into the store, chunk by chunk.
+"""Download prices from an ISO into the store, chunk by chunk (``energyhedge data fetch``).
 
 Each completed chunk is parsed into canonical rows and upserted at once, so an interrupted or
 partly failed fetch keeps what completed. At the end the command lists chunks that failed and
@@ -8,9 +8,7 @@ the same command again fills the gaps (upserts are idempotent).
 
 from __future__ import annotations
 
-import argparse
 import logging
-import sys
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -23,7 +21,6 @@ from energyhedge.data.ercot_mis import ErcotMis
 from energyhedge.data.fetch_plan import FetchRequest
 from energyhedge.data.http import CredentialsRejectedError, HttpClient
 from energyhedge.data.pjm_api import PjmApi
-from energyhedge.data.schema import ISOS, MARKETS
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.progress import Progress
@@ -46,74 +43,6 @@ class FetchReport:
     def complete(self) -> bool:
         """True when every chunk succeeded and every node returned rows."""
         return not self.failed and not self.empty
-
-
-def register_fetch(data_subparsers: argparse._SubParsersAction) -> None:
-    """Add ``fetch`` under ``energyhedge data``."""
-    parser = data_subparsers.add_parser(
-        "fetch",
-        help="download prices from ERCOT or PJM into the store",
-        description=(
-            "Download prices for local market days START..END (inclusive) into the store. "
-            "Credentials come from the environment: ERCOT_API_USERNAME, ERCOT_API_PASSWORD, "
-            "ERCOT_PUBLIC_API_SUBSCRIPTION_KEY (ERCOT --source api) or PJM_API_KEY (PJM); "
-            "ERCOT --source mis needs none. Completed chunks are kept if the fetch stops; "
-            "run the same command again to fill what is missing."
-        ),
-    )
-    parser.add_argument("--iso", required=True, choices=ISOS)
-    parser.add_argument("--market", required=True, choices=MARKETS)
-    parser.add_argument(
-        "--node",
-        required=True,
-        help="settlement point(s), comma-separated, e.g. HB_NORTH,LZ_HOUSTON or 'WESTERN HUB'",
-    )
-    parser.add_argument("--start", required=True, type=_day, help="first local day, YYYY-MM-DD")
-    parser.add_argument("--end", required=True, type=_day, help="last local day, YYYY-MM-DD")
-    parser.add_argument(
-        "--store",
-        type=Path,
-        default=None,
-        help="store folder (default: ENERGYHEDGE_STORE or market_data/store)",
-    )
-    parser.add_argument(
-        "--source",
-        choices=("api", "mis"),
-        default="api",
-        help="ERCOT only: 'api' (public API, needs credentials) or 'mis' (annual files, no key)",
-    )
-    parser.add_argument(
-        "--interval-minutes",
-        type=int,
-        choices=(5, 60),
-        default=None,
-        help="PJM real-time feed: 60 (rt_hrl_lmps, default) or 5 (rt_fivemin_hrl_lmps)",
-    )
-    parser.add_argument(
-        "--archive-before",
-        type=_day,
-        default=QUERY_API_START,
-        help=f"ERCOT api: delivery days before this date come from the archive "
-        f"(default {QUERY_API_START})",
-    )
-    parser.set_defaults(func=run)
-
-
-def run(args: argparse.Namespace) -> int:
-    """Run ``energyhedge data fetch``; print what was stored and raise if anything is missing."""
-    if args.iso == "ercot" and args.interval_minutes is not None:
-        raise ConfigError("--interval-minutes is for PJM; ERCOT rtm is 15-minute, dam hourly")
-    request = FetchRequest(
-        iso=args.iso,
-        market=args.market,
-        nodes=parse_nodes(args.node),
-        start=args.start,
-        end=args.end,
-        source=args.source,
-        interval_minutes=args.interval_minutes or 60,
-    )
-    report = fetch(request, store_root=args.store, archive_before=args.archive_before)
-    return finish(request, report, sys.stdout)
 
 
 def fetch(
@@ -229,10 +158,3 @@ def parse_nodes(text: str) -> tuple[str, ...]:
     """Comma-separated node names, upper-cased with inner blanks collapsed, duplicates dropped."""
     names = (" ".join(part.upper().split()) for part in text.split(","))
     return tuple(dict.fromkeys(name for name in names if name))
-
-
-def _day(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date YYYY-MM-DD") from None
