@@ -91,6 +91,13 @@ def test_hand_solved_call_hedge():
     assert risk_neutral.objective_usd == pytest.approx(60.0, rel=1e-9)
 
 
+def test_solve_prints_nothing(capfd):
+    # Cron mails whatever a run prints; the HiGHS banner and log must stay silent.
+    solve(tiny_problem([[10.0], [110.0]]), SolveOptions())
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+
+
 def test_hand_solved_curtailment_and_flex_value():
     # 10 MW of training worth $1,600/MWh; it runs at $50 and stops at $3,000.
     flex = linear_class(10.0, 1)

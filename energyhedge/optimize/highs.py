@@ -59,7 +59,7 @@ class HighsRunner:
     def __init__(self, lp: LinearProgram, highs_options: dict, time_limit_s: float) -> None:
         self.lp = lp
         self.options = {"output_flag": False, **highs_options, "time_limit": float(time_limit_s)}
-        with _banner_to_stderr():
+        with _without_banner():
             self.highs = highspy.Highs()
         self._apply(self.options)
         model = highspy.HighsLp()
@@ -159,17 +159,22 @@ class HighsRunner:
 
 
 @contextlib.contextmanager
-def _banner_to_stderr():
-    """HiGHS prints its banner on stdout when first created; keep stdout for program output."""
+def _without_banner():
+    """Discard the banner HiGHS prints on stdout when created (cron mails any output).
+
+    The HiGHS version is kept in the solver record instead.
+    """
     sys.stdout.flush()
     try:
         saved = os.dup(1)
+        devnull = os.open(os.devnull, os.O_WRONLY)
     except OSError:
         yield
         return
     try:
-        os.dup2(2, 1)
+        os.dup2(devnull, 1)
         yield
     finally:
         os.dup2(saved, 1)
         os.close(saved)
+        os.close(devnull)
