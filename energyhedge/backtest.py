@@ -27,9 +27,8 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -37,7 +36,7 @@ import polars as pl
 from energyhedge.assemble import build_problem
 from energyhedge.campus import Campus, load_campus
 from energyhedge.config import load_toml
-from energyhedge.data.calendar import ISO_TZ, local_fields
+from energyhedge.data.calendar import day_start_utc, local_fields
 from energyhedge.data.generic_csv import GenericOptions
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
@@ -93,10 +92,7 @@ def period_utc(start: date, end: date, iso: str) -> tuple[datetime, datetime]:
     """UTC instants bounding the ISO-local days ``start`` .. ``end`` (inclusive): [from, to)."""
     if end < start:
         raise ConfigError(f"--end {end} is before --start {start}; give an end on or after it")
-    tz = ZoneInfo(ISO_TZ[iso])
-    first = datetime.combine(start, time(), tz).astimezone(UTC)
-    last = datetime.combine(end + timedelta(days=1), time(), tz).astimezone(UTC)
-    return first, last
+    return day_start_utc(start, iso), day_start_utc(end + timedelta(days=1), iso)
 
 
 def read_realised(

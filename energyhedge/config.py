@@ -6,6 +6,7 @@ dataclasses; this module only knows TOML and types.
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +114,15 @@ class Table:
         for key in self.data:
             if key not in known:
                 raise self.error(key, f"unknown key; expected one of {', '.join(sorted(known))}")
+
+
+def shown_path(path: str | Path) -> str:
+    """``path`` relative to the working directory when inside it (outputs stay portable)."""
+    path = Path(os.path.abspath(path))
+    try:
+        return path.relative_to(Path.cwd()).as_posix()
+    except ValueError:
+        return path.as_posix()
 
 
 def _names(kinds: tuple[type, ...]) -> str:

@@ -15,7 +15,6 @@ prices before the earlier of the as-of date and the horizon start (no look-ahead
 
 from __future__ import annotations
 
-import hashlib
 import os
 import secrets
 import shutil
@@ -32,6 +31,7 @@ import polars as pl
 from energyhedge import risk
 from energyhedge.assemble import build_problem
 from energyhedge.campus import Campus, load_campus
+from energyhedge.config import shown_path
 from energyhedge.data import ercot_api, pjm_api
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.data.fetch import fetch
@@ -57,8 +57,16 @@ from energyhedge.report.html import (
 from energyhedge.report.plots import payoff_grid
 from energyhedge.report.registry import Registry, changes_since
 from energyhedge.risk import CostBreakdown
+from energyhedge.run_inputs import (
+    combined_hash,
+    input_record,
+    read_history,
+    scenario_sets,
+    sha256_file,
+    sha256_prices,
+)
 from energyhedge.runs import load_run_profile
-from energyhedge.scenarios import ScenarioSet, generate
+from energyhedge.scenarios import ScenarioSet
 
 LATEST = "latest"
 REFRESH_DAYS = 7
@@ -95,17 +103,6 @@ class NightlyResult:
 def new_run_id(now_utc: datetime) -> str:
     """``YYYYMMDDTHHMMSSZ-xxxxxx``: sortable by start time, unique by a random suffix."""
     return f"{now_utc:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
-def sha256_file(path: str | Path) -> str:
-    """``sha256:<hex>`` of a file's bytes."""
-    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def combined_hash(parts: dict[str, str]) -> str:
-    """One ``sha256:`` hash over named hashes, independent of the order they were listed in."""
-    text = "\n".join(f"{k}={v}" for k, v in sorted(parts.items()))
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def publish(tmp_dir: Path, final_dir: Path, out: Path) -> None:
@@ -205,28 +202,17 @@ class _Run:
                 r.profile = load_run_profile(o.config)
                 r.campus = load_campus(r.profile.campus_path)
                 r.catalogue = load_catalogue(r.profile.contracts_path)
-                self.inputs["campus"] = _input(r.campus.path)
-                self.inputs["contracts"] = _input(r.catalogue.path)
+                self.inputs["campus"] = input_record(r.campus.path)
+                self.inputs["contracts"] = input_record(r.catalogue.path)
                 r.start = r.profile.scenarios.start or self.as_of + timedelta(days=1)
             with self.stage("data", bar):
                 store = open_store(o.store)
                 r.refresh = self.refresh(store, r.campus)
-                r.history = store.read(
-                    r.campus.iso,
-                    r.campus.market,
-                    r.campus.node,
-                    end_utc=_local_midnight_utc(min(self.as_of, r.start), r.campus.iso),
-                )
-                if r.history.height == 0:
-                    raise DataError(
-                        f"{store.root}: no {r.campus.iso}/{r.campus.market}/{r.campus.node} prices "
-                        f"before {min(self.as_of, r.start)}; import or fetch them first "
-                        "(energyhedge data import / data fetch)"
-                    )
+                r.history = read_history(store, r.campus, min(self.as_of, r.start))
                 self.inputs["history"] = {
                     "series": f"{r.campus.iso}/{r.campus.market}/{r.campus.node}",
                     "rows": r.history.height,
-                    "sha256": _frame_hash(r.history),
+                    "sha256": sha256_prices(r.history),
                 }
                 r.findings = assess(r.history)
                 for f in r.findings:
@@ -235,24 +221,7 @@ class _Run:
                     )
             with self.stage("scenarios", bar):
                 settings = r.profile.scenarios
-                common = dict(
-                    iso=r.campus.iso,
-                    node=r.campus.node,
-                    market=r.campus.market,
-                    start=r.start,
-                    days=settings.days,
-                    model=settings.model,
-                    stress=settings.stress,
-                    month_window=settings.month_window,
-                    offer_cap=settings.offer_cap_usd_per_mwh,
-                )
-                scenarios = generate(r.history, n=settings.n, seed=settings.seed, **common)
-                r.fresh = generate(
-                    r.history,
-                    n=settings.out_of_sample_n,
-                    seed=settings.out_of_sample_seed,
-                    **common,
-                )
+                scenarios, r.fresh = scenario_sets(r.profile, r.campus, r.history, r.start)
                 self.log.event(
                     "scenarios.generated",
                     model=settings.model,
@@ -521,7 +490,7 @@ def run_nightly(options: NightlyOptions) -> NightlyResult:
             tmp_dir=tmp_dir,
             log=log,
             registry=registry,
-            inputs={"profile": {"path": str(config), "sha256": config_hash}},
+            inputs={"profile": {"path": shown_path(config), "sha256": config_hash}},
             stale=stale,
         )
         try:
@@ -588,22 +557,6 @@ class _Stage:
         if exc_type is None:
             self.run.log.event(f"{self.name}.done", seconds=seconds)
             self.bar.advance()
-
-
-def _input(path: Path) -> dict:
-    """An input file for ``recommendation.json``: its path and ``sha256:`` hash."""
-    return {"path": str(path), "sha256": sha256_file(path)}
-
-
-def _local_midnight_utc(day: date, iso: str) -> datetime:
-    """The UTC instant at which local ``day`` begins in the ISO's time zone."""
-    return datetime.combine(day, datetime.min.time(), ZoneInfo(ISO_TZ[iso])).astimezone(UTC)
-
-
-def _frame_hash(history: pl.DataFrame) -> str:
-    """``sha256:`` of the (time, price) rows the run used: same prices, same hash."""
-    text = history.select("interval_start_utc", "price_usd_per_mwh").write_csv()
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
 
 
 def _horizon_label(stamps: np.ndarray, interval_minutes: int, tz: str) -> str:

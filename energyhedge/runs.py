@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from energyhedge.config import Table, load_toml
+from energyhedge.config import Table, load_toml, shown_path
 from energyhedge.optimize.options import DEFAULT_HIGHS_OPTIONS, SolveOptions
 from energyhedge.scenarios import MODELS, CapEvent, HistoricalReplay
 
@@ -130,9 +130,9 @@ class RunProfile:
         """The profile as plain JSON-ready values (for recommendation.json)."""
         s, o = self.scenarios, self.solve_options
         return {
-            "profile": str(self.path),
-            "campus": str(self.campus_path),
-            "contracts": str(self.contracts_path),
+            "profile": shown_path(self.path),
+            "campus": shown_path(self.campus_path),
+            "contracts": shown_path(self.contracts_path),
             "scenarios": {
                 "model": s.model,
                 "n": s.n,

@@ -5,19 +5,28 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
+
+import polars as pl
 
 from energyhedge import risk
 from energyhedge.assemble import build_problem
 from energyhedge.campus import load_campus
+from energyhedge.data.calendar import ISO_TZ
 from energyhedge.data.store import open_store
 from energyhedge.errors import DataError
 from energyhedge.instruments import load_catalogue
 from energyhedge.optimize import solve
 from energyhedge.report import outputs
+from energyhedge.run_inputs import (
+    combined_hash,
+    input_record,
+    read_history,
+    scenario_sets,
+    sha256_prices,
+)
 from energyhedge.runs import RunProfile, load_run_profile
-from energyhedge.scenarios import generate
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -82,62 +91,42 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
     settings = profile.scenarios
     store = open_store(store_root)
     series = (campus.iso, campus.market, campus.node)
-    history_all = store.read(*series)
-    if history_all.height == 0:
+    stored = store.read(*series)
+    if stored.height == 0:
         raise DataError(
             f"{store.root}: no {'/'.join(series)} prices; import them first (energyhedge data)"
         )
-    last_utc = history_all["interval_start_utc"].max()
-    start = settings.start or (last_utc.date() + timedelta(days=1))
+    last_day = stored.select(
+        pl.col("interval_start_utc").max().dt.convert_time_zone(ISO_TZ[campus.iso]).dt.date()
+    ).item()
+    start = settings.start or last_day + timedelta(days=1)
     as_of = start - timedelta(days=1)
-    history = store.read(*series, end_utc=datetime.combine(start, datetime.min.time(), UTC))
-    if history.height == 0:
-        raise DataError(f"{store.root}: no {'/'.join(series)} prices before {start}")
-    common = {
-        "iso": campus.iso,
-        "node": campus.node,
-        "market": campus.market,
-        "start": start,
-        "days": settings.days,
-        "model": settings.model,
-        "stress": settings.stress,
-        "month_window": settings.month_window,
-        "offer_cap": settings.offer_cap_usd_per_mwh,
-    }
-    scenarios = generate(history, n=settings.n, seed=settings.seed, **common)
-    fresh = generate(
-        history, n=settings.out_of_sample_n, seed=settings.out_of_sample_seed, **common
-    )
+    history = read_history(store, campus, start)
+    scenarios, fresh = scenario_sets(profile, campus, history, start)
     problem = build_problem(campus, catalogue, scenarios)
     fresh_problem = build_problem(campus, catalogue, fresh)
     options = profile.solve_options
     solution = solve(problem, options)
 
-    in_sample = _valued(problem, solution.decision, options.alpha)
-    _, fresh_decision = risk.transfer(solution.decision, problem, fresh_problem)
-    out_of_sample = {
-        **_valued(fresh_problem, fresh_decision, options.alpha),
-        "scenarios": settings.out_of_sample_n,
-        "seed": settings.out_of_sample_seed,
-    }
+    comparison = risk.compare(
+        problem, solution.decision, options.alpha, out_of_sample=fresh_problem
+    )
+    in_sample, fresh_metrics = comparison["in_sample"], comparison["out_of_sample"]
     inputs = {
-        "profile": {"path": str(profile.path), "sha256": _file_hash(profile.path)},
-        "campus": {"path": str(profile.campus_path), "sha256": _file_hash(profile.campus_path)},
-        "contracts": {
-            "path": str(profile.contracts_path),
-            "sha256": _file_hash(profile.contracts_path),
-        },
+        "profile": input_record(profile.path),
+        "campus": input_record(profile.campus_path),
+        "contracts": input_record(profile.contracts_path),
         "history": {
             "series": "/".join(series),
             "rows": history.height,
             "first_utc": str(history["interval_start_utc"].min()),
             "last_utc": str(history["interval_start_utc"].max()),
-            "sha256": "sha256:" + hashlib.sha256(history.write_csv().encode()).hexdigest(),
+            "sha256": sha256_prices(history),
         },
     }
     config = profile.resolved()
     config["scenarios"]["start"] = start.isoformat()
-    run_key = hashlib.sha256(repr(sorted((k, v["sha256"]) for k, v in inputs.items())).encode())
+    run_key = hashlib.sha256(combined_hash({k: v["sha256"] for k, v in inputs.items()}).encode())
     run_key.update(repr(config).encode())
     recommendation = outputs.build_recommendation(
         run_id=f"{campus.name}-{start:%Y%m%d}-{run_key.hexdigest()[:12]}",
@@ -147,9 +136,14 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
         config=config,
         problem=problem,
         solution=solution,
-        hedged=in_sample["hedged"],
-        unhedged=in_sample["unhedged"],
-        out_of_sample=out_of_sample,
+        hedged=outputs.risk_block(in_sample["recommended"]),
+        unhedged=outputs.risk_block(in_sample["unhedged"]),
+        out_of_sample={
+            "hedged": outputs.risk_block(fresh_metrics["recommended"]),
+            "unhedged": outputs.risk_block(fresh_metrics["unhedged"]),
+            "scenarios": int(fresh.probabilities.size),
+            "seed": settings.out_of_sample_seed,
+        },
         interval_minutes=scenarios.interval_minutes,
     )
     return outputs.write_outputs(
@@ -158,20 +152,3 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
         outputs.schedule_frame(problem, solution.decision, campus.iso),
         outputs.trades_frame(recommendation["trades"]),
     )
-
-
-def _valued(problem, decision, alpha: float) -> dict:
-    """Risk of the recommended decision and of the unhedged campus under the real-time policy."""
-    decisions = risk.strategies(problem, decision)
-    out = {}
-    for name, key in (("recommended", "hedged"), ("unhedged", "unhedged")):
-        costs = risk.value_decision(problem, decisions[name])
-        metrics = risk.risk_metrics(
-            costs.total_cost_usd, problem.probabilities, alpha, gpu_hours=costs.gpu_hours
-        )
-        out[key] = outputs.risk_block(metrics)
-    return out
-
-
-def _file_hash(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()

@@ -12,7 +12,8 @@ HE24), so that 5x16 + 2x16 + 7x8 = 7x24 exactly, DST days included.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import polars as pl
@@ -149,3 +150,8 @@ def shape_mask(
     if shape == "5x16":
         return peak_hour & business_day
     return peak_hour & ~business_day
+
+
+def day_start_utc(day: date, iso: str) -> datetime:
+    """The UTC instant at which the ISO-local ``day`` begins (local midnight is never ambiguous)."""
+    return datetime.combine(day, time(), ZoneInfo(_tz(iso))).astimezone(UTC)

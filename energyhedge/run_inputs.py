@@ -1,0 +1,81 @@
+"""What one run reads, and their fingerprints: history before the horizon, scenario sets, hashes.
+
+Shared by ``energyhedge optimize`` and the nightly run so both decide from the same inputs in
+the same way: scenarios learn only from prices before the cut-off day (no look-ahead), and the
+out-of-sample set uses its own seed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+import polars as pl
+
+from energyhedge.campus import Campus
+from energyhedge.config import shown_path
+from energyhedge.data.calendar import day_start_utc
+from energyhedge.data.store import PriceStore
+from energyhedge.errors import DataError
+from energyhedge.runs import RunProfile
+from energyhedge.scenarios import ScenarioSet, generate
+
+
+def sha256_file(path: str | Path) -> str:
+    """``sha256:<hex>`` of a file's bytes."""
+    return "sha256:" + hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def sha256_prices(history: pl.DataFrame) -> str:
+    """``sha256:`` of the (time, price) rows a run used: same prices, same hash."""
+    text = history.select("interval_start_utc", "price_usd_per_mwh").write_csv()
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def combined_hash(parts: dict[str, str]) -> str:
+    """One ``sha256:`` hash over named hashes, independent of the order they were listed in."""
+    text = "\n".join(f"{k}={v}" for k, v in sorted(parts.items()))
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def input_record(path: str | Path) -> dict:
+    """An input file for ``recommendation.json``: its path and ``sha256:`` hash."""
+    return {"path": shown_path(path), "sha256": sha256_file(path)}
+
+
+def read_history(store: PriceStore, campus: Campus, before: date) -> pl.DataFrame:
+    """The campus's settlement prices before the ISO-local day ``before``; DataError if none."""
+    series = f"{campus.iso}/{campus.market}/{campus.node}"
+    history = store.read(
+        campus.iso, campus.market, campus.node, end_utc=day_start_utc(before, campus.iso)
+    )
+    if history.height == 0:
+        raise DataError(
+            f"{store.root}: no {series} prices before {before}; import or fetch them first "
+            "(energyhedge data import / data fetch)"
+        )
+    return history
+
+
+def scenario_sets(
+    profile: RunProfile, campus: Campus, history: pl.DataFrame, start: date
+) -> tuple[ScenarioSet, ScenarioSet]:
+    """In-sample and out-of-sample scenarios for the horizon starting on local day ``start``."""
+    settings = profile.scenarios
+    common = {
+        "iso": campus.iso,
+        "node": campus.node,
+        "market": campus.market,
+        "start": start,
+        "days": settings.days,
+        "model": settings.model,
+        "stress": settings.stress,
+        "month_window": settings.month_window,
+        "offer_cap": settings.offer_cap_usd_per_mwh,
+    }
+    in_sample = generate(history, n=settings.n, seed=settings.seed, **common)
+    out_of_sample = generate(
+        history, n=settings.out_of_sample_n, seed=settings.out_of_sample_seed, **common
+    )
+    return in_sample, out_of_sample
