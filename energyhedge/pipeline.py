@@ -411,7 +411,7 @@ class _Run:
             changes=None,
             provenance=Provenance(
                 sources=(
-                    ("price store", str(self.options.store or default_root())),
+                    ("price store", shown_path(self.options.store or default_root())),
                     ("market data refresh", r.refresh),
                     ("settlement point", f"{r.campus.iso}/{r.campus.market}/{r.campus.node}"),
                     (

@@ -139,3 +139,13 @@ def test_publication_is_atomic(tmp_path, solved):
     replaced = publish(tmp_path, problem, solution, {**recommendation, "run_id": "second"})
     assert json.loads((replaced / "recommendation.json").read_text())["run_id"] == "second"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_committed_example_report_follows_schema(repo_root):
+    # reports/example/ is what a new user opens first; it must match the current contract.
+    example = repo_root / "reports" / "example"
+    recommendation = json.loads((example / "recommendation.json").read_text(encoding="utf-8"))
+    jsonschema.validate(recommendation, SCHEMA)
+    trades = pl.read_csv(example / "trades.csv")
+    assert trades["product"].to_list() == [t["product"] for t in recommendation["trades"]]
+    assert trades["mw"].to_list() == pytest.approx([t["mw"] for t in recommendation["trades"]])
