@@ -51,8 +51,3 @@ def is_repeated(naive_local: pl.Series, tz: str) -> pl.Series:
 def local_midnight_utc(dates: pl.Series, tz: str) -> pl.Series:
     """UTC instant of local midnight at the start of each date (never ambiguous in US zones)."""
     return to_utc(dates.cast(pl.Date).cast(pl.Datetime("us")), tz)
-
-
-def utc_to_local(instants_utc: pl.Series, tz: str) -> pl.Series:
-    """Naive local wall-clock time of UTC instants."""
-    return instants_utc.dt.convert_time_zone(tz).dt.replace_time_zone(None)

@@ -82,17 +82,6 @@ class HighsRunner:
         cols = np.asarray(cols, dtype=np.int32).ravel()
         self.highs.changeColsCost(cols.size, cols, np.asarray(costs, dtype=float).ravel())
 
-    def change_row_bounds(self, rows: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        """Set lower and upper bounds of the given rows."""
-        rows = np.asarray(rows, dtype=np.int32).ravel()
-        n = rows.size
-        self.highs.changeRowsBounds(
-            n,
-            rows,
-            np.broadcast_to(lower, n).astype(float),
-            np.broadcast_to(upper, n).astype(float),
-        )
-
     def run(self) -> LpResult:
         """Solve; on numerical trouble retry once with the other algorithm (IPM <-> simplex).
 
