@@ -29,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from energyhedge import risk
+from energyhedge.alerts import Alert, operator_alerts
 from energyhedge.assemble import build_problem
 from energyhedge.campus import Campus, load_campus
 from energyhedge.config import shown_path
@@ -159,6 +160,7 @@ class _Results:
     hedged: CostBreakdown | None = None
     unhedged: CostBreakdown | None = None
     trades: list = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
     start: date | None = None
 
 
@@ -278,6 +280,17 @@ class _Run:
                     recommended=r.comparison["out_of_sample"]["recommended"],
                     unhedged=r.comparison["out_of_sample"]["unhedged"],
                 )
+                r.alerts = operator_alerts(
+                    target,
+                    decision,
+                    findings=r.findings,
+                    solver=r.solution.solver,
+                    refresh=r.refresh,
+                    iso=r.campus.iso,
+                )
+                for alert in r.alerts:
+                    record = alert.record()
+                    self.log.event(f"alert.{alert.kind}", level=record.pop("level"), **record)
             with self.stage("outputs", bar):
                 recommendation = self.recommendation(r)
                 r.trades = recommendation["trades"]
@@ -301,7 +314,8 @@ class _Run:
         As in ``energyhedge optimize``, ``risk.hedged`` / ``risk.unhedged`` value the policy on
         the in-sample scenarios and ``risk.out_of_sample`` on fresh ones; the nightly adds every
         strategy out of sample, the in/out-of-sample gap, the data refresh and quality findings,
-        and (filled in by the caller) the one-sentence recommendation and the stress events.
+        the operator alerts (on the out-of-sample scenarios), and (filled in by the caller) the
+        one-sentence recommendation and the stress events.
         """
         ins, oos = r.comparison["in_sample"], r.comparison["out_of_sample"]
         settings = r.profile.scenarios
@@ -334,6 +348,7 @@ class _Run:
             "refresh": r.refresh,
             "quality": [str(f) for f in r.findings],
         }
+        recommendation["alerts"] = [a.record() for a in r.alerts]
         recommendation["notes"] += self.warnings
         return recommendation
 
@@ -451,6 +466,7 @@ class _Run:
                 ),
             },
             warnings=tuple(self.warnings),
+            alerts=content.alert_rows(r.alerts),
         )
         previous = self.registry.previous_success(data.profile, before_run_id=self.run_id)
         return replace(data, changes=changes_since(previous, key_metrics(data)))

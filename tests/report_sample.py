@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from energyhedge.report.html import (
+    AlertRow,
     ChangeRow,
     Changes,
     CostDistribution,
@@ -103,4 +104,13 @@ def sample_report(campus: str = "Campus A", product: str = "call_100_5x16") -> R
             "expected_usd_per_gpu_hour": 0.0926,
             "unhedged_expected_usd_per_gpu_hour": 0.0901,
         },
+        alerts=(
+            AlertRow(
+                "warning",
+                "2026-11-26 15:00-19:00 CST",
+                "coincident-peak risk, keep load low: expected tag cost $4,640 per MW of load "
+                "held through it",
+            ),
+            AlertRow("info", "", f"ercot/rtm/{campus}/60min: gap: 1 interval missing"),
+        ),
     )

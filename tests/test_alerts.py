@@ -9,6 +9,8 @@ import numpy as np
 from energyhedge.alerts import Alert, operator_alerts
 from energyhedge.data.quality import Finding
 from energyhedge.problem import Decision, FlexClass, HedgeProblem
+from energyhedge.report.content import alert_rows
+from energyhedge.report.html import AlertRow
 
 # 3 hourly intervals from 2023-08-17 18:00 CDT, 4 scenarios.
 START = "2023-08-17T23:00"
@@ -222,3 +224,21 @@ def test_intervals_that_are_not_back_to_back_do_not_merge() -> None:
     stamps[2] += np.timedelta64(1, "h")  # 18:00, 19:00, then 21:00
     alerts = operator_alerts(replace(problem, interval_start_utc=stamps), _decision(), iso="ercot")
     assert [a.when for a in alerts] == ["2023-08-17 18:00-20:00 CDT", "2023-08-17 21:00 CDT"]
+
+
+def test_report_rows_put_the_window_in_its_own_column() -> None:
+    alerts = [
+        Alert(
+            "warning",
+            "scarcity",
+            "2023-08-17 19:00 CDT: 45% chance",
+            "x",
+            "y",
+            "2023-08-17 19:00 CDT",
+        ),
+        Alert("info", "data", "ercot/rtm/LZ_HOUSTON/60min: gap: 2 intervals missing"),
+    ]
+    assert alert_rows(alerts) == (
+        AlertRow("warning", "2023-08-17 19:00 CDT", "45% chance"),
+        AlertRow("info", "", "ercot/rtm/LZ_HOUSTON/60min: gap: 2 intervals missing"),
+    )

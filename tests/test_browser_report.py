@@ -99,6 +99,8 @@ def test_fixture_report_with_hostile_names(driver, tmp_path: Path) -> None:
     assert HOSTILE in driver.find_element("css selector", "header h1").text
     svg_count = driver.execute_script("return document.querySelectorAll('svg.chart').length")
     assert svg_count == 5  # cost CDF, frontier, two payoffs, schedule
+    alerts = driver.execute_script("return document.querySelectorAll('#alerts tbody tr').length")
+    assert alerts == 2
 
 
 def test_nightly_report_on_shipped_data(driver, tmp_path: Path) -> None:
@@ -108,3 +110,6 @@ def test_nightly_report_on_shipped_data(driver, tmp_path: Path) -> None:
     assert "tx-100mw" in driver.find_element("css selector", "header h1").text
     rows = driver.execute_script("return document.querySelectorAll('#stress tbody tr').length")
     assert rows == 1
+    doc = json.loads((out / "latest" / "recommendation.json").read_text(encoding="utf-8"))
+    alerts = driver.execute_script("return document.querySelectorAll('#alerts tbody tr').length")
+    assert alerts == len(doc["alerts"]) > 0

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
+from markupsafe import escape
 
 from energyhedge.cli import main
 from energyhedge.lock import LOCK_NAME
@@ -157,6 +158,35 @@ def test_recommendation_follows_the_schema_and_the_report(two_runs) -> None:
         assert {row["product"]: float(row["mw"]) for row in csv.DictReader(f)} == trades
     for product, mw in trades.items():
         assert f"<td>{product}</td>" in page and f"{mw:,.1f}".replace("-", "−") in page
+
+
+def test_alerts_in_recommendation_log_and_report(two_runs) -> None:
+    _, dirs = two_runs
+    alerts = json.loads((dirs[0] / "recommendation.json").read_text())["alerts"]
+    levels = [a["level"] for a in alerts]
+    assert levels == sorted(levels, key=("warning", "info").index) and "warning" in levels
+    # 2026-08-20 is a summer weekday: the 4CP hours ending 16-19 are 15:00-19:00 CDT.
+    (cp,) = [a for a in alerts if a["kind"] == "coincident_peak"]
+    assert cp["message"].startswith("2026-08-20 15:00-19:00 CDT: coincident-peak risk")
+    assert (cp["interval_start_utc"], cp["interval_end_utc"]) == (
+        "2026-08-20T20:00:00Z",
+        "2026-08-21T00:00:00Z",
+    )
+    # The shipped history has one gap (the 2023 fall-back repeat): an info alert, no window.
+    (data,) = [a for a in alerts if a["kind"] == "data"]
+    assert data["level"] == "info" and data["interval_start_utc"] is None
+    assert "gap" in data["message"]
+    logged = [r for r in read_log(dirs[0] / "run.log") if r["event"].startswith("alert.")]
+    assert [(r["level"], r["event"], r["message"]) for r in logged] == [
+        (a["level"], f"alert.{a['kind']}", a["message"]) for a in alerts
+    ]
+    page = (dirs[0] / "report.html").read_text(encoding="utf-8")
+    section = page[page.index('<section id="alerts">') : page.index('<section id="trades">')]
+    assert section.count("<tr class=") == len(alerts)
+    for a in alerts:
+        when, _, text = a["message"].partition(": ") if a["interval_start_utc"] else ("", "", "")
+        assert str(escape(text or a["message"])) in section
+        assert not when or f"<td>{when}</td>" in section
 
 
 def test_same_inputs_and_seed_give_the_same_recommendation(two_runs) -> None:

@@ -91,6 +91,21 @@ def test_numbers_in_tables(hostile_page: tuple[str, _Collector]) -> None:
     assert "+2.5 MW" in cells and "−$9,000" in cells and "+20.0 MWh" in cells
     # Schedule energy: 30 MW x 24 h and the 1,600 $/MWh threshold.
     assert "720.0" in cells and "$1,600" in cells
+    # Alerts: level, local window ("—" for the whole run) and text in their own cells.
+    assert cells[:6] == [
+        "warning",
+        "2026-11-26 15:00-19:00 CST",
+        "coincident-peak risk, keep load low: expected tag cost $4,640 per MW of load "
+        "held through it",
+        "info",
+        "—",
+        f"ercot/rtm/{HOSTILE}/60min: gap: 1 interval missing",
+    ]
+
+
+def test_no_alerts_is_stated() -> None:
+    page = render_report(dataclasses.replace(sample_report(), alerts=()))
+    assert '<section id="alerts">\n  <h2>Alerts</h2>\n  <p>No alerts.</p>' in page
 
 
 def test_sentence_names_trades_and_tail_effect() -> None:

@@ -11,8 +11,10 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from energyhedge.alerts import Alert
 from energyhedge.problem import Decision, HedgeProblem
 from energyhedge.report.html import (
+    AlertRow,
     CostDistribution,
     Frontier,
     ReportData,
@@ -25,6 +27,14 @@ from energyhedge.report.html import (
 from energyhedge.risk import CostBreakdown, weighted_quantile
 
 PERCENTILE_MARKS = {"P50": 0.50, "P95": 0.95, "P99": 0.99}
+
+
+def alert_rows(alerts: list[Alert]) -> tuple[AlertRow, ...]:
+    """Report rows of operator alerts: the local window in its own column, not in the text."""
+    return tuple(
+        AlertRow(a.level, a.when, a.message.removeprefix(f"{a.when}: ") if a.when else a.message)
+        for a in alerts
+    )
 
 
 def trades(trade_records: list[dict], quoted: set[str], tz: str) -> tuple[Trade, ...]:

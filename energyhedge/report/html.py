@@ -20,6 +20,7 @@ from energyhedge.report import plots
 
 SECTION_IDS = (
     "recommendation",
+    "alerts",
     "trades",
     "risk",
     "cost-distribution",
@@ -32,6 +33,15 @@ SECTION_IDS = (
 )
 
 TEMPLATES = Path(__file__).with_name("templates")
+
+
+@dataclass(frozen=True)
+class AlertRow:
+    """One operator alert (``energyhedge.alerts``): level, local time window ("" if none), text."""
+
+    level: str
+    when: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -189,6 +199,7 @@ class ReportData:
     provenance: Provenance
     headline: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    alerts: tuple[AlertRow, ...] = ()
 
 
 def recommendation_sentence(data: ReportData) -> str:
