@@ -161,3 +161,23 @@ def test_open_store_seeds_from_the_shipped_file_once(tmp_path, monkeypatch):
 def test_default_root_is_inside_the_repo_without_env(monkeypatch):
     monkeypatch.delenv("ENERGYHEDGE_STORE")
     assert store_module.default_root() == store_module.REPO_ROOT / "market_data" / "store"
+
+
+def test_damaged_series_file_is_a_clear_error_and_other_files_stay(tmp_path):
+    store = open_store(tmp_path, seed=False)
+    path = FIXTURES / "ercot_rtm_np6_905.csv"
+    frame = read_prices(path).frame
+    store.upsert(frame, file_provenance(path))
+    damaged = sorted(tmp_path.rglob("*.parquet"))[0]
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    snapshot = _files(tmp_path)
+    calls = (
+        store.series,
+        store.read_all,
+        lambda: [store.read(*key) for key in frame.select("iso", "market", "node").unique().rows()],
+        lambda: store.upsert(frame, file_provenance(path)),
+    )
+    for call in calls:
+        with pytest.raises(DataError, match=r"damaged or unreadable.*move it aside"):
+            call()
+    assert _files(tmp_path) == snapshot

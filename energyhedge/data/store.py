@@ -118,12 +118,14 @@ class PriceStore:
             paths = {m: p for m, p in paths.items() if m == interval_minutes}
         if not paths:
             return empty_prices()
-        frame = pl.scan_parquet(paths[min(paths)])
+        path = paths[min(paths)]
+        frame = pl.scan_parquet(path)
         if start_utc is not None:
             frame = frame.filter(pl.col("interval_start_utc") >= _utc(start_utc))
         if end_utc is not None:
             frame = frame.filter(pl.col("interval_start_utc") < _utc(end_utc))
-        return conform(frame.collect()).sort("interval_start_utc")
+        with _readable(path):
+            return conform(frame.collect()).sort("interval_start_utc")
 
     def read_all(
         self, iso: str | None = None, market: str | None = None, node: str | None = None
@@ -136,7 +138,8 @@ class PriceStore:
         ]
         if not paths:
             return empty_prices()
-        frame = pl.read_parquet(paths)
+        with _readable(*paths):
+            frame = pl.read_parquet(paths)
         return conform(frame).sort(
             "iso", "market", "node", "interval_minutes", "interval_start_utc"
         )
@@ -145,15 +148,16 @@ class PriceStore:
         """One row per series: iso, market, node, interval_minutes, first_utc, last_utc, rows."""
         rows = []
         for (iso, market, node, minutes), path in self._partitions():
-            stats = (
-                pl.scan_parquet(path)
-                .select(
-                    pl.col("interval_start_utc").min().alias("first_utc"),
-                    pl.col("interval_start_utc").max().alias("last_utc"),
-                    pl.len().alias("rows"),
+            with _readable(path):
+                stats = (
+                    pl.scan_parquet(path)
+                    .select(
+                        pl.col("interval_start_utc").min().alias("first_utc"),
+                        pl.col("interval_start_utc").max().alias("last_utc"),
+                        pl.len().alias("rows"),
+                    )
+                    .collect()
                 )
-                .collect()
-            )
             rows.append(
                 {
                     "iso": iso,
@@ -221,7 +225,11 @@ class PriceStore:
         for key, incoming in frame.group_by(series_cols, maintain_order=True):
             iso, market, node, minutes = key
             path = self._path(iso, market, node, minutes)
-            stored = conform(pl.read_parquet(path)) if path.exists() else empty_prices()
+            if path.exists():
+                with _readable(path):
+                    stored = conform(pl.read_parquet(path))
+            else:
+                stored = empty_prices()
             merged, tally = _merge(stored, incoming)
             counts.append(SeriesCounts(iso, market, node, minutes, **tally))
             if tally["inserted"] + tally["updated"] + tally["revisions_replaced"]:
@@ -282,6 +290,19 @@ class PriceStore:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextmanager
+def _readable(*paths: Path) -> Iterator[None]:
+    """Turn a damaged or unreadable store file into a DataError that says what to do."""
+    try:
+        yield
+    except (pl.exceptions.ComputeError, OSError) as exc:
+        names = ", ".join(str(p) for p in paths[:3]) + (" ..." if len(paths) > 3 else "")
+        raise DataError(
+            f"store file {names} is damaged or unreadable ({str(exc).splitlines()[0]}); move it "
+            "aside and import or fetch that series again (manifest.jsonl lists its sources)"
+        ) from None
 
 
 def open_store(root: str | Path | None = None, *, seed: bool = True) -> PriceStore:
