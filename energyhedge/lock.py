@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from energyhedge.errors import LockedError
+from energyhedge.errors import ConfigError, LockedError
 
 LOCK_NAME = ".lock"
 
@@ -37,8 +37,14 @@ class OutputLock:
 
     def acquire(self) -> None:
         """Take the lock or raise LockedError naming the holder and what to do."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write to the output directory {self.directory} ({exc.strerror}); "
+                "give a writable --out"
+            ) from None
         deadline = time.monotonic() + self.wait_s
         while True:
             try:

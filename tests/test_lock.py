@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from energyhedge.errors import LockedError
+from energyhedge.errors import ConfigError, LockedError
 from energyhedge.lock import LOCK_NAME, OutputLock
 
 REPO = Path(__file__).resolve().parents[1]
@@ -84,3 +84,10 @@ def test_released_lock_can_be_taken_again_in_process(tmp_path: Path) -> None:
         pass
     with OutputLock(tmp_path):
         assert (tmp_path / LOCK_NAME).exists()
+
+
+def test_unwritable_output_directory_is_a_configuration_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    with pytest.raises(ConfigError, match=r"cannot write to the output directory .*writable --out"):
+        OutputLock(blocker / "reports").acquire()
