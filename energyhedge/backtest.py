@@ -41,7 +41,7 @@ from energyhedge.data.generic_csv import GenericOptions
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
-from energyhedge.instruments import Catalogue, load_catalogue, payoff_usd_per_mwh
+from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
 from energyhedge.optimize import SolveOptions, solve
 from energyhedge.problem import Decision, HedgeProblem
 from energyhedge.risk import (
@@ -555,7 +555,7 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
     """
     profile = load_run_profile(spec.config)
     campus = load_campus(profile.campus_path)
-    catalogue = load_catalogue(profile.contracts_path)
+    catalogue = profile.contracts()
     node = spec.node or campus.node
     market = spec.market or campus.market
     if (node, market) != (campus.node, campus.market):

@@ -33,7 +33,7 @@ Catalogue file::
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 
@@ -134,6 +134,30 @@ class Catalogue:
 
     def __len__(self) -> int:
         return len(self.products)
+
+    def with_quotes(self, quotes_usd_per_mwh: dict[str, float]) -> Catalogue:
+        """The catalogue with broker quotes ($/MWh of notional) in place of the file's terms.
+
+        For a block the quote is its fixed price F; for an option it is the premium per MWh of
+        notional in the product's shape. ConfigError names an unknown product.
+        """
+        names = [spec.name for spec in self.products]
+        unknown = sorted(set(quotes_usd_per_mwh) - set(names))
+        if unknown:
+            raise ConfigError(
+                f"{self.path}: no product {', '.join(unknown)} to quote; products are "
+                f"{', '.join(names)}"
+            )
+
+        def quoted(spec: ProductSpec) -> ProductSpec:
+            if spec.name not in quotes_usd_per_mwh:
+                return spec
+            value = float(quotes_usd_per_mwh[spec.name])
+            if spec.kind == "block":
+                return replace(spec, fixed_price_usd_per_mwh=value)
+            return replace(spec, premium_usd_per_mwh=value, premium_usd_per_mw=None)
+
+        return replace(self, products=tuple(quoted(spec) for spec in self.products))
 
 
 _PRODUCT_KEYS = {

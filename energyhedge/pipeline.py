@@ -40,7 +40,7 @@ from energyhedge.data.fetch_plan import FetchRequest
 from energyhedge.data.quality import assess
 from energyhedge.data.store import PriceStore, default_root, open_store
 from energyhedge.errors import DataError, EnergyHedgeError, SolverError
-from energyhedge.instruments import Catalogue, load_catalogue, payoff_usd_per_mwh, product_mask
+from energyhedge.instruments import Catalogue, payoff_usd_per_mwh, product_mask
 from energyhedge.lock import OutputLock
 from energyhedge.log import RunLog
 from energyhedge.optimize import frontier, solve
@@ -90,6 +90,7 @@ class NightlyOptions:
     quiet: bool = False
     wait_s: float = 0.0
     store: Path | None = None
+    quotes_usd_per_mwh: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,9 +202,11 @@ class _Run:
         r = _Results()
         with Progress(len(STEPS), "nightly", enabled=not o.quiet) as bar:
             with self.stage("profile", bar):
-                r.profile = load_run_profile(o.config)
+                r.profile = load_run_profile(o.config).with_overrides(
+                    quotes_usd_per_mwh=o.quotes_usd_per_mwh
+                )
                 r.campus = load_campus(r.profile.campus_path)
-                r.catalogue = load_catalogue(r.profile.contracts_path)
+                r.catalogue = r.profile.contracts()
                 self.inputs["campus"] = input_record(r.campus.path)
                 self.inputs["contracts"] = input_record(r.catalogue.path)
                 r.start = r.profile.scenarios.start or self.as_of + timedelta(days=1)

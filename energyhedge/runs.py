@@ -46,6 +46,7 @@ from datetime import date
 from pathlib import Path
 
 from energyhedge.config import Table, load_toml, shown_path
+from energyhedge.instruments import Catalogue, load_catalogue
 from energyhedge.optimize.options import DEFAULT_HIGHS_OPTIONS, SolveOptions
 from energyhedge.scenarios import MODELS, CapEvent, HistoricalReplay
 
@@ -98,6 +99,12 @@ class RunProfile:
     scenarios: ScenarioSettings
     solve_options: SolveOptions
     frontier_lambdas: tuple[float, ...]
+    quotes_usd_per_mwh: tuple[tuple[str, float], ...] = ()
+    """Broker quotes given on the command line: (product, $/MWh), see ``Catalogue.with_quotes``."""
+
+    def contracts(self) -> Catalogue:
+        """The contract catalogue with the profile's broker quotes applied."""
+        return load_catalogue(self.contracts_path).with_quotes(dict(self.quotes_usd_per_mwh))
 
     def with_overrides(
         self,
@@ -107,6 +114,7 @@ class RunProfile:
         cvar_budget_usd: float | None = None,
         n: int | None = None,
         seed: int | None = None,
+        quotes_usd_per_mwh: tuple[tuple[str, float], ...] = (),
     ) -> RunProfile:
         """The profile with command-line overrides applied (None keeps the profile's value).
 
@@ -124,7 +132,12 @@ class RunProfile:
             scenarios = dataclasses.replace(scenarios, n=n)
         if seed is not None:
             scenarios = dataclasses.replace(scenarios, seed=seed)
-        return dataclasses.replace(self, scenarios=scenarios, solve_options=options)
+        return dataclasses.replace(
+            self,
+            scenarios=scenarios,
+            solve_options=options,
+            quotes_usd_per_mwh=self.quotes_usd_per_mwh + tuple(quotes_usd_per_mwh),
+        )
 
     def resolved(self) -> dict:
         """The profile as plain JSON-ready values (for recommendation.json)."""
@@ -151,6 +164,7 @@ class RunProfile:
                 "cvar_budget_usd": o.cvar_budget_usd,
                 "frontier_lambdas": list(self.frontier_lambdas),
             },
+            "quotes_usd_per_mwh": dict(self.quotes_usd_per_mwh),
             "solver": {
                 "time_limit_s": o.time_limit_s,
                 "marginals": o.marginals,

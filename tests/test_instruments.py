@@ -225,3 +225,16 @@ def test_virtual_peaker_example_terms():
         "LZ_HOUSTON",
     )
     assert p.premium_usd_per_mw * 70.0 == pytest.approx(120_000.0, abs=1e-6)
+
+
+def test_quotes_replace_block_price_and_option_premium(repo_root):
+    catalogue = load_catalogue(repo_root / "models/contracts/ercot-standard.toml")
+    quoted = catalogue.with_quotes({"block_7x24": 61.5, "call_250_5x16": 4.0})
+    by_name = {spec.name: spec for spec in quoted}
+    assert by_name["block_7x24"].fixed_price_usd_per_mwh == 61.5
+    assert by_name["call_250_5x16"].premium_usd_per_mwh == 4.0
+    assert by_name["call_250_5x16"].premium_usd_per_mw is None
+    untouched = [s for s in quoted if s.name not in ("block_7x24", "call_250_5x16")]
+    assert untouched == [s for s in catalogue if s.name not in ("block_7x24", "call_250_5x16")]
+    with pytest.raises(ConfigError, match="no product block_9x9 to quote"):
+        catalogue.with_quotes({"block_9x9": 1.0})

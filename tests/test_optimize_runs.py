@@ -134,6 +134,23 @@ def test_optimize_command_on_shipped_ercot_data(tmp_path, repo_root, capsys):
     assert (schedule["firm_mw"] + schedule["training_mw"]).max() <= 100.0 + 1e-6
 
 
+def test_broker_quote_replaces_the_fair_premium(tmp_path, repo_root, capsys):
+    # A scarcity call quoted at $1/MWh of notional over the 24-hour 7x24 horizon: the optimiser
+    # pays exactly quote x hours x MW for it, and the quote is recorded with the run.
+    config = str(repo_root / "models/runs/demo-ercot.toml")
+    args = ["optimize", "--config", config, "--scenarios", "40", "--seed", "3"]
+    out = tmp_path / "quoted"
+    assert main([*args, "--quote", "scarcity_1000_7x24=1", "--out", str(out)]) == 0
+    record = json.loads((out / "recommendation.json").read_text())
+    assert record["config"]["quotes_usd_per_mwh"] == {"scarcity_1000_7x24": 1.0}
+    (call,) = [t for t in record["trades"] if t["product"] == "scarcity_1000_7x24"]
+    assert call["mw"] > 0
+    assert call["premium_usd"] == pytest.approx(1.0 * 24 * call["mw"], rel=1e-9)
+    assert call["fair_premium_usd"] != pytest.approx(call["premium_usd"])
+    assert main([*args, "--quote", "no_such=1", "--out", str(tmp_path / "bad")]) == 2
+    assert "no product no_such to quote" in capsys.readouterr().err
+
+
 def test_optimize_command_reports_unreachable_budget(tmp_path, repo_root, capsys):
     config = str(repo_root / "models/runs/demo-ercot.toml")
     code = main(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from datetime import date
 from pathlib import Path
 
@@ -62,3 +63,32 @@ def csv_layout(args: argparse.Namespace, names: tuple[str, ...] = CSV_LAYOUT_OPT
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise ConfigError(f"{flags} only apply to your own CSV layout: add --time-col")
     return given
+
+
+def product_value(text: str) -> tuple[str, float]:
+    """argparse type for ``PRODUCT=NUMBER`` (e.g. ``scarcity_1000_7x24=70``)."""
+    name, _, value = text.partition("=")
+    problem = argparse.ArgumentTypeError(
+        f"{text!r}: expected PRODUCT=NUMBER, e.g. scarcity_1000_7x24=70"
+    )
+    try:
+        number = float(value)
+    except ValueError:
+        raise problem from None
+    if not name.strip() or not math.isfinite(number):
+        raise problem
+    return name.strip(), number
+
+
+def add_quote_option(parser: argparse.ArgumentParser) -> None:
+    """``--quote PRODUCT=USD_PER_MWH`` (repeatable): a broker quote in place of the file's terms."""
+    parser.add_argument(
+        "--quote",
+        dest="quotes",
+        action="append",
+        type=product_value,
+        default=[],
+        metavar="PRODUCT=USD_PER_MWH",
+        help="broker quote: premium per MWh of notional for an option, the fixed price for a "
+        "block (repeat for several products)",
+    )

@@ -12,7 +12,12 @@ from energyhedge.backtest import (
     load_replay,
     write_backtest,
 )
-from energyhedge.commands.arguments import add_csv_layout_options, csv_layout, local_day
+from energyhedge.commands.arguments import (
+    add_csv_layout_options,
+    csv_layout,
+    local_day,
+    product_value,
+)
 from energyhedge.errors import ConfigError
 
 
@@ -55,6 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--fixed",
         action="append",
+        type=product_value,
         metavar="PRODUCT=MW",
         help="hold this product instead of optimising (repeat; others 0 MW)",
     )
@@ -69,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the back-test and print one line per strategy."""
     fields = load_replay(args.replay) if args.replay else {}
     if args.fixed:
-        fields["fixed_product_mw"] = dict(_fixed(item) for item in args.fixed)
+        fields["fixed_product_mw"] = dict(args.fixed)
     layout = csv_layout(args)
     if layout:
         fields["csv_layout"] = layout
@@ -96,13 +102,3 @@ def run(args: argparse.Namespace) -> int:
         per_text = f"{per:>12.4f}" if per is not None else f"{'n/a':>12}"
         print(f"{name:<18}{line['total_cost_usd']:>16,.0f}{per_text}{line['margin_usd']:>16,.0f}")
     return 0
-
-
-def _fixed(item: str) -> tuple[str, float]:
-    name, _, mw = item.partition("=")
-    try:
-        return name.strip(), float(mw)
-    except ValueError:
-        raise ConfigError(
-            f"--fixed {item!r}: expected PRODUCT=MW, e.g. scarcity_1000_7x24=70"
-        ) from None

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from energyhedge.commands.arguments import local_day
+from energyhedge.commands.arguments import add_quote_option, add_store_option, local_day
 from energyhedge.errors import ConfigError
 from energyhedge.pipeline import NightlyOptions, run_nightly
 
@@ -49,12 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="SECONDS",
         help="wait this long for another run on the same --out to finish (default: refuse)",
     )
-    parser.add_argument(
-        "--store",
-        type=Path,
-        default=None,
-        help="price store (default $ENERGYHEDGE_STORE, else market_data/store)",
-    )
+    add_quote_option(parser)
+    add_store_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -71,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
             quiet=args.quiet,
             wait_s=args.wait,
             store=args.store,
+            quotes_usd_per_mwh=tuple(args.quotes),
         )
     )
     if not args.quiet:

@@ -13,10 +13,10 @@ import polars as pl
 from energyhedge import risk
 from energyhedge.assemble import build_problem
 from energyhedge.campus import load_campus
+from energyhedge.commands.arguments import add_quote_option, add_store_option
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.data.store import open_store
 from energyhedge.errors import DataError
-from energyhedge.instruments import load_catalogue
 from energyhedge.optimize import solve
 from energyhedge.report import outputs
 from energyhedge.run_inputs import (
@@ -51,7 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--scenarios", type=int, metavar="N", help="in-sample scenarios")
     parser.add_argument("--seed", type=int, metavar="K", help="in-sample scenario seed")
-    parser.add_argument("--store", type=Path, default=None, help="price store folder")
+    add_quote_option(parser)
+    add_store_option(parser)
     parser.set_defaults(func=_main)
 
 
@@ -62,6 +63,7 @@ def _main(args: argparse.Namespace) -> int:
         cvar_budget_usd=args.cvar_budget,
         n=args.scenarios,
         seed=args.seed,
+        quotes_usd_per_mwh=tuple(args.quotes),
     )
     out = run_optimize(profile, args.out, store_root=args.store)
     print(summary(json.loads((out / "recommendation.json").read_text(encoding="utf-8"))))
@@ -87,7 +89,7 @@ def summary(recommendation: dict) -> str:
 def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None = None) -> Path:
     """Solve one profile on the local price store and publish its three output files."""
     campus = load_campus(profile.campus_path)
-    catalogue = load_catalogue(profile.contracts_path)
+    catalogue = profile.contracts()
     settings = profile.scenarios
     store = open_store(store_root)
     series = (campus.iso, campus.market, campus.node)

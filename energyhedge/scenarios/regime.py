@@ -13,24 +13,27 @@ clock slot of step ``t``::
 ``asinh(price / scale)`` behaves like a log for large prices and stays defined for negative
 ones. ``ceiling_t`` is the offer cap plus adder room in force on the day (``caps``), so a spike
 size is a position between the threshold and the ceiling and scales with the cap of the period;
-``Q`` is the quantile function of that position (``size_quantiles`` at evenly spaced levels,
-linearly interpolated) and ``size_rho`` keeps consecutive hours of one spike alike.
-A spike starts at step t with probability ``entry[m, k]`` when none was active at t-1; each of
-its steps is its last with probability ``exit[k]`` of that step's clock slot, so the duration
-distribution depends on the hour a spike starts (evening spikes end with the evening), and no
-spike lasts longer than ``MAX_SPIKE_DAYS`` days.
+``Q`` is the quantile function of that position in the step's month (``size_quantiles[m]`` at
+evenly spaced levels, linearly interpolated) and ``size_rho`` keeps consecutive hours of one
+spike alike. A spike starts at step t with probability ``entry[m, k]`` when none was active at
+t-1; each of its steps is its last with probability ``exit[m, k]`` of that step's month and clock
+slot, so the duration distribution depends on the season and the hour a spike starts (evening
+spikes end with the evening), and no spike lasts longer than ``MAX_SPIKE_DAYS`` days.
 
 Fitting: a step is a spike step when its price exceeds ``threshold``; ``mu`` is the mean of
 ``asinh(price / scale)`` over non-spike steps per (month, slot); ``phi`` the least-squares
 slope of the residual on its previous value over consecutive non-spike pairs; ``sigma`` the
 root-mean-square innovation per (month, slot) (the month's value where a cell has fewer than
 ``MIN_CELL`` innovations); ``entry`` the number of spike starts over the number of steps
-that follow a non-spike step, per (month, slot); ``exit`` the share of spike steps in each slot
-that end their spike (the next step is not a spike or not in the history), the share over all
-slots where a slot has fewer than ``MIN_CELL`` spike steps; ``size_quantiles`` the empirical
-quantiles of ``(price - threshold) / (ceiling - threshold)`` over spike steps (clipped to
-[0, 1]);
-``size_rho`` the correlation of the normal scores of consecutive steps of the same spike.
+that follow a non-spike step, per (month, slot); ``exit`` the share of spike steps that end
+their spike (the next step is not a spike or not in the history): per slot over the whole history (the share over all slots where a slot has fewer
+than ``MIN_CELL`` spike steps), then per (month, slot) as ``(ended + PRIOR_STEPS * slot share) /
+(spike steps + PRIOR_STEPS)``, so a cell with few spike steps stays near its slot's share;
+``size_quantiles[m]`` the quantiles of the position ``(price - threshold) / (ceiling -
+threshold)`` (clipped to [0, 1]) over the spike steps of month m, averaged level by level with
+those over all spike steps with weights ``n_m / (n_m + PRIOR_STEPS)`` and ``PRIOR_STEPS / (n_m +
+PRIOR_STEPS)`` (``n_m`` the month's spike steps), so a month with few spikes keeps the all-year
+sizes; ``size_rho`` the correlation of the normal scores of consecutive steps of the same spike.
 Months absent from the history borrow the parameters of the nearest month that has data.
 """
 
@@ -52,6 +55,7 @@ from energyhedge.scenarios.daygrid import DayMatrix, months
 MIN_CELL = 5
 SIZE_LEVELS = 101
 MAX_SPIKE_DAYS = 2
+PRIOR_STEPS = 20.0  # spike steps of all-year evidence a month's spike sizes and exits are shrunk to
 DEFAULT_SCALE_USD_PER_MWH = 20.0
 DEFAULT_THRESHOLD_USD_PER_MWH = 300.0
 
@@ -67,10 +71,10 @@ class RegimeParams:
     scale_usd_per_mwh, threshold_usd_per_mwh : float
     mu, sigma, entry : ndarray [12, K]
     phi : float
-    exit : ndarray [K]
-        Probability that a spike step in clock slot k is the spike's last.
-    size_quantiles : ndarray [Q]
-        Quantiles of a spike's position between threshold and ceiling at levels 0 .. 1.
+    exit : ndarray [12, K]
+        Probability that a spike step in month m and clock slot k is the spike's last.
+    size_quantiles : ndarray [12, Q]
+        Quantiles of a spike's position between threshold and ceiling in month m at levels 0 .. 1.
     size_rho : float
         Correlation of spike sizes in consecutive steps of one spike (normal scores).
     """
@@ -103,19 +107,32 @@ class RegimeParams:
         """Read parameters written by :meth:`save`."""
         try:
             data = json.loads(Path(path).read_text())
-            arrays = {k: np.asarray(data[k], dtype=float) for k in ("mu", "sigma", "entry")}
-            return cls(
+            names = ("mu", "sigma", "entry", "exit", "size_quantiles")
+            arrays = {k: np.asarray(data[k], dtype=float) for k in names}
+            params = cls(
                 interval_minutes=int(data["interval_minutes"]),
                 scale_usd_per_mwh=float(data["scale_usd_per_mwh"]),
                 threshold_usd_per_mwh=float(data["threshold_usd_per_mwh"]),
                 phi=float(data["phi"]),
-                exit=np.asarray(data["exit"], dtype=float),
-                size_quantiles=np.asarray(data["size_quantiles"], dtype=float),
                 size_rho=float(data["size_rho"]),
                 **arrays,
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: not a regime parameter file ({exc})") from None
+        k = params.mu.shape[-1]
+        for name, width in (("sigma", k), ("entry", k), ("exit", k), ("size_quantiles", None)):
+            shape = getattr(params, name).shape
+            if params.mu.shape != (12, k) or len(shape) != 2 or shape[0] != 12 or shape[1] < 2:
+                ok = False
+            else:
+                ok = width is None or shape[1] == width
+            if not ok:
+                raise ConfigError(
+                    f"{path}: key '{name}' has shape {list(shape)}, expected 12 monthly rows "
+                    f"matching mu {list(params.mu.shape)}; re-create it with `energyhedge "
+                    "scenarios fit`"
+                )
+        return params
 
 
 def _cell_stat(values: np.ndarray, month: np.ndarray, slot: np.ndarray, k: int) -> np.ndarray:
@@ -135,6 +152,22 @@ def _fill_months(table: np.ndarray, present: np.ndarray) -> np.ndarray:
     for m in np.flatnonzero(~present):
         gap = np.abs(have - m)
         out[m] = table[have[np.argmin(np.minimum(gap, 12 - gap))]]
+    return out
+
+
+def _monthly_quantiles(position: np.ndarray, month: np.ndarray) -> np.ndarray:
+    """Quantiles [12, SIZE_LEVELS] of ``position`` per month, shrunk toward all months'.
+
+    Each month's quantiles are averaged level by level with the all-year quantiles, with weight
+    ``n_m / (n_m + PRIOR_STEPS)`` on the month's own (``n_m`` its number of values).
+    """
+    levels = np.linspace(0.0, 1.0, SIZE_LEVELS)
+    pooled = np.quantile(position, levels)
+    out = np.tile(pooled, (12, 1))
+    for m in np.unique(month):
+        own = position[month == m]
+        weight = own.size / (own.size + PRIOR_STEPS)
+        out[m] = weight * np.quantile(own, levels) + (1.0 - weight) * pooled
     return out
 
 
@@ -199,13 +232,16 @@ def fit_regime(
             np.bincount(slot[spike], minlength=k),
         )
         with np.errstate(invalid="ignore", divide="ignore"):
-            exit_rate = np.where(
+            slot_exit = np.where(
                 spike_count >= MIN_CELL, ended / spike_count, ended.sum() / spike_count.sum()
             )
+        cell_ended = np.bincount(month[ends] * k + slot[ends], minlength=12 * k).reshape(12, k)
+        cell_count = np.bincount(month[spike] * k + slot[spike], minlength=12 * k).reshape(12, k)
+        exit_rate = (cell_ended + PRIOR_STEPS * slot_exit) / (cell_count + PRIOR_STEPS)
         ceiling = np.repeat(ceiling_by_day, k)[spike]
         position = (p[spike] - threshold_usd_per_mwh) / (ceiling - threshold_usd_per_mwh)
         position = np.clip(position, 0.0, 1.0)
-        size_quantiles = np.quantile(position, np.linspace(0.0, 1.0, SIZE_LEVELS))
+        size_quantiles = _monthly_quantiles(position, month[spike])
         score = np.zeros(p.size)
         score[spike] = ndtri((rankdata(position) - 0.5) / position.size)
         again = spike & ~starts  # later steps of a spike, with the previous step in it
@@ -215,7 +251,7 @@ def fit_regime(
             else 0.0
         )
     else:
-        exit_rate, size_quantiles, size_rho = np.ones(k), np.array([1.0, 1.0]), 0.0
+        exit_rate, size_quantiles, size_rho = np.ones((12, k)), np.ones((12, 2)), 0.0
     return RegimeParams(
         interval_minutes=history.interval_minutes,
         scale_usd_per_mwh=scale_usd_per_mwh,
@@ -269,7 +305,9 @@ def simulate_regime(
         return prices
     longest = MAX_SPIKE_DAYS * k
     offset = np.arange(longest)
-    ending = rng.random((step_of.size, longest)) < params.exit[(step_of[:, None] + offset) % k]
+    ahead = np.minimum(step_of[:, None] + offset, steps - 1)
+    ending = rng.random((step_of.size, longest)) < params.exit[month[ahead], slot[ahead]]
+    del ahead
     ending[:, -1] = True
     length = np.argmax(ending, axis=1) + 1
     del ending
@@ -291,8 +329,13 @@ def simulate_regime(
     at = step_of[:, None] + offset
     inside = (offset < length[:, None]) & (at < steps)
     rows, at = np.broadcast_to(row_of[:, None], at.shape)[inside], at[inside]
-    levels = np.linspace(0.0, 1.0, params.size_quantiles.size)
-    size = np.interp(ndtr(level[inside]), levels, params.size_quantiles)
+    # Piecewise-linear quantile function of each step's month, at the level's probability.
+    where = ndtr(level[inside]) * (params.size_quantiles.shape[1] - 1)
+    below = np.minimum(where.astype(np.int64), params.size_quantiles.shape[1] - 2)
+    flat_table = params.size_quantiles.ravel()
+    below += month[at] * params.size_quantiles.shape[1]
+    lower, upper = flat_table[below], flat_table[below + 1]
+    size = lower + (where - below % params.size_quantiles.shape[1]) * (upper - lower)
     room = np.repeat(ceiling_by_day, k)[at] - params.threshold_usd_per_mwh
     prices[rows, at] = params.threshold_usd_per_mwh + room * size
     return prices
