@@ -17,7 +17,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "optimize",
         help="time the array build and HiGHS solve (optionally against a Pyomo build)",
         description="Builds and solves the synthetic campus: small (24 intervals x 100 "
-        "scenarios), daily (96 x 1,000), weekly (168 x 2,000).",
+        "scenarios), daily (96 x 1,000), weekly (168 x 2,000), season (2,208 x 500: June-August "
+        "hourly).",
     )
     opt.add_argument("--size", choices=tuple(SIZES), default="small")
     opt.add_argument("--compare-pyomo", action="store_true", help="also build the model in Pyomo")

@@ -12,7 +12,12 @@ import numpy as np
 
 from energyhedge.problem import FlexClass, HedgeProblem, Product
 
-SIZES = {"small": (24, 100), "daily": (96, 1000), "weekly": (168, 2000)}
+SIZES = {
+    "small": (24, 100),
+    "daily": (96, 1000),
+    "weekly": (168, 2000),
+    "season": (2208, 500),
+}
 """Benchmark sizes: name -> (intervals, scenarios)."""
 
 

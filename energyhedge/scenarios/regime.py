@@ -26,14 +26,15 @@ slope of the residual on its previous value over consecutive non-spike pairs; ``
 root-mean-square innovation per (month, slot) (the month's value where a cell has fewer than
 ``MIN_CELL`` innovations); ``entry`` the number of spike starts over the number of steps
 that follow a non-spike step, per (month, slot); ``exit`` the share of spike steps that end
-their spike (the next step is not a spike or not in the history): per slot over the whole history (the share over all slots where a slot has fewer
-than ``MIN_CELL`` spike steps), then per (month, slot) as ``(ended + PRIOR_STEPS * slot share) /
-(spike steps + PRIOR_STEPS)``, so a cell with few spike steps stays near its slot's share;
-``size_quantiles[m]`` the quantiles of the position ``(price - threshold) / (ceiling -
-threshold)`` (clipped to [0, 1]) over the spike steps of month m, averaged level by level with
-those over all spike steps with weights ``n_m / (n_m + PRIOR_STEPS)`` and ``PRIOR_STEPS / (n_m +
-PRIOR_STEPS)`` (``n_m`` the month's spike steps), so a month with few spikes keeps the all-year
-sizes; ``size_rho`` the correlation of the normal scores of consecutive steps of the same spike.
+their spike (the next step is not a spike or not in the history), first per slot over the whole
+history (the share over all slots where a slot has fewer than ``MIN_CELL`` spike steps), then per
+(month, slot) as ``(ended + PRIOR_STEPS * slot share) / (spike steps + PRIOR_STEPS)``, so a cell
+with few spike steps stays near its slot's share; ``size_quantiles[m]`` the quantiles of the
+position ``(price - threshold) / (ceiling - threshold)`` (clipped to [0, 1]) over the spike steps
+of month m, averaged level by level with those over all spike steps with weight
+``n_m / (n_m + PRIOR_STEPS)`` on the month's own (``n_m`` its spike steps), so a month with few
+spikes keeps the all-year sizes; ``size_rho`` the correlation of the normal scores of consecutive
+steps of the same spike.
 Months absent from the history borrow the parameters of the nearest month that has data.
 """
 
@@ -330,12 +331,12 @@ def simulate_regime(
     inside = (offset < length[:, None]) & (at < steps)
     rows, at = np.broadcast_to(row_of[:, None], at.shape)[inside], at[inside]
     # Piecewise-linear quantile function of each step's month, at the level's probability.
-    where = ndtr(level[inside]) * (params.size_quantiles.shape[1] - 1)
-    below = np.minimum(where.astype(np.int64), params.size_quantiles.shape[1] - 2)
-    flat_table = params.size_quantiles.ravel()
-    below += month[at] * params.size_quantiles.shape[1]
-    lower, upper = flat_table[below], flat_table[below + 1]
-    size = lower + (where - below % params.size_quantiles.shape[1]) * (upper - lower)
+    n_levels = params.size_quantiles.shape[1]
+    where = ndtr(level[inside]) * (n_levels - 1)
+    below = np.minimum(where.astype(np.int64), n_levels - 2)
+    cell = month[at] * n_levels + below
+    table = params.size_quantiles.ravel()
+    size = table[cell] + (where - below) * (table[cell + 1] - table[cell])
     room = np.repeat(ceiling_by_day, k)[at] - params.threshold_usd_per_mwh
     prices[rows, at] = params.threshold_usd_per_mwh + room * size
     return prices
