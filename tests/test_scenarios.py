@@ -120,11 +120,11 @@ def test_prices_never_exceed_cap_plus_adder_room(model: str) -> None:
     if model == "bootstrap":  # August 2023 had 42 hours above $1,000: clipped, not dropped
         assert (p > 700.0).mean() > 0.01
         assert (p == 1000.0).mean() > 0.03
-    else:  # the same spikes, each at the same position between $300 and the ceiling
+    else:  # the same spike hours (August 2023: 86 of 744 above $300), squeezed into $300-1,000
         spike = default > 300.0
-        assert spike.mean() > 0.05
         np.testing.assert_array_equal(p > 300.0, spike)
-        np.testing.assert_allclose((p[spike] - 300.0) / 700.0, (default[spike] - 300.0) / 5200.0)
+        assert spike.mean() > 0.1
+        assert (p[spike] > 700.0).mean() > 0.05
 
 
 def test_ercot_offer_cap_table() -> None:
@@ -296,3 +296,22 @@ def test_pjm_history_far_from_target_month_draws_nearest_month(pjm_data_dir: Pat
     equal = (sim[:, None, :] == hist_days[None, :, :]).all(axis=-1)
     assert equal.any(axis=1).all()
     assert set(hist_month[np.nonzero(equal)[1]]) == {7}
+
+
+def test_regime_august_spikes_close_to_history() -> None:
+    """August 2023 at LZ_HOUSTON: 42 of 744 hours above $1,000 in 19 runs of 2.21 h on average.
+
+    Over seeds 1-4 (400 simulated Augusts each) the median pooled share lies within 0.006 of
+    42/744 and the median mean run length within 0.5 h of 42/19 (measured: 0.0521-0.0534 and
+    1.77-1.80 h; with all-year spike sizes and exits 0.0431-0.0444 and 1.63-1.67 h).
+    """
+    hist = houston()
+    shares, runs = [], []
+    for seed in range(1, 5):
+        out = generate(
+            hist, **BASE, start=date(2023, 8, 1), days=31, n=400, seed=seed, model="regime"
+        )
+        shares.append((out.prices_usd_per_mwh > 1000.0).mean())
+        runs.append(spike_runs(out.prices_usd_per_mwh)[2].mean())
+    assert abs(np.median(shares) - 42 / 744) < 0.006, shares
+    assert abs(np.median(runs) - 42 / 19) < 0.5, runs

@@ -25,16 +25,18 @@ Fitting: a step is a spike step when its price exceeds ``threshold``; ``mu`` is 
 slope of the residual on its previous value over consecutive non-spike pairs; ``sigma`` the
 root-mean-square innovation per (month, slot) (the month's value where a cell has fewer than
 ``MIN_CELL`` innovations); ``entry`` the number of spike starts over the number of steps
-that follow a non-spike step, per (month, slot); ``exit`` the share of spike steps that end
-their spike (the next step is not a spike or not in the history), first per slot over the whole
-history (the share over all slots where a slot has fewer than ``MIN_CELL`` spike steps), then per
-(month, slot) as ``(ended + PRIOR_STEPS * slot share) / (spike steps + PRIOR_STEPS)``, so a cell
-with few spike steps stays near its slot's share; ``size_quantiles[m]`` the quantiles of the
-position ``(price - threshold) / (ceiling - threshold)`` (clipped to [0, 1]) over the spike steps
-of month m, averaged level by level with those over all spike steps with weight
+that follow a non-spike step, per (month, slot); ``exit[m, k]`` the slot share times a month
+factor (at most 1): the slot share is the share of spike steps in slot k that end their spike
+(the next step is not a spike or not in the history), the share over all slots where a slot has
+fewer than ``MIN_CELL`` spike steps; the month factor is ``(E_m + a) / (X_m + a)`` with ``E_m``
+the spike ends in month m, ``X_m`` the sum of the slot shares over its spike steps (the ends
+expected at the slot shares) and ``a`` the ends of ``PRIOR_STEPS`` spike steps at the all-slot
+share, so a month with few spikes keeps the slot shares; ``size_quantiles[m]`` the quantiles of
+the position ``(price - threshold) / (ceiling - threshold)`` (clipped to [0, 1]) over the spike
+steps of month m, averaged level by level with those over all spike steps with weight
 ``n_m / (n_m + PRIOR_STEPS)`` on the month's own (``n_m`` its spike steps), so a month with few
-spikes keeps the all-year sizes; ``size_rho`` the correlation of the normal scores of consecutive
-steps of the same spike.
+spikes keeps the all-year sizes; ``size_rho`` the correlation of the normal scores of
+consecutive steps of the same spike.
 Months absent from the history borrow the parameters of the nearest month that has data.
 """
 
@@ -56,7 +58,7 @@ from energyhedge.scenarios.daygrid import DayMatrix, months
 MIN_CELL = 5
 SIZE_LEVELS = 101
 MAX_SPIKE_DAYS = 2
-PRIOR_STEPS = 20.0  # spike steps of all-year evidence a month's spike sizes and exits are shrunk to
+PRIOR_STEPS = 20.0  # all-year spike steps a month's spike sizes and exits are shrunk toward
 DEFAULT_SCALE_USD_PER_MWH = 20.0
 DEFAULT_THRESHOLD_USD_PER_MWH = 300.0
 
@@ -120,18 +122,15 @@ class RegimeParams:
             )
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ConfigError(f"{path}: not a regime parameter file ({exc})") from None
-        k = params.mu.shape[-1]
-        for name, width in (("sigma", k), ("entry", k), ("exit", k), ("size_quantiles", None)):
+        k = params.mu.shape[-1] if params.mu.ndim else 0
+        for name in ("mu", "sigma", "entry", "exit", "size_quantiles"):
             shape = getattr(params, name).shape
-            if params.mu.shape != (12, k) or len(shape) != 2 or shape[0] != 12 or shape[1] < 2:
-                ok = False
-            else:
-                ok = width is None or shape[1] == width
-            if not ok:
+            levels = name == "size_quantiles" and len(shape) == 2 and shape[1] >= 2
+            if shape != (12, shape[1] if levels else k) or k < 1:
                 raise ConfigError(
-                    f"{path}: key '{name}' has shape {list(shape)}, expected 12 monthly rows "
-                    f"matching mu {list(params.mu.shape)}; re-create it with `energyhedge "
-                    "scenarios fit`"
+                    f"{path}: key '{name}' has shape {list(shape)}, expected 12 monthly rows"
+                    f"{'' if name == 'size_quantiles' else f' of {k} slots'}; re-create the "
+                    "file with `energyhedge scenarios fit`"
                 )
         return params
 
@@ -236,13 +235,16 @@ def fit_regime(
             slot_exit = np.where(
                 spike_count >= MIN_CELL, ended / spike_count, ended.sum() / spike_count.sum()
             )
-        cell_ended = np.bincount(month[ends] * k + slot[ends], minlength=12 * k).reshape(12, k)
-        cell_count = np.bincount(month[spike] * k + slot[spike], minlength=12 * k).reshape(12, k)
-        exit_rate = (cell_ended + PRIOR_STEPS * slot_exit) / (cell_count + PRIOR_STEPS)
+        # Month factor: the month's ends over those its spike steps would have at the slot
+        # shares, each side plus the ends of PRIOR_STEPS spike steps at the all-slot share.
+        prior = PRIOR_STEPS * ended.sum() / spike_count.sum()
+        expected = np.bincount(month[spike], weights=slot_exit[slot[spike]], minlength=12)
+        factor = (np.bincount(month[ends], minlength=12) + prior) / (expected + prior)
+        exit_rate = _fill_months(np.minimum(factor[:, None] * slot_exit, 1.0), present)
         ceiling = np.repeat(ceiling_by_day, k)[spike]
         position = (p[spike] - threshold_usd_per_mwh) / (ceiling - threshold_usd_per_mwh)
         position = np.clip(position, 0.0, 1.0)
-        size_quantiles = _monthly_quantiles(position, month[spike])
+        size_quantiles = _fill_months(_monthly_quantiles(position, month[spike]), present)
         score = np.zeros(p.size)
         score[spike] = ndtri((rankdata(position) - 0.5) / position.size)
         again = spike & ~starts  # later steps of a spike, with the previous step in it
