@@ -86,7 +86,11 @@ def test_connection_refused_is_retried_then_reported():
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     sleeps: list[float] = []
-    with pytest.raises(DataError, match=rf"127\.0\.0\.1:{port}/x failed after 3 attempt"):
+    with pytest.raises(
+        DataError,
+        match=rf"127\.0\.0\.1:{port}/x failed after 3 attempt\(s\): "
+        r"ConnectionError: Connection refused;",
+    ):
         client(sleeps, max_attempts=3).request("GET", f"http://127.0.0.1:{port}/x")
     assert len(sleeps) == 2
 

@@ -131,7 +131,7 @@ class HttpClient:
                 requests.ConnectionError,
                 requests.exceptions.ChunkedEncodingError,  # body cut off mid-transfer
             ) as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = _network_problem(exc)
             else:
                 if 200 <= response.status_code < 300:
                     return response
@@ -237,3 +237,12 @@ def _body_summary(response: requests.Response) -> str:
 
 def _join(hint: str) -> str:
     return f"; {hint}" if hint else ""
+
+
+def _network_problem(exc: requests.RequestException) -> str:
+    """The innermost cause of a network failure, in one short phrase."""
+    cause: BaseException = exc
+    while cause.__context__ is not None and cause.__context__ is not cause:
+        cause = cause.__context__
+    reason = str(cause).split("] ", 1)[-1] if isinstance(cause, OSError) else str(cause)
+    return f"{type(exc).__name__}: {reason or type(cause).__name__}"
