@@ -1,7 +1,8 @@
 """A user's own price table: column mapping and time convention given as options.
 
-The time column holds naive local wall-clock labels in ``tz``; ``label`` says whether a label
-is the start (``beginning``) or the end (``ending``) of its interval. A local time that occurs
+The time column holds either ISO-8601 instants with ``Z`` or a UTC offset (then ``tz`` is not
+needed) or naive local wall-clock labels in ``tz``; ``label`` says whether a label is the start
+(``beginning``) or the end (``ending``) of its interval. A naive local time that occurs
 twice on the fall-back day is read in file order per node: its first appearance is the
 daylight-time occurrence, the second the standard-time one. A file that lists such an hour only
 once therefore gets the daylight-time hour, and the quality report shows the standard-time hour
@@ -18,7 +19,15 @@ import polars as pl
 
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.data.local_time import to_utc
-from energyhedge.data.raw_table import LINE, PRICE_COLUMN, RawTable, parse_datetime, parse_float
+from energyhedge.data.raw_table import (
+    LINE,
+    OFFSET_SUFFIX,
+    PRICE_COLUMN,
+    RawTable,
+    parse_datetime,
+    parse_float,
+    parse_instant,
+)
 from energyhedge.data.schema import INTERVAL_MINUTES, ISOS, MARKETS
 from energyhedge.errors import ConfigError
 
@@ -92,22 +101,17 @@ def generic_prices(table: RawTable, options: GenericOptions) -> pl.DataFrame:
     time_col = table.require(options.time_col)
     price_col = table.require(options.price_col)
     node_col = table.require(options.node_col)
-    labels = parse_datetime(table, time_col)
     prices = parse_float(table, price_col)
-    shift = options.interval_minutes if options.label == "ending" else 0
-    frame = pl.DataFrame({"node": table.frame[node_col], "t": labels - timedelta(minutes=shift)})
-    second = frame.select(pl.int_range(pl.len()).over("node", "t") >= 1).to_series()
-    start = to_utc(frame["t"], options.zone, second)
-    gap = start.is_null()
-    if gap.any():
-        raise table.error(
-            int(gap.arg_max()), time_col, f"this time does not exist in {options.zone}"
-        )
+    shift = timedelta(minutes=options.interval_minutes if options.label == "ending" else 0)
+    if table.frame[time_col].str.contains(OFFSET_SUFFIX).any():
+        start = parse_instant(table, time_col) - shift
+    else:
+        start = _local_starts(table, time_col, node_col, options.zone, shift)
     return pl.DataFrame(
         {
             "iso": options.iso,
             "market": options.market,
-            "node": frame["node"],
+            "node": table.frame[node_col],
             "interval_start_utc": start,
             "interval_minutes": options.interval_minutes,
             "price_usd_per_mwh": prices,
@@ -120,3 +124,17 @@ def generic_prices(table: RawTable, options: GenericOptions) -> pl.DataFrame:
         },
         schema_overrides={"interval_minutes": pl.Int32, "dst_flag": pl.Utf8, "revision": pl.Int64},
     )
+
+
+def _local_starts(
+    table: RawTable, time_col: str, node_col: str, zone: str, shift: timedelta
+) -> pl.Series:
+    """UTC interval starts from naive local labels, the repeated hour read in file order."""
+    labels = parse_datetime(table, time_col)
+    frame = pl.DataFrame({"node": table.frame[node_col], "t": labels - shift})
+    second = frame.select(pl.int_range(pl.len()).over("node", "t") >= 1).to_series()
+    start = to_utc(frame["t"], zone, second)
+    gap = start.is_null()
+    if gap.any():
+        raise table.error(int(gap.arg_max()), time_col, f"this time does not exist in {zone}")
+    return start

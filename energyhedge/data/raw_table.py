@@ -161,6 +161,29 @@ def parse_datetime(table: RawTable, column: str) -> pl.Series:
     return parsed
 
 
+_INSTANT_FORMATS = tuple(
+    f"%Y-%m-%d{sep}%H:%M{seconds}%#z" for sep in ("T", " ") for seconds in (":%S%.f", ":%S", "")
+)
+OFFSET_SUFFIX = r"(Z|[+-]\d{2}:?\d{2})$"
+"""A time label that ends like this names an absolute instant (ISO-8601 with Z or an offset)."""
+
+
+def parse_instant(table: RawTable, column: str) -> pl.Series:
+    """Column of ISO-8601 instants with ``Z`` or a UTC offset, as Datetime("us", "UTC")."""
+
+    def parse(text: pl.Series) -> pl.Series:
+        return pl.select(
+            pl.coalesce(
+                text.str.strptime(pl.Datetime("us", "UTC"), fmt, strict=False)
+                for fmt in _INSTANT_FORMATS
+            )
+        ).to_series()
+
+    parsed = _parse_distinct(table.frame[column], parse)
+    table.check(parsed, column, "not an ISO-8601 time with Z or offset (e.g. 2024-01-31T13:00Z)")
+    return parsed
+
+
 def _parse_distinct(text: pl.Series, parse: Callable[[pl.Series], pl.Series]) -> pl.Series:
     """``parse`` applied to each distinct value once, then spread back over ``text``."""
     distinct = text.unique()
