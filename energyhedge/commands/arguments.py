@@ -39,7 +39,11 @@ def add_csv_layout_options(
     group.add_argument("--time-col", help="column of local time labels")
     group.add_argument("--price-col", help="$/MWh column (default: price)")
     group.add_argument("--node-col", help="node / zone column (default: node)")
-    group.add_argument("--tz", help="IANA zone of the labels (default: the ISO's zone)")
+    group.add_argument(
+        "--tz",
+        help="IANA zone of naive labels (default: the ISO's zone; not needed for ISO-8601 "
+        "times with Z or an offset)",
+    )
     group.add_argument(
         "--label",
         choices=("beginning", "ending"),
