@@ -22,9 +22,6 @@ Outputs:
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -34,6 +31,7 @@ import numpy as np
 import polars as pl
 
 from energyhedge.assemble import build_problem
+from energyhedge.atomic_dir import atomic_directory
 from energyhedge.campus import Campus, load_campus
 from energyhedge.config import load_toml
 from energyhedge.data.calendar import day_start_utc, local_fields
@@ -257,27 +255,13 @@ def write_backtest(result: BacktestResult, out_dir: str | Path, meta: dict) -> P
     The files are written into a temporary sibling folder that then replaces ``out_dir``, so a
     failure leaves either the previous outputs or none, never half of them.
     """
-    out = Path(out_dir)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
-    try:
+    with atomic_directory(out_dir) as tmp:
         result.intervals.with_columns(
             pl.col("interval_start_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         ).write_csv(tmp / "backtest_intervals.csv")
         doc = {**meta, "strategies": result.totals}
         (tmp / "backtest.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")
-        if out.exists():
-            old = out.with_name(f".{out.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out_dir).resolve()
 
 
 Decide = Callable[[ScenarioSet], tuple[HedgeProblem, Decision]]

@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import secrets
-import shutil
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from energyhedge.atomic_dir import atomic_directory
 from energyhedge.data.calendar import local_time
 from energyhedge.problem import Decision, HedgeProblem
 
@@ -225,23 +223,9 @@ def write_outputs(
 
     An existing ``out_dir`` is replaced only once the new one is complete.
     """
-    out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
-    tmp.mkdir()  # honours the umask, unlike tempfile.mkdtemp (0700)
-    try:
+    with atomic_directory(out_dir) as tmp:
         write_files(tmp, recommendation, schedule, trades_table)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old.{os.getpid()}")
-            os.rename(out_dir, old)
-            os.rename(tmp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.rename(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out_dir
+    return Path(out_dir).resolve()
 
 
 def _horizon(problem: HedgeProblem) -> tuple[str, str]:
