@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from energyhedge.problem import Decision, FlexClass, HedgeProblem, Product
+from energyhedge.model.problem import Decision, FlexClass, HedgeProblem, Product
 from energyhedge.risk import break_even_thresholds, risk_metrics, value_decision
 
 

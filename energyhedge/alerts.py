@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from energyhedge.data.calendar import ISO_TZ
-from energyhedge.problem import Decision, HedgeProblem
+from energyhedge.model.problem import Decision, HedgeProblem
 
 LEVELS = ("warning", "info")
 TOLERANCE = 1e-12

@@ -31,7 +31,7 @@ from energyhedge.campus import Campus, CampusProfile, DrProgramme, TrainingTier
 from energyhedge.data.calendar import ISO_TZ, local_fields, shape_mask
 from energyhedge.errors import ConfigError, InfeasibleError
 from energyhedge.instruments import Catalogue, ProductSpec, interval_payoff, product_mask
-from energyhedge.problem import FlexClass, HedgeProblem, Product
+from energyhedge.model.problem import FlexClass, HedgeProblem, Product
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
 _BLOCK_ELEMENTS = 4_000_000  # scenario x interval cells per payoff block (32 MB of float64)

@@ -41,7 +41,7 @@ from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
 from energyhedge.optimize import SolveOptions, solve
-from energyhedge.problem import Decision, HedgeProblem
+from energyhedge.model.problem import Decision, HedgeProblem
 from energyhedge.risk import (
     break_even_thresholds,
     full_schedule_mw,

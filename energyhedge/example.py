@@ -31,7 +31,7 @@ import numpy as np
 from energyhedge.assemble import build_problem
 from energyhedge.campus import load_campus
 from energyhedge.instruments import load_catalogue
-from energyhedge.problem import Decision, HedgeProblem
+from energyhedge.model.problem import Decision, HedgeProblem
 from energyhedge.risk import (
     break_even_thresholds,
     full_schedule_mw,

@@ -44,7 +44,7 @@ from energyhedge.instruments import Catalogue, payoff_usd_per_mwh, product_mask
 from energyhedge.lock import OutputLock
 from energyhedge.log import RunLog
 from energyhedge.optimize import frontier, solve
-from energyhedge.problem import HedgeProblem
+from energyhedge.model.problem import HedgeProblem
 from energyhedge.progress import Progress
 from energyhedge.report import content, outputs
 from energyhedge.report.content import key_metrics

@@ -1,7 +1,7 @@
 """Pricing a ``Decision`` scenario by scenario, and the risk figures of the resulting costs.
 
 ``value_decision`` computes every line of the scenario cost C_s defined in
-``energyhedge.problem`` under a non-anticipative real-time policy, so a decision found on one set
+``energyhedge.model.problem`` under a non-anticipative real-time policy, so a decision found on one set
 of scenarios can be judged honestly on another (out of sample) or on a realised price path
 (back-test, S = 1). The policy, applied interval by interval without looking ahead:
 
@@ -26,7 +26,7 @@ from dataclasses import dataclass, fields, replace
 import numpy as np
 
 from energyhedge.errors import ConfigError
-from energyhedge.problem import Decision, FlexClass, HedgeProblem
+from energyhedge.model.problem import Decision, FlexClass, HedgeProblem
 
 SCENARIO_CHUNK_CELLS = 4_000_000
 """Scenario-intervals valued at once; bounds memory at a few hundred MB for any S x T."""
@@ -41,7 +41,7 @@ PERCENTILES = (5, 50, 95, 99)
 class CostBreakdown:
     """Every line of the scenario cost, per scenario ($ unless named otherwise), shape [S].
 
-    ``total_cost_usd`` is C_s of ``energyhedge.problem``:
+    ``total_cost_usd`` is C_s of ``energyhedge.model.problem``:
     energy + premium - hedge payoff + CP tags - DR revenue + DR penalty + value lost +
     unserved penalty. ``value_produced_usd`` (value of all work delivered, firm included) is
     not part of C_s; the event margin of the worked example is

@@ -8,7 +8,7 @@ import numpy as np
 
 from energyhedge.alerts import Alert, operator_alerts
 from energyhedge.data.quality import Finding
-from energyhedge.problem import Decision, FlexClass, HedgeProblem
+from energyhedge.model.problem import Decision, FlexClass, HedgeProblem
 from energyhedge.report.content import alert_rows
 from energyhedge.report.html import AlertRow
 

@@ -23,7 +23,7 @@ from energyhedge.campus import load_campus
 from energyhedge.data.generic_csv import SHIPPED_ERCOT_OPTIONS
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import load_catalogue
-from energyhedge.problem import Decision, FlexClass, HedgeProblem, Product
+from energyhedge.model.problem import Decision, FlexClass, HedgeProblem, Product
 from energyhedge.risk import break_even_thresholds, full_schedule_mw, strategies
 
 ERCOT_FILE = "market_data/ercot/ercot_rtm_spp_lz_hourly_2023.csv"

@@ -27,7 +27,7 @@ from energyhedge.optimize.lp import COST_UNIT_USD
 from energyhedge.optimize.pyomo_model import solve_pyomo
 from energyhedge.optimize.solution import least_notional_mw
 from energyhedge.optimize.synthetic import synthetic_problem
-from energyhedge.problem import FlexClass, HedgeProblem, Product
+from energyhedge.model.problem import FlexClass, HedgeProblem, Product
 
 FAST = SolveOptions(marginals=False)
 

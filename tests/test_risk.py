@@ -12,7 +12,7 @@ from hypothesis.extra import numpy as hnp
 from scipy.optimize import linprog
 
 from energyhedge.errors import ConfigError
-from energyhedge.problem import Decision, FlexClass, HedgeProblem, Product
+from energyhedge.model.problem import Decision, FlexClass, HedgeProblem, Product
 from energyhedge.risk import (
     STRATEGIES,
     compare,

@@ -19,7 +19,7 @@ from energyhedge.optimize.solution import (
     tail_weights,
     var_cvar,
 )
-from energyhedge.problem import Decision, HedgeProblem
+from energyhedge.model.problem import Decision, HedgeProblem
 
 
 def solve(problem: HedgeProblem, options: SolveOptions | None = None) -> Solution:

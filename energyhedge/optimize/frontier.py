@@ -14,7 +14,7 @@ from energyhedge.optimize.lp import build_lp
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import check_problem
 from energyhedge.optimize.solution import Solution
-from energyhedge.problem import HedgeProblem
+from energyhedge.model.problem import HedgeProblem
 
 
 @dataclass(frozen=True)

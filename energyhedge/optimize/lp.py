@@ -23,7 +23,7 @@ Rows:
     sched{j}[S_j,T]  p_jst <= u_jt (real-time curtailable) or p_jt = u_jt (not)
     work{j}[S_j]   sum_t h_t * throughput_jst + short_js >= requirement_j / gpu_hours_per_mwh_j
     drdel[D]       sum_j (u_jt - p_jst) + d_st >= r_t where DR is deployed
-    cost[S]        c_s = the scenario cost of ``energyhedge.problem``
+    cost[S]        c_s = the scenario cost of ``energyhedge.model.problem``
     cvar[S]        z_s >= c_s - eta
     budget[1]      eta + sum_s p_s z_s / (1 - alpha) <= budget    (budget form only)
 Objective: sum_s p_s c_s (+ lambda * (eta + sum_s p_s z_s / (1 - alpha)) in the penalty form).
@@ -41,7 +41,7 @@ from scipy import sparse
 from energyhedge.optimize.index import Layout
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import curve_segments
-from energyhedge.problem import HedgeProblem
+from energyhedge.model.problem import HedgeProblem
 
 COST_UNIT_USD = 1000.0
 """Dollars per unit of the cost columns c, z, eta and of the objective."""

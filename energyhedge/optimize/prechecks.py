@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from energyhedge.errors import ConfigError, DataError, InfeasibleError
-from energyhedge.problem import FlexClass, HedgeProblem
+from energyhedge.model.problem import FlexClass, HedgeProblem
 
 
 def curve_segments(flex: FlexClass) -> tuple[np.ndarray, np.ndarray]:

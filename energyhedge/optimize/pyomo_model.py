@@ -19,7 +19,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 from energyhedge.errors import SolverError
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import curve_segments
-from energyhedge.problem import HedgeProblem
+from energyhedge.model.problem import HedgeProblem
 
 
 def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteModel:

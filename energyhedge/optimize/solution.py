@@ -1,7 +1,7 @@
 """What a solve returns: the decision, the in-sample cost distribution and by-products.
 
 The in-sample scenario costs are re-evaluated here from the solved power arrays with the cost
-definition of ``energyhedge.problem`` (independently of the LP's cost rows), and the real-time
+definition of ``energyhedge.model.problem`` (independently of the LP's cost rows), and the real-time
 curtailment thresholds of the ``Decision`` are chosen for the non-anticipative rule.
 """
 
@@ -13,7 +13,7 @@ import numpy as np
 from scipy.optimize import linprog
 
 from energyhedge.optimize.prechecks import curve_segments
-from energyhedge.problem import Decision, HedgeProblem
+from energyhedge.model.problem import Decision, HedgeProblem
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def evaluate_costs(
     schedule_mw: np.ndarray,
     power_mw: np.ndarray,
 ) -> np.ndarray:
-    """Scenario cost C_s ($, [S]) of ``energyhedge.problem`` for given real-time power [J, S, T]."""
+    """Scenario cost C_s ($, [S]) of ``energyhedge.model.problem`` for given real-time power [J, S, T]."""
     h = problem.interval_hours
     load = problem.firm_load_mw[None, :] + power_mw.sum(axis=0)  # [S, T]
     cost = (h * problem.prices_usd_per_mwh * load).sum(axis=1)

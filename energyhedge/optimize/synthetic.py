@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from energyhedge.problem import FlexClass, HedgeProblem, Product
+from energyhedge.model.problem import FlexClass, HedgeProblem, Product
 
 SIZES = {
     "small": (24, 100),

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from energyhedge.alerts import Alert
-from energyhedge.problem import Decision, HedgeProblem
+from energyhedge.model.problem import Decision, HedgeProblem
 from energyhedge.report.html import (
     AlertRow,
     CostDistribution,

@@ -19,7 +19,7 @@ import polars as pl
 
 from energyhedge.atomic_dir import atomic_directory
 from energyhedge.data.calendar import local_time
-from energyhedge.problem import Decision, HedgeProblem
+from energyhedge.model.problem import Decision, HedgeProblem
 
 SCHEMA_PATH = Path(__file__).with_name("recommendation.schema.json")
 TRADE_MW_TOLERANCE = 1e-6

@@ -11,7 +11,8 @@ All power is facility power (GPU power x PUE, plus host and cooling), in MW.
 Scenario cost (the quantity whose distribution the engine reports), in $:
 
     C_s =   sum_t h_t * P_st * L_st                       energy bought
-          + sum_k x_k * premium_k                         hedge premiums
+          + sum_k (x+_k * ask_k - x-_k * bid_k)           hedge premiums (bought at the ask,
+                                                          sold at the bid)
           - sum_k x_k * payoff_sk                         hedge payoffs
           + sum_t cp_weight_st * L_st                     coincident-peak tags
           - sum_t h_t * dr_price_t * r_t                  DR/AS availability revenue
@@ -87,12 +88,21 @@ class Product:
     kind : str
         ``"block" | "call" | "scarcity" | "heat_rate_call"``.
     payoff_usd_per_mw : ndarray [S]
-        Total payoff over the horizon of 1 MW of notional in each scenario ($/MW).
+        Total payoff over the horizon of 1 MW of notional in each scenario ($/MW). A block's
+        payoff is measured against its reference price ``meta["strike_usd_per_mwh"]``
+        (sum of (P - F) x hours); what a trade really pays relative to it is in the premiums.
     premium_usd_per_mw : float
-        Premium paid for 1 MW of notional over the horizon ($/MW): the trader's quote when given,
-        else fair value (expected payoff plus the stated loading).
+        What buying 1 MW of notional pays over the horizon ($/MW), the ask side: the trader's
+        quote when given, else the mid plus the stated loading.
+    sale_premium_usd_per_mw : float
+        What selling 1 MW of notional receives over the horizon ($/MW), the bid side: the mid
+        minus the loading (for a block at its mid reference price: minus the spread, so a
+        negative number). A sale never earns the buyer's price.
     fair_premium_usd_per_mw : float
-        Expected payoff under the scenarios plus the loading ($/MW), kept for the report.
+        Mid: the expected payoff under the scenarios ($/MW), kept for the report.
+    notional_hours : float
+        Hours of the product's shape and tenor inside the horizon (h); premium / notional_hours
+        is the price per MWh.
     min_mw, max_mw : float
         Bounds of the quantity (MW notional). Blocks may have ``min_mw < 0`` (a sale).
     meta : dict
@@ -104,9 +114,23 @@ class Product:
     payoff_usd_per_mw: np.ndarray
     premium_usd_per_mw: float
     fair_premium_usd_per_mw: float
+    sale_premium_usd_per_mw: float | None = None
+    notional_hours: float = 0.0
     min_mw: float = 0.0
     max_mw: float = float("inf")
     meta: dict = field(default_factory=dict)
+
+    @property
+    def bid_usd_per_mw(self) -> float:
+        """What a sale of 1 MW receives ($/MW); the ask when no bid side is known (no spread)."""
+        if self.sale_premium_usd_per_mw is None:
+            return self.premium_usd_per_mw
+        return self.sale_premium_usd_per_mw
+
+    @property
+    def sellable(self) -> bool:
+        """True if the catalogue allows a sale (``min_mw < 0``)."""
+        return self.min_mw < 0.0
 
 
 @dataclass(frozen=True)
@@ -174,22 +198,23 @@ class HedgeProblem:
 
 @dataclass(frozen=True)
 class Decision:
-    """What the engine recommends: first-stage quantities, plus the real-time policy.
+    """What the engine recommends: first-stage quantities, plus whether real time follows the
+    curtailment ladder (``energyhedge.model.cost``).
 
     Attributes
     ----------
     product_mw : ndarray [K]
-        MW of notional of each product (negative = sold block).
+        MW of notional of each product: positive bought at the ask, negative sold at the bid.
     schedule_mw : ndarray [J, T]
         Day-ahead schedule: facility MW each flexible class plans to draw.
     dr_mw : ndarray [T]
         DR/AS capacity offered (MW).
-    curtail_above_usd_per_mwh : ndarray [J]
-        Real-time policy: class j stops when the price exceeds this threshold ($/MWh);
-        inf for classes that cannot be curtailed in real time.
+    follows_ladder : bool
+        True: in real time each curtailable class runs the curve segments whose marginal value
+        covers the price (the curtailment ladder); False: every class draws its schedule.
     """
 
     product_mw: np.ndarray
     schedule_mw: np.ndarray
     dr_mw: np.ndarray
-    curtail_above_usd_per_mwh: np.ndarray
+    follows_ladder: bool = True
