@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from energyhedge.model.curves import curve_segments
+
 
 @dataclass(frozen=True)
 class FlexClass:
@@ -75,6 +77,20 @@ class FlexClass:
     def break_even_usd_per_mwh(self) -> float:
         """Price above which running this class at full speed costs more than its work is worth."""
         return self.value_usd_per_gpu_hour * self.gpu_hours_per_mwh
+
+    def segments(self) -> tuple[np.ndarray, np.ndarray]:
+        """Widths (fraction of ``max_mw``) and slopes of the power-to-throughput curve, [M]."""
+        return curve_segments(
+            self.curve_power_frac, self.curve_work_frac, f"job class {self.name!r}"
+        )
+
+    def segment_value_usd_per_mwh(self) -> np.ndarray:
+        """Value of the work one MWh delivers on each curve segment ($/MWh, [M], non-increasing).
+
+        Break-even price x slope: the real-time ladder runs segment m while the price (plus the
+        interval's tag weight) is at most this value.
+        """
+        return self.break_even_usd_per_mwh * self.segments()[1]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,434 @@
+"""The one scenario cost model: the real-time curtailment ladder, delivered GPU-hours and C_s.
+
+Every figure the engine reports (the optimiser's in-sample costs, out-of-sample valuation,
+back-tests, the report) prices a ``Decision`` here, with the cost C_s defined in
+``energyhedge.model.problem``.
+
+The real-time ladder (non-anticipative: it uses only the interval's own price and whether DR is
+called in it). Class j's curve segment m is worth ``v_jm = break_even_j x slope_jm`` $/MWh
+(``FlexClass.segment_value_usd_per_mwh``). In interval t of scenario s the effective price of
+one MWh of load is ``q_st = P_st + cp_weight_st / h_t`` (energy plus the expected coincident-peak
+tag). A real-time curtailable class that follows the ladder:
+
+1. runs every segment with ``v_jm >= q_st``, filled from the steepest, up to its day-ahead
+   schedule ``u_jt``;
+2. where DR is called (``dr_deployed[s, t]``) and the curtailment of step 1 is less than the
+   offer ``r_t``, sheds further running segments across classes, lowest value first, while
+   ``v_jm < q_st + dr_penalty`` (shedding is cheaper than the penalty), until the offer is met;
+   what is not met is the DR shortfall, penalised per MWh.
+
+For fixed first-stage quantities this is exactly the LP's per-scenario recourse wherever no
+inter-temporal constraint (a work requirement) binds: each interval's recourse problem is a
+fractional knapsack that the ladder solves greedily. So the gap between the LP's in-sample cost
+and the ladder's is the value of foresight alone. Classes that are not real-time curtailable, and
+every class of a decision with ``follows_ladder = False``, draw their schedule.
+
+Work delivered follows each class's concave curve:
+``gpu_hours_per_mwh x max_mw_jt x h_t x work_fraction(power_jst / max_mw_jt)``; "full work" (the
+reference for value lost) is running at ``max_mw`` in every interval.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from energyhedge.errors import ConfigError
+from energyhedge.model.curves import work_fraction
+from energyhedge.model.problem import Decision, HedgeProblem
+
+SCENARIO_CHUNK_CELLS = 1_000_000
+"""Scenario-intervals priced at once; bounds memory at about 100 MB for any S x T."""
+
+
+@dataclass(frozen=True)
+class CostBreakdown:
+    """Every line of the scenario cost, per scenario ($ unless named otherwise), shape [S].
+
+    ``total_cost_usd`` is C_s: energy + premium - hedge payoff + CP tags - DR revenue + DR
+    penalty + value lost + unserved penalty. ``value_produced_usd`` (value of all work delivered,
+    firm included) is not part of C_s; the event margin of the worked example is
+    ``value_produced_usd - (total_cost_usd - value_lost_usd)``.
+    """
+
+    energy_mwh: np.ndarray
+    energy_cost_usd: np.ndarray
+    premium_usd: np.ndarray
+    hedge_payoff_usd: np.ndarray
+    dr_revenue_usd: np.ndarray
+    dr_penalty_usd: np.ndarray
+    cp_tag_usd: np.ndarray
+    value_lost_usd: np.ndarray
+    unserved_penalty_usd: np.ndarray
+    value_produced_usd: np.ndarray
+    gpu_hours: np.ndarray
+    total_cost_usd: np.ndarray
+    cost_per_gpu_hour_usd: np.ndarray
+
+    @property
+    def margin_usd(self) -> np.ndarray:
+        """Value of compute produced minus what was paid for it (cash costs), per scenario ($)."""
+        return self.value_produced_usd - (self.total_cost_usd - self.value_lost_usd)
+
+    def scenario(self, s: int) -> dict[str, float]:
+        """All lines of scenario ``s`` as plain floats (for JSON and tables)."""
+        out = {f.name: float(getattr(self, f.name)[s]) for f in fields(self)}
+        out["margin_usd"] = float(self.margin_usd[s])
+        return out
+
+    def mean(self, probabilities: np.ndarray) -> dict[str, float]:
+        """Probability-weighted mean of every line ($), plus the margin."""
+        p = np.asarray(probabilities, dtype=float)
+        out = {f.name: float(p @ getattr(self, f.name)) for f in fields(self)}
+        out["margin_usd"] = float(p @ self.margin_usd)
+        gpu = out["gpu_hours"]
+        out["cost_per_gpu_hour_usd"] = out["total_cost_usd"] / gpu if gpu > 0 else float("nan")
+        return out
+
+
+def premium_usd(problem: HedgeProblem, product_mw: np.ndarray) -> float:
+    """Premiums of a book ($): purchases pay the ask, sales receive the bid.
+
+    ``sum_k max(x_k, 0) * premium_k - max(-x_k, 0) * bid_k``.
+    """
+    x = np.asarray(product_mw, dtype=float)
+    ask = np.array([p.premium_usd_per_mw for p in problem.products], dtype=float)
+    bid = np.array([p.bid_usd_per_mw for p in problem.products], dtype=float)
+    return float(np.maximum(x, 0.0) @ ask - np.maximum(-x, 0.0) @ bid)
+
+
+def product_cash_usd(problem: HedgeProblem, product_mw: np.ndarray) -> np.ndarray:
+    """Net cost of each product held, per scenario ($, [S, K]): premium paid minus payoff."""
+    x = np.asarray(product_mw, dtype=float)
+    s_n, k_n = problem.n_scenarios, len(problem.products)
+    if k_n == 0:
+        return np.zeros((s_n, 0))
+    payoff = np.stack([p.payoff_usd_per_mw for p in problem.products], axis=1)
+    ask = np.array([p.premium_usd_per_mw for p in problem.products], dtype=float)
+    bid = np.array([p.bid_usd_per_mw for p in problem.products], dtype=float)
+    premium = np.maximum(x, 0.0) * ask - np.maximum(-x, 0.0) * bid
+    return premium[None, :] - payoff * x[None, :]
+
+
+def full_work_gpu_hours(problem: HedgeProblem) -> np.ndarray:
+    """GPU-hours each class would deliver at ``max_mw`` in every interval, [J]."""
+    h = problem.interval_hours
+    return np.array([c.gpu_hours_per_mwh * float(c.max_mw @ h) for c in problem.flex])
+
+
+def effective_price_usd_per_mwh(problem: HedgeProblem, rows: slice = slice(None)) -> np.ndarray:
+    """Price of one more MWh of load in each scenario and interval, [n, T] ($/MWh):
+    energy price plus the coincident-peak tag weight spread over the interval's hours."""
+    return (
+        problem.prices_usd_per_mwh[rows]
+        + problem.cp_weight_usd_per_mw[rows] / problem.interval_hours[None, :]
+    )
+
+
+def real_time_power_mw(
+    problem: HedgeProblem, decision: Decision, rows: slice = slice(None)
+) -> np.ndarray:
+    """Power each class draws under the ladder (module docstring), [J, n, T] (MW)."""
+    schedule = np.asarray(decision.schedule_mw, dtype=float)
+    n = len(range(*rows.indices(problem.n_scenarios)))
+    power = np.broadcast_to(schedule[:, None, :], (len(problem.flex), n, problem.n_intervals))
+    power = power.copy()
+    ladder = [j for j, c in enumerate(problem.flex) if c.rt_curtailable]
+    if not decision.follows_ladder or not ladder:
+        return power
+    price = effective_price_usd_per_mwh(problem, rows)
+    for j in ladder:
+        flex = problem.flex[j]
+        value = flex.segment_value_usd_per_mwh()  # non-increasing
+        knots = np.concatenate([[0.0], np.cumsum(flex.segments()[0])])
+        running = np.searchsorted(-value, -price, side="right")  # segments with value >= price
+        power[j] = np.minimum(power[j], knots[running] * flex.max_mw[None, :])
+    _dispatch_dr(problem, decision, rows, price=price, power=power, ladder=ladder)
+    return power
+
+
+def _dispatch_dr(
+    problem: HedgeProblem,
+    decision: Decision,
+    rows: slice,
+    *,
+    price: np.ndarray,
+    power: np.ndarray,
+    ladder: list[int],
+) -> None:
+    """Shed running segments, lowest value first, where a DR call is not yet met (in place)."""
+    dr_mw = np.asarray(decision.dr_mw, dtype=float)
+    r, c = np.nonzero(problem.dr_deployed[rows] & (dr_mw > 0.0)[None, :])
+    if r.size == 0:
+        return
+    schedule = decision.schedule_mw
+    need = dr_mw[c] - sum(schedule[j, c] - power[j, r, c] for j in ladder)
+    need = np.maximum(need, 0.0)
+    limit = price[r, c] + problem.dr_penalty_usd_per_mwh
+    pieces = []  # (value $/MWh, class, MW available in the cell) per running segment
+    for j in ladder:
+        flex = problem.flex[j]
+        width = flex.segments()[0]
+        lower = np.concatenate([[0.0], np.cumsum(width)[:-1]])
+        max_mw = flex.max_mw[c]
+        for m, value in enumerate(flex.segment_value_usd_per_mwh()):
+            avail = np.clip(power[j, r, c] - lower[m] * max_mw, 0.0, width[m] * max_mw)
+            pieces.append((value, j, np.where(value < limit, avail, 0.0)))
+    for _, j, avail in sorted(pieces, key=lambda piece: piece[0]):
+        cut = np.minimum(avail, need)
+        power[j, r, c] -= cut
+        need = need - cut
+
+
+def _interval_lines(
+    problem: HedgeProblem,
+    decision: Decision,
+    rows: slice,
+    power_mw: np.ndarray | None,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Per-interval cost lines of scenarios ``rows`` ([n, T] each), power and work [J, n, T]."""
+    h = problem.interval_hours
+    power = (
+        real_time_power_mw(problem, decision, rows)
+        if power_mw is None
+        else np.asarray(power_mw, dtype=float)[:, rows, :]
+    )
+    prices = problem.prices_usd_per_mwh[rows]
+    load = problem.firm_load_mw[None, :] + power.sum(axis=0)
+    schedule = np.asarray(decision.schedule_mw, dtype=float)
+    curtailed = sum(
+        (schedule[j][None, :] - power[j] for j, f in enumerate(problem.flex) if f.rt_curtailable),
+        start=np.zeros_like(load),
+    )
+    deployed = problem.dr_deployed[rows]
+    short_mw = np.where(deployed, np.maximum(decision.dr_mw[None, :] - curtailed, 0.0), 0.0)
+    work = np.zeros_like(power)
+    value_lost = np.zeros_like(load)
+    produced = np.broadcast_to(
+        problem.firm_gpu_hours * problem.firm_value_usd_per_gpu_hour, load.shape
+    ).copy()
+    for j, flex in enumerate(problem.flex):
+        width, slope = flex.segments()
+        max_mw = np.asarray(flex.max_mw, dtype=float)
+        frac = np.divide(power[j], max_mw, out=np.zeros_like(power[j]), where=max_mw > 0)
+        full = flex.gpu_hours_per_mwh * max_mw * h
+        work[j] = full * work_fraction(frac, width, slope)
+        value_lost += flex.value_usd_per_gpu_hour * (full - work[j])
+        produced += flex.value_usd_per_gpu_hour * work[j]
+    lines = {
+        "price_usd_per_mwh": prices,
+        "load_mw": load,
+        "energy_mwh": load * h,
+        "energy_cost_usd": prices * load * h,
+        "dr_penalty_usd": problem.dr_penalty_usd_per_mwh * short_mw * h,
+        "cp_tag_usd": problem.cp_weight_usd_per_mw[rows] * load,
+        "value_lost_usd": value_lost,
+        "value_produced_usd": produced,
+        "gpu_hours": problem.firm_gpu_hours[None, :] + work.sum(axis=0),
+    }
+    return lines, power, work
+
+
+def _unserved_usd(problem: HedgeProblem, work_gpu_hours: np.ndarray) -> np.ndarray:
+    """Work-requirement penalty per scenario ($, [n]) from the work of each class [J, n].
+
+    Zero for a class whose penalty is infinite: its requirement is then a hard constraint of the
+    optimiser, not a cost."""
+    out = np.zeros(work_gpu_hours.shape[1])
+    for j, flex in enumerate(problem.flex):
+        if flex.work_requirement_gpu_hours > 0 and np.isfinite(flex.unserved_usd_per_gpu_hour):
+            short = np.maximum(flex.work_requirement_gpu_hours - work_gpu_hours[j], 0.0)
+            out += flex.unserved_usd_per_gpu_hour * short
+    return out
+
+
+def check_decision(problem: HedgeProblem, decision: Decision) -> None:
+    """Raise ``ConfigError`` unless the decision's arrays fit the problem."""
+    s, t = problem.prices_usd_per_mwh.shape
+    j, k = len(problem.flex), len(problem.products)
+    want = {
+        "product_mw": (decision.product_mw, (k,)),
+        "schedule_mw": (decision.schedule_mw, (j, t)),
+        "dr_mw": (decision.dr_mw, (t,)),
+    }
+    for name, (arr, shape) in want.items():
+        if np.shape(arr) != shape:
+            raise ConfigError(
+                f"decision.{name} has shape {np.shape(arr)} but the problem needs {shape} "
+                f"({k} products, {j} job classes, {t} intervals); rebuild the decision for it"
+            )
+    if problem.dr_deployed.shape != (s, t) or problem.cp_weight_usd_per_mw.shape != (s, t):
+        raise ConfigError(f"problem dr_deployed / cp_weight_usd_per_mw must have shape {(s, t)}")
+
+
+def cost_breakdown(
+    problem: HedgeProblem, decision: Decision, power_mw: np.ndarray | None = None
+) -> CostBreakdown:
+    """Every line of C_s for ``decision``, per scenario.
+
+    Parameters
+    ----------
+    problem : HedgeProblem
+        Scenarios to price on (in sample, out of sample, or one realised path).
+    decision : Decision
+    power_mw : ndarray [J, S, T], optional
+        Power each class draws (e.g. the LP's own recourse). When omitted, the real-time ladder
+        of the module docstring decides it.
+
+    Returns
+    -------
+    CostBreakdown
+        Arrays [S], computed in chunks of at most ``SCENARIO_CHUNK_CELLS`` scenario-intervals.
+    """
+    check_decision(problem, decision)
+    s_total, t = problem.prices_usd_per_mwh.shape
+    totals: dict[str, np.ndarray] = {}
+    work_by_class = np.zeros((len(problem.flex), s_total))
+    chunk = max(1, SCENARIO_CHUNK_CELLS // max(t, 1))
+    for start in range(0, s_total, chunk):
+        rows = slice(start, min(start + chunk, s_total))
+        lines, _, work = _interval_lines(problem, decision, rows, power_mw)
+        for name, values in lines.items():
+            if name not in ("price_usd_per_mwh", "load_mw"):
+                totals.setdefault(name, np.zeros(s_total))[rows] = values.sum(axis=1)
+        work_by_class[:, rows] = work.sum(axis=2)
+    x = np.asarray(decision.product_mw, dtype=float)
+    payoff = np.zeros(s_total)
+    for xk, product in zip(x, problem.products, strict=True):
+        payoff += xk * product.payoff_usd_per_mw
+    premium = premium_usd(problem, x)
+    dr_revenue = float(problem.interval_hours @ (problem.dr_price_usd_per_mw_h * decision.dr_mw))
+    unserved = _unserved_usd(problem, work_by_class)
+    total = (
+        totals["energy_cost_usd"]
+        + premium
+        - payoff
+        + totals["cp_tag_usd"]
+        - dr_revenue
+        + totals["dr_penalty_usd"]
+        + totals["value_lost_usd"]
+        + unserved
+    )
+    gpu = totals["gpu_hours"]
+    return CostBreakdown(
+        energy_mwh=totals["energy_mwh"],
+        energy_cost_usd=totals["energy_cost_usd"],
+        premium_usd=np.full(s_total, premium),
+        hedge_payoff_usd=payoff,
+        dr_revenue_usd=np.full(s_total, dr_revenue),
+        dr_penalty_usd=totals["dr_penalty_usd"],
+        cp_tag_usd=totals["cp_tag_usd"],
+        value_lost_usd=totals["value_lost_usd"],
+        unserved_penalty_usd=unserved,
+        value_produced_usd=totals["value_produced_usd"],
+        gpu_hours=gpu,
+        total_cost_usd=total,
+        cost_per_gpu_hour_usd=np.divide(total, gpu, out=np.full(s_total, np.nan), where=gpu > 0),
+    )
+
+
+def interval_breakdown(
+    problem: HedgeProblem,
+    decision: Decision,
+    payoff_usd_per_mw_by_interval: np.ndarray,
+    scenario: int = 0,
+) -> dict[str, np.ndarray]:
+    """The cost lines of one scenario interval by interval, each [T], adding up to its C_s.
+
+    Parameters
+    ----------
+    problem, decision
+        As for ``cost_breakdown`` (the ladder decides the power).
+    payoff_usd_per_mw_by_interval : ndarray [K, T]
+        Payoff of 1 MW of each product in each interval of this scenario ($/MW); must add up
+        to ``product.payoff_usd_per_mw[scenario]`` (checked to a cent per MW).
+    scenario : int
+        Which scenario (0 for a back-test's realised path).
+
+    Notes
+    -----
+    Horizon-level lines are allocated so that columns re-add to the totals: premiums pro rata
+    to interval length over the whole horizon; the work-requirement penalty, known only once
+    the horizon is over, on the last interval.
+    """
+    check_decision(problem, decision)
+    k, t = len(problem.products), problem.n_intervals
+    by_interval = np.asarray(payoff_usd_per_mw_by_interval, dtype=float).reshape(k, t)
+    for p, row in zip(problem.products, by_interval, strict=True):
+        if abs(row.sum() - p.payoff_usd_per_mw[scenario]) > 0.01:
+            raise ConfigError(
+                f"interval payoffs of product {p.name!r} add to {row.sum():.2f} $/MW but the "
+                f"problem says {p.payoff_usd_per_mw[scenario]:.2f} $/MW; they must match"
+            )
+    lines, power, work = _interval_lines(
+        problem, decision, slice(scenario, scenario + 1), power_mw=None
+    )
+    columns = {name: values[0] for name, values in lines.items()}
+    h = problem.interval_hours
+    x = np.asarray(decision.product_mw, dtype=float)
+    unserved = np.zeros(t)
+    if t:
+        unserved[-1] = _unserved_usd(problem, work.sum(axis=2))[0]
+    columns["hedge_payoff_usd"] = x @ by_interval if k else np.zeros(t)
+    columns["premium_usd"] = premium_usd(problem, x) * h / h.sum() if t else np.zeros(t)
+    columns["dr_revenue_usd"] = h * problem.dr_price_usd_per_mw_h * decision.dr_mw
+    columns["unserved_penalty_usd"] = unserved
+    for j, flex in enumerate(problem.flex):
+        columns[f"power_mw_{flex.name}"] = power[j, 0]
+    columns["total_cost_usd"] = (
+        columns["energy_cost_usd"]
+        + columns["premium_usd"]
+        - columns["hedge_payoff_usd"]
+        + columns["cp_tag_usd"]
+        - columns["dr_revenue_usd"]
+        + columns["dr_penalty_usd"]
+        + columns["value_lost_usd"]
+        + unserved
+    )
+    return columns
+
+
+@dataclass(frozen=True)
+class LadderStep:
+    """One rung of a class's real-time ladder in one interval.
+
+    Attributes
+    ----------
+    run_mw : ndarray [T]
+        MW the class runs while the real-time price is at most ``price_at_most_usd_per_mwh``.
+    price_at_most_usd_per_mwh : ndarray [T]
+        Segment value minus the interval's expected tag weight per MWh ($/MWh).
+    """
+
+    run_mw: np.ndarray
+    price_at_most_usd_per_mwh: np.ndarray
+
+
+def ladder_steps(problem: HedgeProblem, decision: Decision) -> list[list[LadderStep]]:
+    """The operator's curtailment ladder: per class, its rungs (steepest segment first).
+
+    Rung m (steepest curve segment first) allows ``run_mw`` = the schedule capped at the first
+    m + 1 segments; the class runs the largest ``run_mw`` among the rungs whose
+    ``price_at_most`` is at least the real-time price, and nothing above the first rung's
+    price. The tag weight used is its probability-weighted mean over the scenarios (exact for
+    the month-by-hour coincident-peak rule, which does not depend on the scenario). A class
+    that is not real-time curtailable (or a decision that does not follow the ladder) has one
+    rung: its schedule at any price (inf). DR calls shed further, as in ``real_time_power_mw``.
+    """
+    schedule = np.asarray(decision.schedule_mw, dtype=float)
+    tag = problem.probabilities @ problem.cp_weight_usd_per_mw / problem.interval_hours
+    out = []
+    for j, flex in enumerate(problem.flex):
+        if not (flex.rt_curtailable and decision.follows_ladder):
+            out.append([LadderStep(schedule[j], np.full(problem.n_intervals, np.inf))])
+            continue
+        knots = np.cumsum(flex.segments()[0])
+        values = flex.segment_value_usd_per_mwh()
+        out.append(
+            [
+                LadderStep(np.minimum(schedule[j], knot * flex.max_mw), value - tag)
+                for knot, value in zip(knots, values, strict=True)
+            ]
+        )
+    return out
