@@ -1,36 +1,156 @@
-"""Publishing a folder of outputs all at once: readers see the old folder or the new, never half."""
+"""Where commands may write, and publishing a folder of outputs all at once.
+
+The rule for every ``--out`` (one home, shared by optimize and the back-test):
+
+- a path that does not exist is created atomically (a temporary sibling renamed into place);
+- an empty folder, or a folder the engine wrote before (it holds :data:`MARKER_NAME`), gets the
+  engine's files replaced and everything else in it (notes, sub-folders) kept;
+- a non-empty folder without the marker, a file where a folder is expected, the working
+  directory or any folder above it, the price store or any folder above it, and any folder above
+  ``reports/latest`` are refused with a ``ConfigError`` (exit 2) saying what to do instead.
+
+Nothing the engine did not create is ever deleted or moved.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from energyhedge.data.store import default_root
+from energyhedge.errors import ConfigError
+from energyhedge.lock import process_gone
+
+MARKER_NAME = ".energyhedge-output"
+"""JSON file the engine writes into every folder it publishes: ``{"command", "files"}``."""
+_TRASH = ".replaced."
+
+
+def check_out_dir(out_dir: str | Path, *, protected: Iterable[str | Path | None] = ()) -> Path:
+    """The resolved ``out_dir`` if a command may publish there (see the module rule).
+
+    ``protected`` adds folders (e.g. a ``--store`` given on the command line) that ``out_dir``
+    must be neither equal to nor above. ConfigError (exit 2) otherwise, in one line.
+    """
+    given = Path(out_dir)
+    if given.exists() and not given.is_dir():
+        raise ConfigError(f"--out {given}: is a file, not a folder; give a folder path")
+    resolved = given.resolve()
+    guards = {
+        Path.cwd(): "the working directory",
+        default_root(): "the price store",
+        Path.cwd() / "reports" / "latest": "reports/latest",
+    }
+    guards.update({Path(p): "the price store" for p in protected if p is not None})
+    for guard, what in guards.items():
+        if resolved == guard.resolve() or resolved in guard.resolve().parents:
+            raise ConfigError(
+                f"--out {given}: refusing to write into {resolved}, which is or contains {what}; "
+                "give a new folder, e.g. reports/my-run"
+            )
+    if _is_foreign(resolved):
+        raise ConfigError(
+            f"--out {given}: folder is not empty and was not written by energyhedge (no "
+            f"{MARKER_NAME}); give a new or empty folder, e.g. {given / 'run-1'}"
+        )
+    return resolved
+
+
+def check_out_file(out_file: str | Path) -> Path:
+    """``out_file`` if a command may write a file there; ConfigError if it is a folder."""
+    path = Path(out_file)
+    if path.is_dir():
+        raise ConfigError(f"--out {path}: is a folder, expected a file name such as {path}.out")
+    for parent in path.parents:
+        if parent.exists() and not parent.is_dir():
+            raise ConfigError(f"--out {path}: {parent} is a file, not a folder")
+    return path
+
 
 @contextmanager
-def atomic_directory(out_dir: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder to write into; on success it replaces ``out_dir``.
+def atomic_directory(
+    out_dir: str | Path,
+    *,
+    command: str = "energyhedge",
+    protected: Iterable[str | Path | None] = (),
+) -> Iterator[Path]:
+    """Yield an empty temporary sibling folder to write into; on success publish it to ``out_dir``.
 
-    An existing ``out_dir`` is swapped out only once the new folder is complete; on any error
-    the temporary folder is removed and ``out_dir`` is left as it was.
+    A new ``out_dir`` is the temporary folder renamed into place. In an existing folder (empty,
+    or one of ours) each file written is moved over its old copy, then the marker; a run killed
+    during those moves is completed by the next call on the same ``out_dir``. On any error before
+    publishing, the temporary folder is removed and ``out_dir`` is left as it was.
+    ``command`` is recorded in the marker.
     """
-    out_dir = Path(out_dir).resolve()
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tag = f"{os.getpid()}.{secrets.token_hex(4)}"
-    tmp = out_dir.with_name(f".{out_dir.name}.tmp.{tag}")
+    out = check_out_dir(out_dir, protected=protected)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _finish_interrupted(out)
+    tmp = out.with_name(f".{out.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
     tmp.mkdir()  # honours the umask, unlike tempfile.mkdtemp (0700)
     try:
         yield tmp
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old.{tag}")
-            os.rename(out_dir, old)
-            os.rename(tmp, out_dir)
-            shutil.rmtree(old)
+        written = sorted(p.name for p in tmp.iterdir())
+        if out.is_dir():
+            check_out_dir(out, protected=protected)  # still ours: nobody filled it meanwhile
+            _write_marker(tmp, command, set(written) | _marked_files(out))
+            _move_entries(tmp, out)
         else:
-            os.rename(tmp, out_dir)
+            _write_marker(tmp, command, set(written))
+            os.rename(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _is_foreign(folder: Path) -> bool:
+    """A non-empty folder without the marker."""
+    if not folder.is_dir() or (folder / MARKER_NAME).is_file():
+        return False
+    return any(True for _ in folder.iterdir())
+
+
+def _marked_files(folder: Path) -> set[str]:
+    try:
+        files = json.loads((folder / MARKER_NAME).read_text(encoding="utf-8")).get("files", [])
+    except (OSError, ValueError, AttributeError):
+        return set()
+    return {f for f in files if isinstance(f, str) and (folder / f).exists()}
+
+
+def _write_marker(folder: Path, command: str, files: set[str]) -> None:
+    doc = {"command": command, "files": sorted(files)}
+    (folder / MARKER_NAME).write_text(json.dumps(doc) + "\n", encoding="utf-8")
+
+
+def _move_entries(tmp: Path, out: Path) -> None:
+    """Move every entry of a complete ``tmp`` (it holds the marker) into ``out``, marker last."""
+    for entry in sorted(tmp.iterdir()):
+        if entry.name == MARKER_NAME or entry.name.startswith(_TRASH):
+            continue
+        target = out / entry.name
+        if entry.is_dir() and target.is_dir():  # a folder of ours: swap it whole
+            os.rename(target, tmp / f"{_TRASH}{entry.name}")
+            os.rename(entry, target)
+        else:
+            os.replace(entry, target)
+    os.replace(tmp / MARKER_NAME, out / MARKER_NAME)
+    shutil.rmtree(tmp)
+
+
+def _finish_interrupted(out: Path) -> None:
+    """Complete (marker present) or remove (no marker) temporary siblings of dead processes."""
+    for tmp in out.parent.glob(f".{out.name}.tmp.*"):
+        pid = tmp.name.removeprefix(f".{out.name}.tmp.").split(".")[0]
+        if not (pid.isdigit() and tmp.is_dir() and process_gone(int(pid))):
+            continue
+        if (tmp / MARKER_NAME).is_file() and out.is_dir():
+            _move_entries(tmp, out)
+        elif (tmp / MARKER_NAME).is_file() and not out.exists():
+            os.rename(tmp, out)
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)

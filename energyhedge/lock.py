@@ -19,6 +19,19 @@ from energyhedge.errors import ConfigError, LockedError
 LOCK_NAME = ".lock"
 
 
+def process_gone(pid: int) -> bool:
+    """True when no process ``pid`` exists on this host (a pid of another user counts as alive)."""
+    if pid <= 0:
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 class OutputLock:
     """Context manager holding the lock on ``directory``; waits up to ``wait_s`` seconds.
 

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from energyhedge.atomic_dir import check_out_dir
 from energyhedge.backtest import (
     REPLAY_KEYS,
     BacktestSpec,
@@ -14,10 +18,12 @@ from energyhedge.backtest import (
 )
 from energyhedge.commands.arguments import (
     add_csv_layout_options,
+    add_store_option,
     csv_layout,
     local_day,
     product_value,
 )
+from energyhedge.data.store import STORE_ENV
 from energyhedge.errors import ConfigError
 
 
@@ -64,7 +70,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="PRODUCT=MW",
         help="hold this product instead of optimising (repeat; others 0 MW)",
     )
-    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder: new, empty, or written by energyhedge before (its files are "
+        "replaced, anything else in it is kept)",
+    )
+    add_store_option(parser)
     add_csv_layout_options(
         parser, "give --time-col to read --prices FILE with these options", with_iso_market=False
     )
@@ -73,6 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the back-test and print one line per strategy."""
+    check_out_dir(args.out, protected=(args.store,))  # refuse a bad --out before optimising
     fields = load_replay(args.replay) if args.replay else {}
     if args.fixed:
         fields["fixed_product_mw"] = dict(args.fixed)
@@ -93,7 +107,8 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--fill-missing must be >= 0, got {fields['fill_missing']}")
     fields.setdefault("node", None)
     fields.setdefault("market", None)
-    result, meta = backtest_profile(BacktestSpec(**fields))
+    with _store_root(args.store):
+        result, meta = backtest_profile(BacktestSpec(**fields))
     out = write_backtest(result, args.out, meta)
     print(f"back-test {meta['node']} {meta['start']}..{meta['end']} -> {out}")
     print(f"{'strategy':<18}{'all-in cost $':>16}{'$/GPU-hour':>12}{'margin $':>16}")
@@ -102,3 +117,20 @@ def run(args: argparse.Namespace) -> int:
         per_text = f"{per:>12.4f}" if per is not None else f"{'n/a':>12}"
         print(f"{name:<18}{line['total_cost_usd']:>16,.0f}{per_text}{line['margin_usd']:>16,.0f}")
     return 0
+
+
+@contextmanager
+def _store_root(store: Path | None) -> Iterator[None]:
+    """Point the back-test's store at ``--store`` (via ``ENERGYHEDGE_STORE``) for the call."""
+    if store is None:
+        yield
+        return
+    before = os.environ.get(STORE_ENV)
+    os.environ[STORE_ENV] = str(store)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(STORE_ENV, None)
+        else:
+            os.environ[STORE_ENV] = before

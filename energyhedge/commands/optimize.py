@@ -12,6 +12,7 @@ import polars as pl
 
 from energyhedge import risk
 from energyhedge.assemble import build_problem
+from energyhedge.atomic_dir import check_out_dir
 from energyhedge.campus import load_campus
 from energyhedge.commands.arguments import add_quote_option, add_store_option
 from energyhedge.data.calendar import ISO_TZ
@@ -41,7 +42,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--config", required=True, type=Path, metavar="FILE", help="models/runs/NAME.toml"
     )
-    parser.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    parser.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="DIR",
+        help="output folder: new, empty, or written by energyhedge before (its files are "
+        "replaced, anything else in it is kept)",
+    )
     parser.add_argument(
         "--lambda", dest="cvar_weight", type=float, metavar="L", help="CVaR weight (>= 0)"
     )
@@ -57,6 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _main(args: argparse.Namespace) -> int:
+    check_out_dir(args.out, protected=(args.store,))  # refuse a bad --out before solving
     profile = load_run_profile(args.config).with_overrides(
         cvar_weight=args.cvar_weight,
         alpha=args.alpha,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from energyhedge.atomic_dir import atomic_directory, check_out_dir, check_out_file
 from energyhedge.commands.arguments import local_day
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
@@ -167,6 +168,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_generate(args: argparse.Namespace) -> int:
     """Generate scenarios and write them to ``args.out``."""
+    check_out_file(args.out)
     forward = _forward(args.forward) if args.forward else None
     scenarios = generate(
         _history(args),
@@ -193,6 +195,7 @@ def run_generate(args: argparse.Namespace) -> int:
 
 def run_validate(args: argparse.Namespace) -> int:
     """Simulate the history's own days and write the comparison table and plot."""
+    check_out_dir(args.out, protected=(args.store,))
     history = _history(args)
     local = history["interval_start_utc"].dt.convert_time_zone(iso_zone(args.iso))
     first, last = local.min().date(), local.max().date()
@@ -211,14 +214,12 @@ def run_validate(args: argparse.Namespace) -> int:
         regime_params=_params(args),
     )
     table = compare(history, scenarios)
-    args.out.mkdir(parents=True, exist_ok=True)
     stem = f"validation_{args.iso}_{args.market}_{args.node}_{args.model}"
-    csv_path = args.out / f"{stem}.csv"
-    table.write_csv(csv_path)
-    png_path = plot(
-        table, args.out / f"{stem}.{args.plot_format}", f"{args.node} {args.market}: {args.model}"
-    )
-    print(f"wrote {csv_path} and {png_path}")
+    names = (f"{stem}.csv", f"{stem}.{args.plot_format}")
+    with atomic_directory(args.out, command="scenarios validate", protected=(args.store,)) as tmp:
+        table.write_csv(tmp / names[0])
+        plot(table, tmp / names[1], f"{args.node} {args.market}: {args.model}")
+    print(f"wrote {args.out / names[0]} and {args.out / names[1]}")
     band = table.filter(pl.col("hour").is_null() & (pl.col("statistic") == "share_above_1000"))
     for row in band.iter_rows(named=True):
         print(
@@ -231,6 +232,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def run_fit(args: argparse.Namespace) -> int:
     """Fit the regime model to the stored history and save the parameters as JSON."""
+    check_out_file(args.out)
     hist = day_matrix(_history(args), args.iso)
     cap = history_cap_usd_per_mwh(args.iso, hist.dates, args.offer_cap)
     params = fit_regime(hist, cap + DEFAULT_ADDER_ROOM_USD_PER_MWH)

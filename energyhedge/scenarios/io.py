@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from energyhedge.atomic_dir import check_out_file
 from energyhedge.errors import DataError
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
@@ -57,10 +58,13 @@ def to_frame(scenarios: ScenarioSet) -> pl.DataFrame:
 
 
 def write_scenarios(scenarios: ScenarioSet, path: str | Path) -> Path:
-    """Write ``scenarios`` to ``path`` (Parquet) atomically; return the path."""
-    path = Path(path)
+    """Write ``scenarios`` to ``path`` (Parquet) atomically; return the path.
+
+    ConfigError (exit 2) when ``path`` is a folder or lies under a file.
+    """
+    path = check_out_file(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
     try:
         to_frame(scenarios).write_parquet(partial)
         os.replace(partial, path)
