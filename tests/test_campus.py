@@ -171,7 +171,7 @@ def test_coincident_peak_weight_by_hand(tmp_path):
         (
             "flex_tier = 2",
             "flex_tier = 2\ncurve_power_frac = [0, 0.5, 1]\ncurve_work_frac = [0, 0.2, 1]",
-            "training[0].curve_power_frac: the curve must be concave",
+            "training[0].curve_power_frac: power-to-throughput curve is not concave",
         ),
         (
             "pue = 1.2",

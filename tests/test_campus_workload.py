@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
+from energyhedge.campus.curves import CURVE_WORKLOADS, concave_envelope, fitted_curve, sweep_points
 from energyhedge.errors import ConfigError
-from energyhedge.workload import (
-    CURVE_WORKLOADS,
-    check_curve,
-    concave_envelope,
-    fitted_curve,
-    sweep_points,
-)
+from energyhedge.model.curves import curve_segments
 
 
 @pytest.mark.parametrize("family", sorted(CURVE_WORKLOADS))
 def test_fitted_curve_is_concave_envelope_of_measurements(family):
     power, work = fitted_curve(family)
-    assert check_curve(power, work) is None
+    curve_segments(power, work, family)  # raises ConfigError if not concave and well formed
     points = sweep_points(CURVE_WORKLOADS[family])
     # every interior breakpoint is a measured point
     for p, w in zip(power[1:-1], work[1:-1], strict=True):
@@ -46,13 +43,14 @@ def test_envelope_drops_points_below_and_dominated():
     ("power", "work", "reason"),
     [
         ([0, 0.5, 1], [0, 0.3, 1], "concave"),
-        ([0, 0.5, 1], [0, 0.5, 0.9], "start at (0, 0) and end at (1, 1)"),
+        ([0, 0.5, 1], [0, 0.5, 0.9], "end at (1, 1)"),
         ([0, 0.5, 0.5, 1], [0, 0.6, 0.7, 1], "increase strictly"),
         ([0, 0.5, 1], [0, 1.2, 1], "must not fall"),
     ],
 )
 def test_check_curve_reasons(power, work, reason):
-    assert reason in check_curve(np.array(power, float), np.array(work, float))
+    with pytest.raises(ConfigError, match=re.escape(reason)):
+        curve_segments(np.array(power, float), np.array(work, float), "test curve")
 
 
 def test_unknown_curve_family():

@@ -1,5 +1,9 @@
 """Power-to-throughput curves of GPU work, fitted from the measured power-cap sweep.
 
+Every curve, fitted or given in a campus file, is checked by the one curve validator,
+``energyhedge.model.curves.curve_segments`` (the optimiser uses the same one), within its
+``CURVE_TOLERANCE``.
+
 ``market_data/workload/emerald_dvfs_sweep.csv`` (Emerald AI field data, Apache-2.0) holds the
 throughput of eight workloads under GPU power caps of 100-400 W. Normalising each workload's
 measured power per GPU by its value at the highest cap gives points (power fraction,
@@ -19,7 +23,7 @@ import polars as pl
 from energyhedge.errors import ConfigError, DataError
 
 SWEEP_PATH = (
-    Path(__file__).resolve().parents[1] / "market_data" / "workload" / "emerald_dvfs_sweep.csv"
+    Path(__file__).resolve().parents[2] / "market_data" / "workload" / "emerald_dvfs_sweep.csv"
 )
 
 # Workload-name prefixes of the sweep: pre-training ("pt_"), fine-tuning ("ft_"), inference.
@@ -94,20 +98,3 @@ def fitted_curve(name: str = "training", path: Path = SWEEP_PATH) -> tuple[np.nd
     if name not in CURVE_WORKLOADS:
         raise ConfigError(f"unknown curve {name!r}; expected one of {', '.join(CURVE_WORKLOADS)}")
     return concave_envelope(sweep_points(CURVE_WORKLOADS[name], path))
-
-
-def check_curve(power_frac: np.ndarray, work_frac: np.ndarray) -> str | None:
-    """Why a power-to-throughput curve is unusable, or None if it is concave and well formed."""
-    p, w = np.asarray(power_frac, dtype=float), np.asarray(work_frac, dtype=float)
-    if p.shape != w.shape or p.ndim != 1 or len(p) < 2:
-        return "power and throughput breakpoints need equal length >= 2"
-    if (p[0], w[0], p[-1], w[-1]) != (0.0, 0.0, 1.0, 1.0):
-        return "the curve must start at (0, 0) and end at (1, 1)"
-    if np.any(np.diff(p) <= 0):
-        return "power breakpoints must increase strictly"
-    slopes = np.diff(w) / np.diff(p)
-    if np.any(slopes < 0):
-        return "throughput must not fall as power rises"
-    if np.any(np.diff(slopes) > 1e-12):
-        return "the curve must be concave (slopes non-increasing)"
-    return None
