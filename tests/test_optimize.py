@@ -8,26 +8,24 @@ import highspy
 import numpy as np
 import pytest
 
-from energyhedge import risk
 from energyhedge.errors import ConfigError, InfeasibleError, SolverError
+from energyhedge.model.cost import cost_breakdown, product_cash_usd
+from energyhedge.model.measures import tail_weights, var_cvar
+from energyhedge.model.problem import FlexClass, HedgeProblem, Product
 from energyhedge.optimize import (
     SolveOptions,
     build_lp,
-    evaluate_costs,
     frontier,
     min_cvar_usd,
     model_size,
     solve,
-    tail_weights,
-    var_cvar,
 )
 from energyhedge.optimize.cvx_frontier import hedge_frontier_cvxpy
 from energyhedge.optimize.highs import HighsRunner
 from energyhedge.optimize.lp import COST_UNIT_USD
+from energyhedge.optimize.notional import least_notional_mw
 from energyhedge.optimize.pyomo_model import solve_pyomo
-from energyhedge.optimize.solution import least_notional_mw
 from energyhedge.optimize.synthetic import synthetic_problem
-from energyhedge.model.problem import FlexClass, HedgeProblem, Product
 
 FAST = SolveOptions(marginals=False)
 
@@ -56,9 +54,22 @@ def tiny_problem(prices, *, firm_mw=1.0, flex=(), products=(), probabilities=Non
     )
 
 
+def product(name, kind, payoff, premium, *, fair=None, bid=None, min_mw=0.0, max_mw=2.0):
+    """A product over the tiny problems' horizon; ``bid`` None sells at the ask (no spread)."""
+    return Product(
+        name,
+        kind,
+        np.asarray(payoff, dtype=float),
+        premium_usd_per_mw=premium,
+        fair_premium_usd_per_mw=premium if fair is None else fair,
+        sale_premium_usd_per_mw=bid,
+        min_mw=min_mw,
+        max_mw=max_mw,
+    )
+
+
 def call(payoff, premium, max_mw=2.0) -> Product:
-    payoff = np.asarray(payoff, dtype=float)
-    return Product("call", "call", payoff, premium, premium, 0.0, max_mw)
+    return product("call", "call", payoff, premium, max_mw=max_mw)
 
 
 def linear_class(max_mw, t, **kw) -> FlexClass:
@@ -108,7 +119,10 @@ def test_hand_solved_curtailment_and_flex_value():
     want = np.array([5 * 50 + 10 * 50, 5 * 3000 + 10 * 1600.0])
     np.testing.assert_allclose(sol.scenario_cost_usd, want, rtol=1e-12)
     assert sol.objective_usd == pytest.approx(want.mean(), rel=1e-9)
-    assert sol.decision.curtail_above_usd_per_mwh[0] == pytest.approx(1600.0)
+    # the decision follows the real-time ladder, which here runs at $50 and stops at $3,000
+    assert sol.decision.follows_ladder
+    ladder = cost_breakdown(problem, sol.decision).total_cost_usd
+    np.testing.assert_allclose(ladder, want, rtol=1e-12)
     # one more flexible MW saves (3,000 - 1,600) $ in half the scenarios
     assert sol.flex_value_usd_per_mw["training"] == pytest.approx(700.0, rel=1e-7)
 
@@ -136,14 +150,6 @@ def test_lp_cost_rows_match_independent_evaluation(small):
     assert sol.objective_usd == pytest.approx(sol.expected_cost_usd + sol.cvar_usd, rel=1e-7)
     assert sol.cvar_usd >= sol.var_usd - 1e-6
     assert sol.cvar_usd >= sol.expected_cost_usd - 1e-6
-
-
-def test_model_size_known_before_build(small):
-    for options in (FAST, dataclasses.replace(FAST, cvar_budget_usd=1e6)):
-        size = model_size(small, options)
-        lp = build_lp(small, options)
-        assert (size["columns"], size["rows"]) == lp.matrix.shape[::-1]
-        assert size["nonzeros"] == lp.nonzeros
 
 
 def test_fair_zero_loading_product_never_worsens(small):
@@ -212,20 +218,6 @@ def test_permuting_scenarios_changes_nothing(small):
     )
 
 
-def test_var_cvar_against_rockafellar_uryasev_minimum():
-    rng = np.random.default_rng(1)
-    cost = rng.normal(100, 30, 37)
-    prob = rng.dirichlet(np.ones(37))
-    alpha = 0.9
-    var, cvar = var_cvar(cost, prob, alpha)
-    ru = [eta + prob @ np.maximum(cost - eta, 0) / (1 - alpha) for eta in cost]
-    assert cvar == pytest.approx(min(ru), rel=1e-12)
-    assert np.sum(prob[cost <= var]) >= alpha
-    assert np.sum(prob[cost < var]) < alpha
-    assert cvar >= var >= cost.min()
-    assert cvar >= prob @ cost
-
-
 def test_raising_lambda_never_raises_cvar(small):
     points = frontier(small, [0.0, 0.25, 1.0, 4.0, 20.0], FAST)
     cvar = np.array([p.cvar_usd for p in points])
@@ -251,12 +243,16 @@ def test_fast_path_equals_pyomo(intervals, scenarios):
 
 
 def test_budget_form_equals_pyomo_and_dual_is_marginal_cost(small):
-    # hedges cost $3/MWh over fair value, so lower CVaR costs expected dollars
+    # hedges cost $3/MWh over fair value either way, so lower CVaR costs expected dollars
     hours = float(small.interval_hours.sum())
     loaded = dataclasses.replace(
         small,
         products=tuple(
-            dataclasses.replace(p, premium_usd_per_mw=p.fair_premium_usd_per_mw + 3.0 * hours)
+            dataclasses.replace(
+                p,
+                premium_usd_per_mw=p.fair_premium_usd_per_mw + 3.0 * hours,
+                sale_premium_usd_per_mw=p.fair_premium_usd_per_mw - 3.0 * hours,
+            )
             for p in small.products
         ),
     )
@@ -282,9 +278,13 @@ def test_hedge_only_frontier_equals_cvxpy():
     prices = 40 * rng.lognormal(0, 0.6, (80, 6))
     payoff_call = np.maximum(prices - 60, 0).sum(axis=1)
     payoff_block = (prices - prices.mean()).sum(axis=1)
+    payoff_put = np.maximum(30 - prices, 0).sum(axis=1)
+    spread = 0.5 * prices.shape[1]  # $0.50/MWh each side of the block's mid
+    fair_put = payoff_put.mean()
     products = [
-        Product("call", "call", payoff_call, payoff_call.mean() * 1.05, payoff_call.mean(), 0, 50),
-        Product("block", "block", payoff_block, 0.0, 0.0, -20, 20),
+        product("call", "call", payoff_call, payoff_call.mean() * 1.05, max_mw=50.0),
+        product("block", "block", payoff_block, spread, bid=-spread, min_mw=-20.0, max_mw=20.0),
+        product("put", "put", payoff_put, fair_put * 1.05, bid=fair_put * 0.95, min_mw=-50.0),
     ]
     problem = tiny_problem(prices, firm_mw=30.0, products=products)
     base = (prices * 30.0).sum(axis=1)
@@ -292,47 +292,36 @@ def test_hedge_only_frontier_equals_cvxpy():
     ref = hedge_frontier_cvxpy(
         base,
         np.array([p.premium_usd_per_mw for p in products]),
+        np.array([p.bid_usd_per_mw for p in products]),
         np.stack([p.payoff_usd_per_mw for p in products], axis=1),
         problem.probabilities,
         alpha=0.95,
         lambdas=lambdas,
-        min_mw=np.array([0.0, -20.0]),
-        max_mw=np.array([50.0, 20.0]),
+        min_mw=np.array([0.0, -20.0, -50.0]),
+        max_mw=np.array([50.0, 20.0, 2.0]),
     )
     ours = frontier(problem, lambdas, SolveOptions(alpha=0.95, marginals=False))
     for mine, theirs in zip(ours, ref, strict=True):
         assert mine.objective_usd == pytest.approx(theirs["objective_usd"], rel=1e-6)
-        if mine.cvar_weight > 0:  # at lambda 0 the fair block makes the optimum non-unique
-            assert mine.cvar_usd == pytest.approx(theirs["cvar_usd"], rel=1e-5)
+        assert mine.cvar_usd == pytest.approx(theirs["cvar_usd"], rel=1e-5)
+    # at lambda 3 the campus buys blocks and sells puts (a collar), at lambda 0 it trades nothing
+    assert ours[-1].product_mw[1] > 1.0 and ours[-1].product_mw[2] < -1.0
+    np.testing.assert_allclose(ref[-1]["product_mw"], ours[-1].product_mw, atol=1e-5)
+    np.testing.assert_allclose(ours[0].product_mw, 0.0, atol=1e-9)
 
 
 def test_product_cvar_attribution_adds_up(small):
     sol = solve(small, FAST)
-    k = 0
-    line = sol.decision.product_mw[k] * (
-        small.products[k].premium_usd_per_mw - small.products[k].payoff_usd_per_mw
-    )
-    assert sol.product_cvar_without_usd[k] == pytest.approx(
-        var_cvar(sol.scenario_cost_usd - line, small.probabilities, sol.alpha)[1]
-    )
-    rest = sol.scenario_cost_usd - sum(
-        sol.decision.product_mw[i] * (p.premium_usd_per_mw - p.payoff_usd_per_mw)
-        for i, p in enumerate(small.products)
-    )
+    cash = product_cash_usd(small, sol.decision.product_mw)
+    assert np.abs(sol.decision.product_mw).max() > 1.0  # something is held
+    for k in range(len(small.products)):
+        assert sol.product_cvar_without_usd[k] == pytest.approx(
+            var_cvar(sol.scenario_cost_usd - cash[:, k], small.probabilities, sol.alpha)[1],
+            rel=1e-12,
+        )
+    rest = sol.scenario_cost_usd - cash.sum(axis=1)
     w = tail_weights(sol.scenario_cost_usd, small.probabilities, sol.alpha)
     assert w @ rest + sol.product_cvar_contribution_usd.sum() == pytest.approx(sol.cvar_usd)
-
-
-def test_evaluate_costs_counts_each_line():
-    flex = linear_class(
-        10.0, 2, value=1.0, work_requirement_gpu_hours=8000.0, unserved_usd_per_gpu_hour=0.5
-    )
-    problem = tiny_problem([[100.0, 20.0]], firm_mw=2.0, flex=[flex])
-    power = np.array([[[4.0, 10.0]]])  # 4 MW then 10 MW: 14 MWh, 11,200 GPU-h of 16,000
-    cost = evaluate_costs(problem, np.zeros(0), np.zeros(2), np.array([[10.0, 10.0]]), power)
-    energy = 100 * 6 + 20 * 12
-    lost = 1.0 * (16000 - 11200)
-    assert cost[0] == pytest.approx(energy + lost)  # requirement 8,000 GPU-h is met
 
 
 def test_infeasible_firm_load_above_grid_limit():
@@ -426,9 +415,9 @@ def test_collinear_products_reduce_to_least_notional():
 
     def block(name, mask):
         payoff = ((prices - fwd) * mask).sum(axis=1)
-        return Product(name, "block", payoff, 0.0, 0.0, -100.0, 100.0)
+        return product(name, "block", payoff, 0.0, min_mw=-100.0, max_mw=100.0)
 
-    inert = Product("weekend", "block", np.zeros(50), 0.0, 0.0, -100.0, 100.0)
+    inert = product("weekend", "block", np.zeros(50), 0.0, min_mw=-100.0, max_mw=100.0)
     products = [block("peak", peak), block("offpeak", off), block("all", peak | off), inert]
     problem = tiny_problem(prices, firm_mw=50.0, products=products)
     reduced = least_notional_mw(problem, np.array([5.0, 5.0, 0.0, -30.0]))
@@ -450,7 +439,7 @@ def test_oversized_model_refused_before_building(small):
 
 
 def test_unbounded_underpriced_product_explained():
-    cheap = Product("cheap_call", "call", np.array([0.0, 100.0]), 10.0, 50.0, 0.0, np.inf)
+    cheap = product("cheap_call", "call", [0.0, 100.0], 10.0, fair=50.0, max_mw=np.inf)
     problem = tiny_problem([[10.0], [110.0]], products=[cheap])
     with pytest.raises(SolverError, match=r"unbounded: products without a finite MW limit \(cheap"):
         solve(problem, SolveOptions(cvar_weight=0.0, marginals=False))
@@ -460,29 +449,12 @@ def test_perfect_hedge_removes_variance():
     rng = np.random.default_rng(8)
     prices = 30 * rng.lognormal(0, 0.7, (40, 12))
     forward = 45.0
-    block = Product("block_7x24", "block", (prices - forward).sum(axis=1), 0.0, 0.0, 0.0, 100.0)
+    block = product("block_7x24", "block", (prices - forward).sum(axis=1), 0.0, max_mw=100.0)
     problem = tiny_problem(prices, firm_mw=20.0, products=[block])
     sol = solve(problem, SolveOptions(alpha=0.95, cvar_weight=1.0, marginals=False))
     assert sol.decision.product_mw[0] == pytest.approx(20.0, rel=1e-9)
     np.testing.assert_allclose(sol.scenario_cost_usd, 20.0 * forward * 12, rtol=1e-12)
     assert sol.cvar_usd == pytest.approx(sol.expected_cost_usd, rel=1e-12)
-
-
-def test_cost_definition_agrees_with_risk_valuation(small):
-    # Two independent implementations of problem.py's scenario cost: the optimiser's
-    # evaluate_costs and energyhedge.risk.value_decision, on the same stop-above-threshold rule.
-    sol = solve(small, FAST)
-    d = dataclasses.replace(
-        sol.decision,
-        dr_mw=np.zeros(small.n_intervals),
-        curtail_above_usd_per_mwh=np.array([150.0, np.inf]),
-    )
-    stop = small.prices_usd_per_mwh[None, :, :] > d.curtail_above_usd_per_mwh[:, None, None]
-    power = np.where(stop, 0.0, d.schedule_mw[:, None, :])
-    ours = evaluate_costs(small, d.product_mw, d.dr_mw, d.schedule_mw, power)
-    theirs = risk.value_decision(small, d).total_cost_usd
-    assert stop[0].any()  # the rule does stop training somewhere
-    np.testing.assert_allclose(ours, theirs, rtol=1e-10)
 
 
 def test_numerical_failure_retries_with_the_other_algorithm(small):

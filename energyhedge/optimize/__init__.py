@@ -3,24 +3,36 @@
 ``solve(problem, options) -> Solution`` and ``frontier(problem, lambdas, options)``; the LP is
 assembled as sparse arrays in ``lp`` and solved in ``highs``. ``pyomo_model`` and
 ``cvx_frontier`` hold the reference formulations used to cross-check it.
+
+Names are loaded on first use, so importing this package (e.g. for ``SolveOptions`` in a run
+profile) does not import HiGHS or SciPy.
 """
 
-from energyhedge.optimize.engine import min_cvar_usd, solve
-from energyhedge.optimize.frontier import FrontierPoint, frontier
-from energyhedge.optimize.lp import build_lp, model_size
-from energyhedge.optimize.options import SolveOptions
-from energyhedge.optimize.solution import Solution, evaluate_costs, tail_weights, var_cvar
+from __future__ import annotations
 
-__all__ = [
-    "FrontierPoint",
-    "Solution",
-    "SolveOptions",
-    "build_lp",
-    "evaluate_costs",
-    "frontier",
-    "min_cvar_usd",
-    "model_size",
-    "solve",
-    "tail_weights",
-    "var_cvar",
-]
+import importlib
+
+_HOMES = {
+    "FrontierPoint": "frontier",
+    "Solution": "solution",
+    "SolveOptions": "options",
+    "build_lp": "lp",
+    "frontier": "frontier",
+    "min_cvar_usd": "engine",
+    "model_size": "lp",
+    "solve": "engine",
+}
+
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -7,19 +7,22 @@ import dataclasses
 import numpy as np
 
 from energyhedge.errors import InfeasibleError, SolverError
+from energyhedge.model.cost import cost_breakdown, product_cash_usd
+from energyhedge.model.measures import risk_measures, tail_weights, var_cvar
+from energyhedge.model.problem import Decision, HedgeProblem
 from energyhedge.optimize.highs import HighsRunner, LpResult
-from energyhedge.optimize.lp import COST_UNIT_USD, LinearProgram, build_lp, model_size
+from energyhedge.optimize.lp import (
+    COST_UNIT_USD,
+    LinearProgram,
+    build_lp,
+    hedge_bounds,
+    model_size,
+    product_limits,
+)
+from energyhedge.optimize.notional import least_notional_mw
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import check_problem, max_deliverable_mw
-from energyhedge.optimize.solution import (
-    Solution,
-    evaluate_costs,
-    least_notional_mw,
-    policy_thresholds,
-    tail_weights,
-    var_cvar,
-)
-from energyhedge.model.problem import Decision, HedgeProblem
+from energyhedge.optimize.solution import Solution
 
 
 def solve(problem: HedgeProblem, options: SolveOptions | None = None) -> Solution:
@@ -62,40 +65,26 @@ def make_solution(
     """Turn LP values into a Decision, in-sample costs and the cheap by-products."""
     v = result.values
     cols = lp.cols
-    j_n, s_n, t_n = len(problem.flex), problem.n_scenarios, problem.n_intervals
-    product_mw = least_notional_mw(problem, v[cols["x"].idx])
-    schedule_mw = v[cols["u"].idx]
-    dr_mw = v[cols["r"].idx] if "r" in cols else np.zeros(t_n)
-    power_mw = np.zeros((j_n, s_n, t_n))
-    for j in range(j_n):
-        power_mw[j] = v[cols[f"seg{j}"].idx].sum(axis=2)
+    s_n, t_n = problem.n_scenarios, problem.n_intervals
+    traded = cols["xb"].take(v).copy()
+    traded[hedge_bounds(*product_limits(problem))[2]] -= cols["xs"].take(v)
+    decision = Decision(
+        product_mw=least_notional_mw(problem, traded),
+        schedule_mw=cols["u"].take(v).copy(),
+        dr_mw=cols["r"].take(v).copy() if "r" in cols else np.zeros(t_n),
+        follows_ladder=True,
+    )
+    power_mw = np.empty((len(problem.flex), s_n, t_n))
+    for j in range(len(problem.flex)):
+        power_mw[j] = cols[f"seg{j}"].take(v).sum(axis=2)  # [S_j, T], S_j = 1 broadcast
+    cost = cost_breakdown(problem, decision, power_mw=power_mw).total_cost_usd
+    prob = problem.probabilities
+    measures = risk_measures(cost, prob, options.alpha)
+    cash = product_cash_usd(problem, decision.product_mw)  # [S, K]
+    without = cost[:, None] - cash
     budget_price = None
     if options.budget_form:
-        budget_price = float(-result.row_dual[lp.rows["budget"].idx][0])
-    weight = budget_price if options.budget_form else options.cvar_weight
-    decision = Decision(
-        product_mw=product_mw,
-        schedule_mw=schedule_mw,
-        dr_mw=dr_mw,
-        curtail_above_usd_per_mwh=policy_thresholds(
-            problem,
-            product_mw,
-            dr_mw,
-            schedule_mw,
-            alpha=options.alpha,
-            cvar_weight=max(weight, 0.0),
-        ),
-    )
-    cost = evaluate_costs(problem, product_mw, dr_mw, schedule_mw, power_mw)
-    prob = problem.probabilities
-    var, cvar = var_cvar(cost, prob, options.alpha)
-    weights = tail_weights(cost, prob, options.alpha)
-    contribution = np.zeros(len(problem.products))
-    without = np.zeros(len(problem.products))
-    for k, product in enumerate(problem.products):
-        line = product_mw[k] * (product.premium_usd_per_mw - product.payoff_usd_per_mw)
-        contribution[k] = float(weights @ line)
-        without[k] = var_cvar(cost - line, prob, options.alpha)[1]
+        budget_price = float(-lp.rows["budget"].take(result.row_dual)[0])
     objective_usd = result.record["objective"] * COST_UNIT_USD
     record = {
         **result.record,
@@ -110,13 +99,15 @@ def make_solution(
         alpha=options.alpha,
         scenario_cost_usd=cost,
         power_mw=power_mw,
-        expected_cost_usd=float(prob @ cost),
-        var_usd=var,
-        cvar_usd=cvar,
+        expected_cost_usd=measures.expected_usd,
+        var_usd=measures.var_usd,
+        cvar_usd=measures.cvar_usd,
         solver=record,
         cvar_budget_price_usd_per_usd=budget_price,
-        product_cvar_contribution_usd=contribution,
-        product_cvar_without_usd=without,
+        product_cvar_contribution_usd=tail_weights(cost, prob, options.alpha) @ cash,
+        product_cvar_without_usd=np.array(
+            [var_cvar(without[:, k], prob, options.alpha)[1] for k in range(cash.shape[1])]
+        ),
         notes=_notes(problem, result),
     )
 

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from energyhedge.errors import SolverError
+from energyhedge.model.problem import HedgeProblem
 from energyhedge.optimize.engine import make_solution
 from energyhedge.optimize.highs import HighsRunner
 from energyhedge.optimize.lp import build_lp
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import check_problem
 from energyhedge.optimize.solution import Solution
-from energyhedge.model.problem import HedgeProblem
 
 
 @dataclass(frozen=True)

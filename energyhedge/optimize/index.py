@@ -29,6 +29,10 @@ class Block:
         """The block's global indices, shaped ``shape`` (C order)."""
         return self.start + np.arange(self.size, dtype=np.int64).reshape(self.shape)
 
+    def take(self, values: np.ndarray) -> np.ndarray:
+        """The block's entries of a vector over all columns (or rows), shaped ``shape`` (a view)."""
+        return values[self.start : self.start + self.size].reshape(self.shape)
+
 
 class Layout:
     """An ordered set of blocks; ``n`` is the total count (columns or rows)."""

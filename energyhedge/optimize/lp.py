@@ -1,9 +1,14 @@
 """The extensive-form LP of a ``HedgeProblem`` as numpy/scipy.sparse arrays (the fast path).
 
+One ``define_*`` function per family adds its columns, rows, bounds and matrix entries to an
+``Assembly``. The same functions, run on a counting ``Assembly``, give the size of the model
+before anything is built (``model_size``), so the estimate cannot drift from the build.
+
 Columns (first stage, shared by all scenarios):
-    x[K]          product MW                 [min_mw, max_mw]
-    u[J, T]       day-ahead schedule, MW     [0, max_mw_jt]
-    r[T]          DR capacity offered, MW    [0, dr_max_mw]       (only if dr_max_mw > 0)
+    xb[K]         product MW bought at the ask     [max(min_mw, 0), max(max_mw, 0)]
+    xs[Ks]        product MW sold at the bid       [max(-max_mw, 0), -min_mw]  (sellable only)
+    u[J, T]       day-ahead schedule, MW           [0, max_mw_jt]
+    r[T]          DR capacity offered, MW          [0, dr_max_mw]       (only if dr_max_mw > 0)
     eta           VaR level of the CVaR term, k$ (free)
 Columns (second stage, per scenario s):
     seg{j}[S_j, T, M_j]  power class j draws on curve segment m, MW  [0, width_m * max_mw_jt];
@@ -19,37 +24,49 @@ Columns (second stage, per scenario s):
 Rows:
     grid[T]        sum_j u_jt <= grid_limit - firm_t
     ramp{j}[T-1]   |u_jt - u_j,t-1| <= ramp_j * h_{t-1}
-    drcap[T]       r_t <= sum of u_jt over real-time curtailable classes
     sched{j}[S_j,T]  p_jst <= u_jt (real-time curtailable) or p_jt = u_jt (not)
     work{j}[S_j]   sum_t h_t * throughput_jst + short_js >= requirement_j / gpu_hours_per_mwh_j
+    drcap[T]       r_t <= sum of u_jt over real-time curtailable classes
     drdel[D]       sum_j (u_jt - p_jst) + d_st >= r_t where DR is deployed
     cost[S]        c_s = the scenario cost of ``energyhedge.model.problem``
     cvar[S]        z_s >= c_s - eta
     budget[1]      eta + sum_s p_s z_s / (1 - alpha) <= budget    (budget form only)
 Objective: sum_s p_s c_s (+ lambda * (eta + sum_s p_s z_s / (1 - alpha)) in the penalty form).
+
+A product is bought (xb, paying the ask) or sold (xs, receiving the bid), so a round trip pays
+the spread and the LP cannot earn a buyer's price by selling; ``Decision.product_mw = xb - xs``.
 Costs are in thousands of dollars inside the LP (``COST_UNIT_USD``) to keep HiGHS well scaled.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import sparse
 
-from energyhedge.optimize.index import Layout
-from energyhedge.optimize.options import SolveOptions
-from energyhedge.optimize.prechecks import curve_segments
 from energyhedge.model.problem import HedgeProblem
+from energyhedge.optimize.index import Block, Layout
+from energyhedge.optimize.options import SolveOptions
 
 COST_UNIT_USD = 1000.0
 """Dollars per unit of the cost columns c, z, eta and of the objective."""
 
+Values = float | np.ndarray | Callable[[], np.ndarray]
+"""Bounds, costs and matrix values: an array (broadcast to the block or entry shape), or a
+function returning one, called only when the LP is built (large arrays are never made to count)."""
+
 
 @dataclass(frozen=True)
 class LinearProgram:
-    """min cost @ v  s.t.  row_lower <= matrix @ v <= row_upper,  col_lower <= v <= col_upper."""
+    """min cost @ v  s.t.  row_lower <= matrix @ v <= row_upper,  col_lower <= v <= col_upper.
+
+    ``structural_nonzeros`` counts every entry the families define (what ``model_size``
+    predicts); ``matrix`` drops entries whose value happens to be exactly zero.
+    """
 
     cost: np.ndarray
     col_lower: np.ndarray
@@ -59,6 +76,7 @@ class LinearProgram:
     row_upper: np.ndarray
     cols: Layout
     rows: Layout
+    structural_nonzeros: int
     build_s: float
 
     @property
@@ -66,184 +84,316 @@ class LinearProgram:
         return int(self.matrix.nnz)
 
 
+class Assembly:
+    """Columns, rows and matrix entries as the ``define_*`` functions add them.
+
+    With ``build=False`` only the layouts and the entry count are kept: index arrays are
+    zero-stride views and value functions are never called.
+    """
+
+    def __init__(self, problem: HedgeProblem, options: SolveOptions, *, build: bool) -> None:
+        self.problem = problem
+        self.options = options
+        self.build = build
+        self.cols = Layout()
+        self.rows = Layout()
+        self.nonzeros = 0
+        self._col_values: list[tuple[Block, Values, Values, Values]] = []
+        self._row_values: list[tuple[Block, Values, Values]] = []
+        self._entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def add_cols(
+        self, name: str, shape, lower: Values = 0.0, upper: Values = np.inf, cost: Values = 0.0
+    ) -> Block:
+        """A block of columns with its bounds and objective coefficients."""
+        block = self.cols.add(name, shape)
+        self._col_values.append((block, lower, upper, cost))
+        return block
+
+    def add_rows(self, name: str, shape, lower: Values = -np.inf, upper: Values = np.inf) -> Block:
+        """A block of rows with its bounds."""
+        block = self.rows.add(name, shape)
+        self._row_values.append((block, lower, upper))
+        return block
+
+    def idx(self, block: Block) -> np.ndarray:
+        """The block's global indices, shaped like the block (a zero-stride view when counting)."""
+        if self.build:
+            return block.idx
+        return np.broadcast_to(np.int64(block.start), block.shape)
+
+    def put(self, rows: np.ndarray, cols: np.ndarray, values: Values) -> None:
+        """Matrix entries at the broadcast of ``rows`` and ``cols`` (values broadcast to it)."""
+        shape = np.broadcast_shapes(np.shape(rows), np.shape(cols))
+        self.nonzeros += int(np.prod(shape, dtype=np.int64))
+        if self.build:
+            rows, cols = np.broadcast_arrays(rows, cols)
+            vals = np.broadcast_to(np.asarray(_resolve(values), dtype=float), shape)
+            self._entries.append((rows.ravel(), cols.ravel(), vals.ravel()))
+
+    @cached_property
+    def hours(self) -> np.ndarray:
+        return np.asarray(self.problem.interval_hours, dtype=float)
+
+    @cached_property
+    def unit_cost(self) -> np.ndarray:
+        """k$ per MW of campus load in each scenario and interval, [S, T]: energy plus tags."""
+        p = self.problem
+        return (self.hours * p.prices_usd_per_mwh + p.cp_weight_usd_per_mw) / COST_UNIT_USD
+
+    @cached_property
+    def deployed(self) -> tuple[np.ndarray, np.ndarray]:
+        """(scenario, interval) indices where held DR capacity is called, [D] each."""
+        if self.problem.dr_max_mw <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        return np.nonzero(self.problem.dr_deployed)
+
+    def linear_program(self, build_start: float) -> LinearProgram:
+        """The assembled arrays (only after ``build=True``)."""
+        lower, upper, cost = (np.zeros(self.cols.n) for _ in range(3))
+        for block, lo, hi, c in self._col_values:
+            for out, value in ((lower, lo), (upper, hi), (cost, c)):
+                out[block.start : block.start + block.size] = _flat(value, block)
+        row_lower, row_upper = np.zeros(self.rows.n), np.zeros(self.rows.n)
+        for block, lo, hi in self._row_values:
+            row_lower[block.start : block.start + block.size] = _flat(lo, block)
+            row_upper[block.start : block.start + block.size] = _flat(hi, block)
+        if self._entries:
+            row_i, col_i, val = (np.concatenate(a) for a in zip(*self._entries, strict=True))
+        else:
+            row_i, col_i, val = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
+        matrix = sparse.csc_array((val, (row_i, col_i)), shape=(self.rows.n, self.cols.n))
+        structural = int(matrix.nnz)  # duplicates summed, explicit zeros kept
+        matrix.eliminate_zeros()
+        return LinearProgram(
+            cost,
+            lower,
+            upper,
+            matrix,
+            row_lower,
+            row_upper,
+            self.cols,
+            self.rows,
+            structural,
+            time.perf_counter() - build_start,
+        )
+
+
+def define_hedges(a: Assembly) -> None:
+    """Bought (xb) and, for sellable products, sold (xs) MW of each product."""
+    buy_lo, buy_hi, _, sell_lo, sell_hi = hedge_bounds(*product_limits(a.problem))
+    a.add_cols("xb", buy_lo.shape, buy_lo, buy_hi)
+    a.add_cols("xs", sell_lo.shape, sell_lo, sell_hi)
+
+
+def define_schedule(a: Assembly) -> None:
+    """Day-ahead schedule u of each class within its cap, and the campus grid limit."""
+    p = a.problem
+    t_n = p.n_intervals
+    caps = np.array([f.max_mw for f in p.flex], dtype=float).reshape(len(p.flex), t_n)
+    u = a.add_cols("u", (len(p.flex), t_n), 0.0, caps)
+    if p.flex:
+        grid = a.add_rows("grid", (t_n,), -np.inf, p.grid_limit_mw - p.firm_load_mw)
+        a.put(a.idx(grid)[None, :], a.idx(u), 1.0)
+
+
+def define_ramp(a: Assembly) -> None:
+    """Ramp limits on the schedule of each class that has one."""
+    u, h = a.cols["u"], a.hours
+    for j, flex in enumerate(a.problem.flex):
+        if not np.isfinite(flex.ramp_mw_per_h) or a.problem.n_intervals < 2:
+            continue
+        step = flex.ramp_mw_per_h * h[:-1]
+        ramp = a.add_rows(f"ramp{j}", (a.problem.n_intervals - 1,), -step, step)
+        a.put(a.idx(ramp), a.idx(u)[j, 1:], 1.0)
+        a.put(a.idx(ramp), a.idx(u)[j, :-1], -1.0)
+
+
+def define_power(a: Assembly) -> None:
+    """Real-time power of each class on its curve segments, within (or equal to) the schedule."""
+    s_n, t_n = a.problem.n_scenarios, a.problem.n_intervals
+    u = a.cols["u"]
+    for j, flex in enumerate(a.problem.flex):
+        width = flex.segments()[0]
+        s_j = s_n if flex.rt_curtailable else 1
+        max_mw = np.asarray(flex.max_mw, dtype=float)
+        seg = a.add_cols(f"seg{j}", (s_j, t_n, width.size), 0.0, max_mw[:, None] * width[None, :])
+        upper = np.inf if flex.rt_curtailable else 0.0
+        sched = a.add_rows(f"sched{j}", (s_j, t_n), 0.0, upper)
+        a.put(a.idx(sched), a.idx(u)[j][None, :], 1.0)
+        a.put(a.idx(sched)[:, :, None], a.idx(seg), -1.0)
+
+
+def define_work(a: Assembly) -> None:
+    """Work requirement of each class that has one, with its shortfall (bounded to 0 if hard)."""
+    h = a.hours
+    for j, flex in enumerate(a.problem.flex):
+        if flex.work_requirement_gpu_hours <= 0:
+            continue
+        slope = flex.segments()[1]
+        seg = a.cols[f"seg{j}"]
+        s_j = seg.shape[0]
+        hard = not np.isfinite(flex.unserved_usd_per_gpu_hour)
+        short = a.add_cols(f"short{j}", (s_j,), 0.0, 0.0 if hard else np.inf)
+        need_mwh = flex.work_requirement_gpu_hours / flex.gpu_hours_per_mwh
+        work = a.add_rows(f"work{j}", (s_j,), need_mwh, np.inf)
+        a.put(a.idx(work)[:, None, None], a.idx(seg), h[None, :, None] * slope[None, None, :])
+        a.put(a.idx(work), a.idx(short), 1.0)
+
+
+def define_dr(a: Assembly) -> None:
+    """DR capacity offered (within what can be curtailed) and its delivery when called."""
+    p = a.problem
+    if p.dr_max_mw <= 0:
+        return
+    t_n = p.n_intervals
+    dep_s, dep_t = a.deployed
+    r = a.add_cols("r", (t_n,), 0.0, p.dr_max_mw)
+    d = a.add_cols("d", (dep_s.size,))
+    drcap = a.add_rows("drcap", (t_n,), -np.inf, 0.0)
+    drdel = a.add_rows("drdel", (dep_s.size,), 0.0, np.inf)
+    a.put(a.idx(drcap), a.idx(r), 1.0)
+    a.put(a.idx(drdel), a.idx(d), 1.0)
+    a.put(a.idx(drdel), a.idx(r)[dep_t], -1.0)
+    u = a.cols["u"]
+    for j, flex in enumerate(p.flex):
+        if not flex.rt_curtailable:
+            continue
+        a.put(a.idx(drcap), a.idx(u)[j], -1.0)
+        a.put(a.idx(drdel), a.idx(u)[j, dep_t], 1.0)
+        a.put(a.idx(drdel)[:, None], a.idx(a.cols[f"seg{j}"])[dep_s, dep_t, :], -1.0)
+
+
+def define_cost(a: Assembly) -> None:
+    """The scenario cost c_s, one equality row per scenario: c_s - (variable part) = constant."""
+    p = a.problem
+    s_n, h = p.n_scenarios, a.hours
+    c = a.add_cols("c", (s_n,), -np.inf, np.inf, np.asarray(p.probabilities, dtype=float))
+
+    def constant() -> np.ndarray:
+        lost_full = sum(
+            (f.break_even_usd_per_mwh * float(h @ np.asarray(f.max_mw, float)) for f in p.flex),
+            start=0.0,
+        )
+        return a.unit_cost @ p.firm_load_mw + lost_full / COST_UNIT_USD
+
+    cost = a.add_rows("cost", (s_n,), constant, constant)
+    row = a.idx(cost)
+    a.put(row, a.idx(c), 1.0)
+    payoff = _payoff_matrix(p)  # [S, K]
+    ask = np.array([k.premium_usd_per_mw for k in p.products], dtype=float)
+    a.put(row[:, None], a.idx(a.cols["xb"])[None, :], lambda: (payoff - ask) / COST_UNIT_USD)
+    sellable = hedge_bounds(*product_limits(p))[2]
+    bid = np.array([p.products[k].bid_usd_per_mw for k in sellable], dtype=float)
+    a.put(
+        row[:, None],
+        a.idx(a.cols["xs"])[None, :],
+        lambda: (bid - payoff[:, sellable]) / COST_UNIT_USD,
+    )
+    for j, flex in enumerate(p.flex):
+        seg = a.cols[f"seg{j}"]
+        value = flex.break_even_usd_per_mwh / COST_UNIT_USD * h[:, None] * flex.segments()[1]
+        a.put(row[:, None, None], a.idx(seg), lambda v=value: v[None] - a.unit_cost[:, :, None])
+        if f"short{j}" in a.cols and np.isfinite(flex.unserved_usd_per_gpu_hour):
+            unserved = flex.unserved_usd_per_gpu_hour * flex.gpu_hours_per_mwh / COST_UNIT_USD
+            a.put(row, a.idx(a.cols[f"short{j}"]), -unserved)
+    if "r" in a.cols:
+        dep_s, dep_t = a.deployed
+        revenue = h * p.dr_price_usd_per_mw_h / COST_UNIT_USD
+        a.put(row[:, None], a.idx(a.cols["r"])[None, :], revenue)
+        penalty = -h[dep_t] * p.dr_penalty_usd_per_mwh / COST_UNIT_USD
+        a.put(row[dep_s], a.idx(a.cols["d"]), penalty)
+
+
+def define_cvar(a: Assembly) -> None:
+    """Rockafellar-Uryasev CVaR: eta, z_s >= c_s - eta; weighted by lambda in the penalty form."""
+    s_n, o = a.problem.n_scenarios, a.options
+    tail = np.asarray(a.problem.probabilities, dtype=float) / (1.0 - o.alpha)
+    weight = 0.0 if o.budget_form else o.cvar_weight
+    eta = a.add_cols("eta", (1,), -np.inf, np.inf, weight)
+    z = a.add_cols("z", (s_n,), 0.0, np.inf, weight * tail)
+    cvar = a.add_rows("cvar", (s_n,), 0.0, np.inf)
+    a.put(a.idx(cvar), a.idx(z), 1.0)
+    a.put(a.idx(cvar), a.idx(a.cols["c"]), -1.0)
+    a.put(a.idx(cvar), a.idx(eta), 1.0)
+
+
+def define_budget(a: Assembly) -> None:
+    """Budget form only: CVaR (eta + sum_s p_s z_s / (1 - alpha)) at most the budget."""
+    o = a.options
+    if not o.budget_form:
+        return
+    tail = np.asarray(a.problem.probabilities, dtype=float) / (1.0 - o.alpha)
+    budget = a.add_rows("budget", (1,), -np.inf, o.cvar_budget_usd / COST_UNIT_USD)
+    a.put(a.idx(budget), a.idx(a.cols["eta"]), 1.0)
+    a.put(a.idx(budget), a.idx(a.cols["z"]), tail)
+
+
+FAMILIES = (
+    define_hedges,
+    define_schedule,
+    define_ramp,
+    define_power,
+    define_work,
+    define_dr,
+    define_cost,
+    define_cvar,
+    define_budget,
+)
+"""The constraint families, in the order their columns and rows are laid out."""
+
+
+def assemble(problem: HedgeProblem, options: SolveOptions, *, build: bool) -> Assembly:
+    """Run every family on a new ``Assembly`` (counting only, unless ``build``)."""
+    a = Assembly(problem, options, build=build)
+    for family in FAMILIES:
+        family(a)
+    return a
+
+
 def model_size(problem: HedgeProblem, options: SolveOptions) -> dict[str, int]:
-    """Columns, rows and (structural) nonzeros of the LP, computed without building it."""
-    cols, rows = _layouts(problem, options)
-    s, t, k = problem.n_scenarios, problem.n_intervals, len(problem.products)
-    n_dep = int(np.count_nonzero(problem.dr_deployed)) if problem.dr_max_mw > 0 else 0
-    has_dr = problem.dr_max_mw > 0
-    nnz = 0
-    if problem.flex:
-        nnz += len(problem.flex) * t
-    for j, flex in enumerate(problem.flex):
-        m = curve_segments(flex)[0].size
-        s_j = s if flex.rt_curtailable else 1
-        nnz += 2 * rows[f"ramp{j}"].size if f"ramp{j}" in rows else 0
-        nnz += s_j * t * (1 + m) + s * t * m  # sched rows, cost rows
-        if f"work{j}" in rows:
-            nnz += s_j * t * m + s_j + (s if np.isfinite(flex.unserved_usd_per_gpu_hour) else 0)
-        if has_dr and flex.rt_curtailable:
-            nnz += t + n_dep * (1 + m)
-    if has_dr:
-        nnz += t + 2 * n_dep + s * t + n_dep
-    nnz += s + s * k + 3 * s
-    if options.budget_form:
-        nnz += 1 + s
-    return {"columns": cols.n, "rows": rows.n, "nonzeros": nnz}
+    """Columns, rows and structural nonzeros of the LP, counted by the families without building."""
+    a = assemble(problem, options, build=False)
+    return {"columns": a.cols.n, "rows": a.rows.n, "nonzeros": a.nonzeros}
 
 
 def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
     """Assemble the LP of the module docstring with vectorised index arithmetic."""
     start = time.perf_counter()
-    cols, rows = _layouts(problem, options)
-    s_n = problem.n_scenarios
-    h = np.asarray(problem.interval_hours, dtype=float)
-    prob = np.asarray(problem.probabilities, dtype=float)
-    unit_cost = (h * problem.prices_usd_per_mwh + problem.cp_weight_usd_per_mw) / COST_UNIT_USD
-    has_dr = "r" in cols
-    dep_s, dep_t = np.nonzero(problem.dr_deployed) if has_dr else (None, None)
-
-    lo = np.zeros(cols.n)
-    hi = np.full(cols.n, np.inf)
-    cost = np.zeros(cols.n)
-    row_lo = np.full(rows.n, -np.inf)
-    row_hi = np.full(rows.n, np.inf)
-    parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
-
-    def put(row, col, val) -> None:
-        row, col, val = np.broadcast_arrays(row, col, val)
-        parts.append((row.ravel(), col.ravel(), val.ravel().astype(float)))
-
-    def bound(block, lower, upper) -> None:
-        lo[block.idx] = lower
-        hi[block.idx] = upper
-
-    x, u, eta, c, z = cols["x"], cols["u"], cols["eta"], cols["c"], cols["z"]
-    bound(x, [p.min_mw for p in problem.products], [p.max_mw for p in problem.products])
-    bound(u, 0.0, np.array([f.max_mw for f in problem.flex], dtype=float).reshape(u.shape))
-    bound(eta, -np.inf, np.inf)
-    bound(c, -np.inf, np.inf)
-    cost_row = rows["cost"].idx
-
-    # Scenario cost row: c_s - (variable part of C_s) = constant part of C_s.
-    put(cost_row, c.idx, 1.0)
-    premium = np.array([p.premium_usd_per_mw for p in problem.products], dtype=float)
-    payoff = np.array([p.payoff_usd_per_mw for p in problem.products], dtype=float).reshape(
-        len(problem.products), s_n
-    )
-    put(cost_row[:, None], x.idx[None, :], (payoff.T - premium[None, :]) / COST_UNIT_USD)
-    constant = unit_cost @ problem.firm_load_mw
-    if problem.flex:
-        grid = rows["grid"]
-        put(grid.idx[None, :], u.idx, 1.0)
-        row_hi[grid.idx] = problem.grid_limit_mw - problem.firm_load_mw
-
-    for j, flex in enumerate(problem.flex):
-        width, slope = curve_segments(flex)
-        max_mw = np.asarray(flex.max_mw, dtype=float)
-        seg, sched = cols[f"seg{j}"], rows[f"sched{j}"]
-        bound(seg, 0.0, (max_mw[:, None] * width[None, :])[None, :, :])
-        break_even = flex.value_usd_per_gpu_hour * flex.gpu_hours_per_mwh / COST_UNIT_USD
-        constant = constant + break_even * float(h @ max_mw)
-        put(
-            cost_row[:, None, None],
-            seg.idx,
-            break_even * h[None, :, None] * slope[None, None, :] - unit_cost[:, :, None],
-        )
-        put(sched.idx, u.idx[j][None, :], 1.0)
-        put(sched.idx[:, :, None], seg.idx, -1.0)
-        row_lo[sched.idx] = 0.0
-        row_hi[sched.idx] = np.inf if flex.rt_curtailable else 0.0
-        if f"ramp{j}" in rows:
-            ramp = rows[f"ramp{j}"]
-            put(ramp.idx, u.idx[j, 1:], 1.0)
-            put(ramp.idx, u.idx[j, :-1], -1.0)
-            row_lo[ramp.idx] = -flex.ramp_mw_per_h * h[:-1]
-            row_hi[ramp.idx] = flex.ramp_mw_per_h * h[:-1]
-        if f"work{j}" in rows:
-            work, short = rows[f"work{j}"], cols[f"short{j}"]
-            put(work.idx[:, None, None], seg.idx, h[None, :, None] * slope[None, None, :])
-            put(work.idx, short.idx, 1.0)
-            row_lo[work.idx] = flex.work_requirement_gpu_hours / flex.gpu_hours_per_mwh
-            if np.isfinite(flex.unserved_usd_per_gpu_hour):
-                unserved = flex.unserved_usd_per_gpu_hour * flex.gpu_hours_per_mwh
-                put(cost_row, short.idx, -unserved / COST_UNIT_USD)
-            else:
-                hi[short.idx] = 0.0
-        if has_dr and flex.rt_curtailable:
-            drcap, drdel = rows["drcap"], rows["drdel"]
-            put(drcap.idx, u.idx[j], -1.0)
-            put(drdel.idx, u.idx[j, dep_t], 1.0)
-            put(drdel.idx[:, None], seg.idx[dep_s, dep_t, :], -1.0)
-
-    if has_dr:
-        r, d, drcap, drdel = cols["r"], cols["d"], rows["drcap"], rows["drdel"]
-        bound(r, 0.0, problem.dr_max_mw)
-        put(drcap.idx, r.idx, 1.0)
-        row_hi[drcap.idx] = 0.0
-        put(drdel.idx, d.idx, 1.0)
-        put(drdel.idx, r.idx[dep_t], -1.0)
-        row_lo[drdel.idx] = 0.0
-        dr_revenue = h * problem.dr_price_usd_per_mw_h / COST_UNIT_USD
-        put(cost_row[:, None], r.idx[None, :], dr_revenue[None, :])
-        put(cost_row[dep_s], d.idx, -h[dep_t] * problem.dr_penalty_usd_per_mwh / COST_UNIT_USD)
-    row_lo[cost_row] = constant
-    row_hi[cost_row] = constant
-
-    cvar = rows["cvar"]
-    put(cvar.idx, z.idx, 1.0)
-    put(cvar.idx, c.idx, -1.0)
-    put(cvar.idx, eta.idx, 1.0)
-    row_lo[cvar.idx] = 0.0
-    tail = prob / (1.0 - options.alpha)
-    cost[c.idx] = prob
-    if options.budget_form:
-        budget = rows["budget"]
-        put(budget.idx, eta.idx, 1.0)
-        put(budget.idx, z.idx, tail)
-        row_hi[budget.idx] = options.cvar_budget_usd / COST_UNIT_USD
-    else:
-        cost[eta.idx] = options.cvar_weight
-        cost[z.idx] = options.cvar_weight * tail
-
-    row_i, col_i, val = (np.concatenate(a) for a in zip(*parts, strict=True))
-    matrix = sparse.csc_array((val, (row_i, col_i)), shape=(rows.n, cols.n))
-    matrix.eliminate_zeros()
-    return LinearProgram(
-        cost, lo, hi, matrix, row_lo, row_hi, cols, rows, time.perf_counter() - start
-    )
+    return assemble(problem, options, build=True).linear_program(start)
 
 
-def _layouts(problem: HedgeProblem, options: SolveOptions) -> tuple[Layout, Layout]:
-    s, t = problem.n_scenarios, problem.n_intervals
-    has_dr = problem.dr_max_mw > 0
-    n_dep = int(np.count_nonzero(problem.dr_deployed)) if has_dr else 0
-    cols, rows = Layout(), Layout()
-    cols.add("x", (len(problem.products),))
-    cols.add("u", (len(problem.flex), t))
-    if has_dr:
-        cols.add("r", (t,))
-    cols.add("eta", (1,))
-    if problem.flex:
-        rows.add("grid", (t,))
-    if has_dr:
-        rows.add("drcap", (t,))
-    for j, flex in enumerate(problem.flex):
-        s_j = s if flex.rt_curtailable else 1
-        cols.add(f"seg{j}", (s_j, t, curve_segments(flex)[0].size))
-        rows.add(f"sched{j}", (s_j, t))
-        if np.isfinite(flex.ramp_mw_per_h) and t > 1:
-            rows.add(f"ramp{j}", (t - 1,))
-        if flex.work_requirement_gpu_hours > 0:
-            cols.add(f"short{j}", (s_j,))
-            rows.add(f"work{j}", (s_j,))
-    if has_dr:
-        cols.add("d", (n_dep,))
-        rows.add("drdel", (n_dep,))
-    cols.add("c", (s,))
-    cols.add("z", (s,))
-    rows.add("cost", (s,))
-    rows.add("cvar", (s,))
-    if options.budget_form:
-        rows.add("budget", (1,))
-    return cols, rows
+def hedge_bounds(
+    min_mw: np.ndarray, max_mw: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split signed quantity bounds [K] (MW) into bought and sold sides.
+
+    Returns ``buy_lo, buy_hi`` [K] (``[max(min_mw, 0), max(max_mw, 0)]``), ``sellable``
+    (indices of the products with ``min_mw < 0``, the order of the sold columns) and
+    ``sell_lo, sell_hi`` [Ks] (``[max(-max_mw, 0), -min_mw]``).
+    """
+    lo, hi = np.asarray(min_mw, dtype=float), np.asarray(max_mw, dtype=float)
+    sellable = np.flatnonzero(lo < 0.0)
+    buy = (np.maximum(lo, 0.0), np.maximum(hi, 0.0))
+    return *buy, sellable, np.maximum(-hi[sellable], 0.0), -lo[sellable]
+
+
+def product_limits(problem: HedgeProblem) -> tuple[np.ndarray, np.ndarray]:
+    """``min_mw`` and ``max_mw`` of every product, [K] each (MW)."""
+    lo = np.array([p.min_mw for p in problem.products], dtype=float)
+    hi = np.array([p.max_mw for p in problem.products], dtype=float)
+    return lo, hi
+
+
+def _payoff_matrix(problem: HedgeProblem) -> np.ndarray:
+    k_n = len(problem.products)
+    payoff = [np.asarray(k.payoff_usd_per_mw, dtype=float) for k in problem.products]
+    return np.stack(payoff, axis=1) if k_n else np.zeros((problem.n_scenarios, 0))
+
+
+def _resolve(value: Values):
+    return value() if callable(value) else value
+
+
+def _flat(value: Values, block: Block) -> np.ndarray:
+    return np.broadcast_to(np.asarray(_resolve(value), dtype=float), block.shape).ravel()

@@ -10,39 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from energyhedge.errors import ConfigError, DataError, InfeasibleError
+from energyhedge.model.curves import work_fraction
 from energyhedge.model.problem import FlexClass, HedgeProblem
-
-
-def curve_segments(flex: FlexClass) -> tuple[np.ndarray, np.ndarray]:
-    """Widths (fraction of ``max_mw``) and slopes of the concave power-to-throughput curve.
-
-    Returns
-    -------
-    width_frac, slope : ndarray [M]
-        Segment m covers ``width_frac[m]`` of the class's maximum power and delivers
-        ``slope[m]`` units of full-speed throughput per unit of power; slopes do not increase.
-    """
-    power = np.asarray(flex.curve_power_frac, dtype=float)
-    work = np.asarray(flex.curve_work_frac, dtype=float)
-    where = f"job class {flex.name!r}: power-to-throughput curve"
-    if power.shape != work.shape or power.size < 2:
-        raise ConfigError(f"{where} needs matching power and work breakpoints (at least 2)")
-    if not (np.isclose(power[0], 0) and np.isclose(work[0], 0)):
-        raise ConfigError(f"{where} must start at (0, 0)")
-    if not (np.isclose(power[-1], 1) and np.isclose(work[-1], 1)):
-        raise ConfigError(f"{where} must end at (1, 1)")
-    width = np.diff(power)
-    if np.any(width <= 0):
-        raise ConfigError(f"{where}: power fractions must increase strictly")
-    slope = np.diff(work) / width
-    if np.any(slope < 0):
-        raise ConfigError(f"{where}: throughput must not fall as power rises")
-    if np.any(np.diff(slope) > 1e-9):
-        raise ConfigError(
-            f"{where} is not concave (slopes {', '.join(f'{s:.3g}' for s in slope)}); "
-            "the optimiser needs diminishing returns to power"
-        )
-    return width, slope
 
 
 def check_problem(problem: HedgeProblem) -> None:
@@ -50,7 +19,7 @@ def check_problem(problem: HedgeProblem) -> None:
     _check_shapes(problem)
     _check_grid(problem)
     for flex in problem.flex:
-        curve_segments(flex)
+        flex.segments()
         _check_requirement(problem, flex)
     for product in problem.products:
         if product.min_mw > product.max_mw:
@@ -115,12 +84,10 @@ def _check_grid(problem: HedgeProblem) -> None:
 def _check_requirement(problem: HedgeProblem, flex: FlexClass) -> None:
     if flex.work_requirement_gpu_hours <= 0 or np.isfinite(flex.unserved_usd_per_gpu_hour):
         return
-    width, slope = curve_segments(flex)
     max_mw = np.asarray(flex.max_mw, dtype=float)
     deliverable = max_deliverable_mw(problem, flex)
     frac = np.divide(deliverable, max_mw, out=np.zeros_like(max_mw), where=max_mw > 0)
-    knots = np.concatenate([[0.0], np.cumsum(width)])
-    work_frac = np.interp(frac, knots, np.concatenate([[0.0], np.cumsum(width * slope)]))
+    work_frac = work_fraction(frac, *flex.segments())
     most_mwh = float(np.sum(problem.interval_hours * max_mw * work_frac))
     need_mwh = flex.work_requirement_gpu_hours / flex.gpu_hours_per_mwh
     if need_mwh > most_mwh * (1 + 1e-9):

@@ -17,9 +17,9 @@ from pyomo.contrib.solver.common.factory import SolverFactory
 from pyomo.contrib.solver.common.results import TerminationCondition
 
 from energyhedge.errors import SolverError
-from energyhedge.optimize.options import SolveOptions
-from energyhedge.optimize.prechecks import curve_segments
 from energyhedge.model.problem import HedgeProblem
+from energyhedge.optimize.lp import hedge_bounds, product_limits
+from energyhedge.optimize.options import SolveOptions
 
 
 def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteModel:
@@ -32,7 +32,7 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
     prob = problem.probabilities.tolist()
     firm = problem.firm_load_mw.tolist()
     flex = problem.flex
-    curves = [curve_segments(f) for f in flex]
+    curves = [f.segments() for f in flex]
     max_mw = [np.asarray(f.max_mw, dtype=float).tolist() for f in flex]
     has_dr = problem.dr_max_mw > 0
     deployed = (
@@ -73,9 +73,14 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
         deployed_in[s].append(t)
 
     products = problem.products
-    m.x = pyo.Var(
-        m.K, bounds=lambda _, k: (_finite(products[k].min_mw), _finite(products[k].max_mw))
-    )
+    buy_lo, buy_hi, sellable, sell_lo, sell_hi = hedge_bounds(*product_limits(problem))
+    m.KS = pyo.Set(initialize=sellable.tolist())
+    m.xb = pyo.Var(m.K, bounds=lambda _, k: (float(buy_lo[k]), _finite(buy_hi[k])))
+    sell_bounds = {
+        int(k): (float(lo), _finite(hi))
+        for k, lo, hi in zip(sellable, sell_lo, sell_hi, strict=True)
+    }
+    m.xs = pyo.Var(m.KS, bounds=lambda _, k: sell_bounds[k])
     m.u = pyo.Var(m.J, m.T, bounds=lambda _, j, t: (0.0, max_mw[j][t]))
     m.r = pyo.Var(m.T, bounds=(0.0, problem.dr_max_mw))
     m.eta = pyo.Var()
@@ -132,10 +137,9 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
             (h[t] * price[s][t] + cp[s][t]) * (firm[t] + sum(power(mdl, s, j, t) for j in mdl.J))
             for t in mdl.T
         )
-        hedges = sum(
-            mdl.x[k] * (products[k].premium_usd_per_mw - float(products[k].payoff_usd_per_mw[s]))
-            for k in mdl.K
-        )
+        payoff = [float(k.payoff_usd_per_mw[s]) for k in products]
+        hedges = sum(mdl.xb[k] * (products[k].premium_usd_per_mw - payoff[k]) for k in mdl.K)
+        hedges += sum(mdl.xs[k] * (payoff[k] - products[k].bid_usd_per_mw) for k in mdl.KS)
         dr = -sum(h[t] * float(problem.dr_price_usd_per_mw_h[t]) * mdl.r[t] for t in mdl.T)
         dr += sum(h[t] * problem.dr_penalty_usd_per_mwh * mdl.d[s, t] for t in deployed_in[s])
         lost = 0.0
@@ -162,7 +166,8 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
 
 
 def solve_pyomo(problem: HedgeProblem, options: SolveOptions) -> dict:
-    """Build and solve the Pyomo model with HiGHS: objective, product MW, scenario costs, times."""
+    """Build and solve the Pyomo model with HiGHS: objective, product MW (bought minus sold),
+    scenario costs, times."""
     start = time.perf_counter()
     model = build_pyomo(problem, options)
     build_s = time.perf_counter() - start
@@ -180,7 +185,12 @@ def solve_pyomo(problem: HedgeProblem, options: SolveOptions) -> dict:
     results.solution_loader.load_vars()
     return {
         "objective_usd": float(pyo.value(model.objective)),
-        "product_mw": np.array([pyo.value(model.x[k]) for k in model.K]),
+        "product_mw": np.array(
+            [
+                pyo.value(model.xb[k]) - (pyo.value(model.xs[k]) if k in model.KS else 0.0)
+                for k in model.K
+            ]
+        ),
         "scenario_cost_usd": np.array([pyo.value(model.c[s]) for s in model.S]),
         "build_s": build_s,
         "solve_s": solve_s,

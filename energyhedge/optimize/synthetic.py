@@ -68,6 +68,7 @@ def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgePro
             "block",
             (prices - prices.mean()) * h,
             probabilities,
+            hours,
             min_mw=-50.0,
             max_mw=100.0,
         ),
@@ -76,6 +77,7 @@ def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgePro
             "call",
             np.maximum(prices - 100.0, 0) * h,
             probabilities,
+            hours,
             min_mw=0.0,
             max_mw=100.0,
         ),
@@ -84,6 +86,7 @@ def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgePro
             "scarcity",
             np.maximum(prices - 1000.0, 0) * h,
             probabilities,
+            hours,
             min_mw=0.0,
             max_mw=100.0,
         ),
@@ -110,7 +113,18 @@ def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgePro
     )
 
 
-def _product(name, kind, payoff_by_interval, probabilities, *, min_mw, max_mw) -> Product:
+def _product(name, kind, payoff_by_interval, probabilities, hours, *, min_mw, max_mw) -> Product:
+    """A 7x24 product at its fair premium on both sides (no spread)."""
     payoff = payoff_by_interval.sum(axis=1)
     fair = float(probabilities @ payoff)
-    return Product(name, kind, payoff, fair, fair, min_mw, max_mw, meta={"iso": "ercot"})
+    return Product(
+        name,
+        kind,
+        payoff,
+        premium_usd_per_mw=fair,
+        fair_premium_usd_per_mw=fair,
+        notional_hours=float(hours.sum()),
+        min_mw=min_mw,
+        max_mw=max_mw,
+        meta={"iso": "ercot"},
+    )
