@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
 from energyhedge.report.registry import REGISTRY_NAME, Registry, RunRecord, changes_since
@@ -73,3 +77,73 @@ def test_changes_between_runs() -> None:
     assert [(r.label, r.unit, r.delta) for r in changes.risk] == [("CVaR 95% cost", "$", -9000.0)]
     assert [(r.label, r.unit, r.delta) for r in changes.schedule] == [("train", "MWh", 20.0)]
     assert changes_since(None, _metrics(1, 2, 3)) is None
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has already exited."""
+    code = "import os; print(os.getpid())"
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(child.stdout)
+
+
+def test_start_marks_runs_of_dead_processes_as_killed(tmp_path: Path) -> None:
+    reg = Registry(tmp_path)
+    reg.start("dead", as_of="2026-11-26", profile="demo", config_hash="c", inputs_hash="i")
+    reg.start("alive", as_of="2026-11-26", profile="demo", config_hash="c", inputs_hash="i")
+    sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with sqlite3.connect(tmp_path / REGISTRY_NAME) as db:
+            db.execute("UPDATE runs SET pid = ? WHERE run_id = 'dead'", (_dead_pid(),))
+            db.execute("UPDATE runs SET pid = ? WHERE run_id = 'alive'", (sleeper.pid,))
+        killed = reg.start(
+            "next", as_of="2026-11-27", profile="demo", config_hash="c", inputs_hash="i"
+        )
+        statuses = {r.run_id: r.status for r in reg.runs()}
+        assert killed == ["dead"]
+        assert statuses == {"dead": "killed", "alive": "running", "next": "running"}
+        (dead,) = [r for r in reg.runs() if r.run_id == "dead"]
+        assert dead.finished_utc is not None and "killed" in dead.message
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    assert reg.mark_killed() == ["alive"]
+
+
+def test_killed_nightly_child_row_is_swept_by_the_next_run(tmp_path: Path) -> None:
+    code = (
+        "import os, sys\n"
+        "from energyhedge.report.registry import Registry\n"
+        f"Registry({str(tmp_path)!r}).start('r1', as_of='2026-11-26', profile='p',"
+        " config_hash='c', inputs_hash='i')\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
+    assert child.returncode == -9
+    reg = Registry(tmp_path)
+    assert [r.status for r in reg.runs()] == ["running"]
+    assert reg.start("r2", as_of="2026-11-27", profile="p", config_hash="c", inputs_hash="i") == [
+        "r1"
+    ]
+    with sqlite3.connect(tmp_path / REGISTRY_NAME) as db:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+def test_registry_of_the_old_schema_is_migrated_and_swept(tmp_path: Path) -> None:
+    with sqlite3.connect(tmp_path / REGISTRY_NAME) as db:
+        db.execute(
+            "CREATE TABLE runs (run_id TEXT PRIMARY KEY, as_of TEXT NOT NULL, profile TEXT NOT "
+            "NULL, config_hash TEXT NOT NULL, inputs_hash TEXT NOT NULL, started_utc TEXT NOT "
+            "NULL, finished_utc TEXT, status TEXT NOT NULL CHECK (status IN ('running', "
+            "'success', 'failed')), exit_code INTEGER, message TEXT, output_dir TEXT, "
+            "metrics_json TEXT)"
+        )
+        db.execute(
+            "INSERT INTO runs VALUES ('old', '2026-11-01', 'p', 'c', 'i', '2026-11-01T00:00:00Z',"
+            " NULL, 'running', NULL, NULL, NULL, NULL)"
+        )
+    reg = Registry(tmp_path)
+    assert reg.start("new", as_of="2026-11-27", profile="p", config_hash="c", inputs_hash="i") == [
+        "old"
+    ]
+    assert [(r.run_id, r.status) for r in reg.runs()] == [("old", "killed"), ("new", "running")]
+    assert Registry(tmp_path).runs()[1].pid == os.getpid()

@@ -1,8 +1,12 @@
 """The run registry: one SQLite row per nightly run in ``<out>/registry.sqlite``.
 
 A row keeps the run id, as-of date, profile, hashes of the configuration and of all inputs,
-status (``running`` | ``success`` | ``failed``), exit code, message, output directory and the key
-metrics (JSON) that the next report compares against (``changes_since``).
+status (``running`` | ``success`` | ``failed`` | ``killed``), exit code, message, output directory,
+the key metrics (JSON) that the next report compares against (``changes_since``), and the host and
+pid of the process that runs it. A run killed before it could record its end stays ``running``
+until the next run on the same output directory starts (under the output lock): ``start`` then
+marks every ``running`` row whose process is gone as ``killed``. Registries written before the
+``killed`` status existed are migrated on open, in one transaction.
 
 Key metrics JSON: ``{"trades": {product: MW}, "risk": {label: [unit, value]},
 "schedule": {job class: MWh}}``.
@@ -11,18 +15,22 @@ Key metrics JSON: ``{"trades": {product: MW}, "risk": {label: [unit, value]},
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from energyhedge.lock import process_gone
 from energyhedge.report.html import ChangeRow, Changes
 
 REGISTRY_NAME = "registry.sqlite"
+_HOST = socket.gethostname()
+_KILLED_MESSAGE = "the process ended without recording a result (killed or crashed)"
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS runs (
+_COLUMNS = """
     run_id       TEXT PRIMARY KEY,
     as_of        TEXT NOT NULL,
     profile      TEXT NOT NULL,
@@ -30,13 +38,25 @@ CREATE TABLE IF NOT EXISTS runs (
     inputs_hash  TEXT NOT NULL,
     started_utc  TEXT NOT NULL,
     finished_utc TEXT,
-    status       TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed')),
+    status       TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed', 'killed')),
     exit_code    INTEGER,
     message      TEXT,
     output_dir   TEXT,
-    metrics_json TEXT
-)
+    metrics_json TEXT,
+    host         TEXT,
+    pid          INTEGER
 """
+_SCHEMA = f"CREATE TABLE IF NOT EXISTS runs ({_COLUMNS})"
+_OLD_COLUMNS = (
+    "run_id, as_of, profile, config_hash, inputs_hash, started_utc, finished_utc, status, "
+    "exit_code, message, output_dir, metrics_json"
+)
+_MIGRATE = (
+    f"CREATE TABLE runs_migrated ({_COLUMNS})",
+    f"INSERT INTO runs_migrated ({_OLD_COLUMNS}) SELECT {_OLD_COLUMNS} FROM runs",
+    "DROP TABLE runs",
+    "ALTER TABLE runs_migrated RENAME TO runs",
+)
 
 
 @dataclass(frozen=True)
@@ -55,6 +75,8 @@ class RunRecord:
     message: str | None
     output_dir: str | None
     metrics: dict[str, Any] | None
+    host: str | None = None
+    pid: int | None = None
 
 
 class Registry:
@@ -63,19 +85,56 @@ class Registry:
     def __init__(self, out_dir: str | Path) -> None:
         self.path = Path(out_dir) / REGISTRY_NAME
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
+        db = self._connect()
+        db.isolation_level = None  # explicit transaction: the check and the migration are one
+        try:
+            db.execute("BEGIN IMMEDIATE")
             db.execute(_SCHEMA)
+            if "pid" not in {row["name"] for row in db.execute("PRAGMA table_info(runs)")}:
+                for statement in _MIGRATE:
+                    db.execute(statement)
+            db.execute("COMMIT")
+        finally:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            db.close()
 
     def start(
         self, run_id: str, *, as_of: str, profile: str, config_hash: str, inputs_hash: str
-    ) -> None:
-        """Record a run that has begun (status ``running``)."""
+    ) -> list[str]:
+        """Record a run that has begun (status ``running``, with this process's host and pid).
+
+        Call it under the output lock: it first marks the ``running`` rows whose process is gone
+        as ``killed`` (see ``mark_killed``) and returns their run ids.
+        """
+        killed = self.mark_killed()
         with self._connect() as db:
             db.execute(
                 "INSERT INTO runs (run_id, as_of, profile, config_hash, inputs_hash, started_utc,"
-                " status) VALUES (?, ?, ?, ?, ?, ?, 'running')",
-                (run_id, as_of, profile, config_hash, inputs_hash, _now()),
+                " status, host, pid) VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?)",
+                (run_id, as_of, profile, config_hash, inputs_hash, _now(), _HOST, os.getpid()),
             )
+        return killed
+
+    def mark_killed(self) -> list[str]:
+        """Mark ``running`` rows of this host whose process no longer exists (and rows from before
+        the pid was recorded) as ``killed``; return their run ids, oldest first."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT run_id, host, pid FROM runs WHERE status = 'running'"
+                " ORDER BY started_utc, run_id"
+            ).fetchall()
+            gone = [
+                r["run_id"]
+                for r in rows
+                if r["pid"] is None or (r["host"] == _HOST and process_gone(r["pid"]))
+            ]
+            db.executemany(
+                "UPDATE runs SET status = 'killed', finished_utc = ?, message = ?"
+                " WHERE run_id = ? AND status = 'running'",
+                [(_now(), _KILLED_MESSAGE, run_id) for run_id in gone],
+            )
+        return gone
 
     def finish(
         self,
