@@ -65,7 +65,7 @@ def _plain_houston(day_prefix: str) -> list[str]:
 
 
 def test_export_local_market_day_with_fall_back(tmp_path, capsys):
-    out = tmp_path / "out" / "houston.csv"
+    out = tmp_path / "houston.csv"
     args = ["data", "export", "--store", str(tmp_path / "s"), "--iso", "ercot", "--market",
             "rtm", "--node", "LZ_HOUSTON", "--start", "2023-11-05", "--end", "2023-11-05",
             "--out", str(out)]  # fmt: skip

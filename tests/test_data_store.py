@@ -135,7 +135,7 @@ def test_failed_write_leaves_every_series_untouched(tmp_path, monkeypatch):
     changed = read_prices(FIXTURES / "ercot_rtm_np6_905.csv").frame.with_columns(
         pl.col("price_usd_per_mwh") + 1
     )
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(DataError, match=r"cannot write the store \(disk full\); nothing was"):
         store.upsert(changed, {"kind": "test"})
     assert _files(tmp_path) == before
     assert not list(tmp_path.rglob("*.tmp"))

@@ -23,12 +23,13 @@ from energyhedge.commands.arguments import (
 from energyhedge.commands.data_fetch import register_fetch
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.data.generic_csv import GenericOptions
-from energyhedge.data.importers import ImportResult, read_prices
+from energyhedge.data.importers import ImportResult, check_agreement, read_prices
 from energyhedge.data.local_time import local_midnight_utc
 from energyhedge.data.quality import assess, series_name
 from energyhedge.data.schema import EXPORT_COLUMNS, INTERVAL_MINUTES, ISOS, MARKETS
 from energyhedge.data.store import PriceStore, file_provenance, open_store
 from energyhedge.errors import ConfigError, DataError
+from energyhedge.safe_text import NAME_RULE, neutralise_frame
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -43,8 +44,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         parents=[store],
         help="import price files (ERCOT, PJM, or your own CSV with the column options)",
         description="Detects the format of each file (CSV, xlsx, JSON page, zip). For your own "
-        "CSV give --time-col (and the other column and time options). All files are read "
-        "before anything is written: one bad file means nothing is imported.",
+        "CSV give --time-col (and the other column and time options). All files are read and "
+        "checked before anything is written, and the whole import is one commit: one bad file, "
+        "a conflict between files or a failed write means nothing is imported (exit 3, one line "
+        "naming file and line or key). Node names: " + NAME_RULE + ".",
     )
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     add_csv_layout_options(
@@ -97,15 +100,25 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    """Read every file first, then upsert each; print counts and quality findings."""
+    """Read and check every file, then upsert them all in one commit; print counts and findings."""
     options = _generic_options(args)
     results: list[tuple[Path, ImportResult]] = [
         (path, read_prices(path, options)) for path in args.paths
     ]
+    check_agreement([result for _, result in results])
     store = open_store(args.store)
-    for path, result in results:
-        provenance = {**file_provenance(path), "findings": [str(f) for f in result.quality]}
-        counts = store.upsert(result.frame, provenance)
+    with store.transaction() as batch:
+        applied = [
+            batch.upsert(
+                result.frame,
+                {
+                    **file_provenance(path, result.sha256),
+                    "findings": [str(f) for f in result.quality],
+                },
+            )
+            for path, result in results
+        ]
+    for (path, result), counts in zip(results, applied, strict=True):
         print(
             f"{path}: {result.frame.height} rows: {counts.inserted} inserted, {counts.updated} "
             f"updated, {counts.unchanged} unchanged, {counts.revisions_replaced} replaced by a "
@@ -186,9 +199,10 @@ def _manifest_lines(store: PriceStore, frame: pl.DataFrame) -> list[str]:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    """Write one series over the chosen days to CSV (atomically)."""
+    """Write one series over the chosen days to CSV (atomically, formula prefixes neutralised)."""
     if args.end < args.start:
         raise ConfigError(f"--end {args.end} is before --start {args.start}")
+    _check_out_file(args.out)
     if args.utc:
         start = datetime(args.start.year, args.start.month, args.start.day, tzinfo=UTC)
         end = datetime(args.end.year, args.end.month, args.end.day, tzinfo=UTC) + timedelta(1)
@@ -204,18 +218,37 @@ def run_export(args: argparse.Namespace) -> int:
             f"no {args.iso}/{args.market} prices for node {args.node!r} between {args.start} and "
             f"{args.end}; see `energyhedge data list` or import/fetch them first"
         )
-    out = frame.select(EXPORT_COLUMNS).with_columns(
-        pl.col("interval_start_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = neutralise_frame(
+        frame.select(EXPORT_COLUMNS).with_columns(
+            pl.col("interval_start_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        )
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    temp = args.out.with_name(f".{args.out.name}.{os.getpid()}.tmp")
-    try:
-        out.write_csv(temp)
-        os.replace(temp, args.out)
-    finally:
-        temp.unlink(missing_ok=True)
+    _write_csv(out, args.out)
     print(
         f"{args.out}: {out.height} rows, {frame['interval_start_utc'][0]:%Y-%m-%dT%H:%MZ} .. "
         f"{frame['interval_start_utc'][-1]:%Y-%m-%dT%H:%MZ}"
     )
     return 0
+
+
+def _check_out_file(out: Path) -> None:
+    """Refuse an ``--out`` that is a folder or whose folder does not exist (exit 2)."""
+    if out.is_dir():
+        raise ConfigError(f"--out {out}: is a folder; give a CSV file path inside it")
+    if not out.parent.is_dir():
+        what = "is not a folder" if out.parent.exists() else "does not exist"
+        raise ConfigError(f"--out {out}: {out.parent} {what}; create the folder first")
+
+
+def _write_csv(frame: pl.DataFrame, out: Path) -> None:
+    """Write ``frame`` to ``out`` through a temporary sibling and a rename."""
+    temp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        frame.write_csv(temp)
+        os.replace(temp, out)
+    except OSError as exc:
+        raise ConfigError(
+            f"--out {out}: cannot write ({exc.strerror}); give a writable path"
+        ) from None
+    finally:
+        temp.unlink(missing_ok=True)

@@ -11,7 +11,7 @@ Layouts (headers matched loosely, see ``headers``):
 Times are US/Central prevailing. Flag Y (or true) marks the second, standard-time occurrence of
 the repeated fall-back hour. A delivery date whose hours run to 25 numbers its hours by elapsed
 time from local midnight instead (hour 3 is then the repeated hour in standard time). A label
-that falls in the spring-forward gap is an error.
+that falls in the spring-forward gap is an error, and so is hour 25 on any other day.
 
 Energy-weighted zones: a settlement point whose type ends in ``EW`` (``LZEW``, ``LZ_DCEW``) is
 stored as node ``<name>_EW`` (e.g. ``LZ_HOUSTON_EW``) so it never collides with the plain
@@ -28,6 +28,7 @@ from energyhedge.data.raw_table import (
     LINE,
     PRICE_COLUMN,
     RawTable,
+    check_names,
     parse_date,
     parse_flag,
     parse_float,
@@ -75,12 +76,12 @@ def ercot_prices(table: RawTable) -> pl.DataFrame:
     start = _interval_start_utc(table, labels, hour_col=hour_col, flag_col=flag_col)
 
     node = table.frame[point_col]
-    table.check(pl.select(pl.when(node != "").then(node)).to_series(), point_col, "empty name")
     if type_col is not None:
         weighted = table.frame[type_col].fill_null("").str.to_uppercase().str.ends_with("EW")
         node = pl.select(
             pl.when(weighted).then(node + ENERGY_WEIGHTED_SUFFIX).otherwise(node)
         ).to_series()
+    check_names(table, node, point_col)
     label = table.frame[date_col] + " " + table.frame[hour_col]
     if interval_col is not None:
         label = label + ":" + table.frame[interval_col]
@@ -116,6 +117,15 @@ def _interval_start_utc(
     labelled = to_utc(naive, TZ, second)
     if elapsed.any():
         midnight = local_midnight_utc(dates, TZ)
+        next_midnight = local_midnight_utc(dates.dt.offset_by("1d"), TZ)
+        day_hours = (next_midnight - midnight).dt.total_hours()
+        short = (labels["hour"] == 25) & (day_hours != 25)
+        if short.any():
+            raise table.error(
+                int(short.arg_max()),
+                hour_col,
+                f"hour 25 on a date that is not a fall-back day in {TZ}",
+            )
         by_elapsed = pl.select(midnight + (naive - dates.cast(pl.Datetime("us")))).to_series()
         labelled = pl.select(pl.when(elapsed).then(by_elapsed).otherwise(labelled)).to_series()
     gap = labelled.is_null()

@@ -24,6 +24,7 @@ from energyhedge.data.raw_table import (
     OFFSET_SUFFIX,
     PRICE_COLUMN,
     RawTable,
+    check_names,
     parse_datetime,
     parse_float,
     parse_instant,
@@ -102,6 +103,7 @@ def generic_prices(table: RawTable, options: GenericOptions) -> pl.DataFrame:
     price_col = table.require(options.price_col)
     node_col = table.require(options.node_col)
     prices = parse_float(table, price_col)
+    check_names(table, table.frame[node_col], node_col)
     shift = timedelta(minutes=options.interval_minutes if options.label == "ending" else 0)
     if table.frame[time_col].str.contains(OFFSET_SUFFIX).any():
         start = parse_instant(table, time_col) - shift

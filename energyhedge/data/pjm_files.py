@@ -4,7 +4,8 @@ Feeds ``da_hrl_lmps``, ``rt_hrl_lmps`` and ``rt_fivemin_hrl_lmps``: the interval
 ``datetime_beginning_utc`` (never the EPT column, which repeats on the fall-back day); the price
 is ``total_lmp_da`` (market ``dam``) or ``total_lmp_rt`` (market ``rtm``); the node is
 ``pnode_name``. Rows with ``row_is_current`` false are superseded versions and dropped; among
-rows of one key the highest ``version_nbr`` wins, and it is kept as ``revision``.
+rows of one key the highest ``version_nbr`` wins, and it is kept as ``revision``. The
+``version_nbr`` column is required: without it a file could overwrite a stored later revision.
 
 The interval is 5 minutes when the source name mentions ``fivemin`` or ``5min`` or when any
 interval starts off the hour, otherwise 60 minutes.
@@ -18,6 +19,7 @@ from energyhedge.data.raw_table import (
     LINE,
     PRICE_COLUMN,
     RawTable,
+    check_names,
     parse_datetime,
     parse_flag,
     parse_float,
@@ -42,16 +44,15 @@ def pjm_prices(table: RawTable) -> pl.DataFrame:
     node_col = table.require("pnode_name")
     label_col = table.find("datetime_beginning_ept")
     current_col = table.find("row_is_current")
-    version_col = table.find("version_nbr")
+    version_col = table.require("version_nbr")
 
     start = parse_datetime(table, time_col).dt.replace_time_zone("UTC")
     prices = parse_float(table, price_col)
+    check_names(table, table.frame[node_col], node_col)
     current = parse_flag(table, current_col) if current_col else None
-    if version_col is not None:
-        version = table.frame[version_col].cast(pl.Int64, strict=False)
-        table.check(version, version_col, "not a whole number")
-    else:
-        version = pl.Series([None] * table.frame.height, dtype=pl.Int64)
+    version = table.frame[version_col].cast(pl.Int64, strict=False)
+    version = pl.select(pl.when(version >= 0).then(version)).to_series()
+    table.check(version, version_col, "not a whole number >= 0")
     name = table.source.lower()
     five = "fivemin" in name or "5min" in name or bool((start.dt.minute() != 0).any())
     frame = pl.DataFrame(
@@ -77,5 +78,5 @@ def pjm_prices(table: RawTable) -> pl.DataFrame:
     )
     if current is not None:
         frame = frame.filter(current)
-    latest = pl.col("revision").fill_null(-1).max().over("node", "interval_start_utc")
-    return frame.filter(pl.col("revision").fill_null(-1) == latest)
+    latest = pl.col("revision").max().over("node", "interval_start_utc")
+    return frame.filter(pl.col("revision") == latest)

@@ -14,10 +14,15 @@ import polars as pl
 
 from energyhedge.data.headers import find_column
 from energyhedge.errors import DataError
+from energyhedge.safe_text import name_problem, shown
 
 LINE = "_line"
 PRICE_COLUMN = "_price_column"
 """Converters name the source price column here, for conflict messages."""
+PRICE_BOUND_USD_PER_MWH = 1_000_000.0
+"""A price whose magnitude exceeds this ($/MWh) is a unit or file error, never a market price."""
+YEARS = (1990, 2100)
+"""Delivery years accepted (inclusive); anything else is a mistyped or corrupt date."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ class RawTable:
         if found is None:
             raise DataError(
                 f"{self.source}, {self._first_unit()}, column '{candidates[0]}': required column "
-                f"is missing (columns present: {', '.join(self.frame.columns[:-1])}); "
+                f"is missing (columns present: {shown(', '.join(self.frame.columns[:-1]), 120)}); "
                 "check the file type or the column options"
             )
         return found
@@ -75,8 +80,8 @@ class RawTable:
         line = self.frame[LINE][row]
         value = self.frame[column][row] if column in self.frame.columns else None
         return DataError(
-            f"{self.source}, {self.unit} {line}, column '{column}': {problem} "
-            f"(value {value!r}); fix or remove that row and import again"
+            f"{self.source}, {self.unit} {line}, column {shown(column, 40)}: {problem} "
+            f"(value {shown(value)}); fix or remove that row and import again"
         )
 
     def check(self, parsed: pl.Series, column: str, problem: str) -> None:
@@ -89,12 +94,53 @@ class RawTable:
         return f"{self.unit} 1" if self.unit == "line" else "header"
 
 
+_GROUPED = r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$"
+"""A number with thousands separators, e.g. ``-1,234.50``."""
+
+
 def parse_float(table: RawTable, column: str) -> pl.Series:
-    """Column as Float64; an empty, non-numeric or infinite/NaN cell is a :class:`DataError`."""
-    values = table.frame[column].str.replace_all(",", "").cast(pl.Float64, strict=False)
+    """Column of prices ($/MWh) as Float64, decimal point only (``1,234.5`` groups thousands).
+
+    An empty, non-numeric, NaN or infinite cell, a decimal comma (``20,50``) or a magnitude
+    above :data:`PRICE_BOUND_USD_PER_MWH` is a :class:`DataError` naming the cell.
+    """
+    text = table.frame[column]
+    comma = (text.str.contains(",", literal=True) & ~text.str.contains(_GROUPED)).fill_null(False)
+    if comma.any():
+        raise table.error(
+            int(comma.arg_max()), column, "decimal comma is not accepted; write 20.50, not 20,50"
+        )
+    values = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
     values = pl.select(pl.when(values.is_finite()).then(values)).to_series()
     table.check(values, column, "not a finite number")
+    huge = values.abs() > PRICE_BOUND_USD_PER_MWH
+    if huge.any():
+        raise table.error(
+            int(huge.arg_max()),
+            column,
+            f"price beyond the plausible bound of +-{PRICE_BOUND_USD_PER_MWH:,.0f} $/MWh; "
+            "check the unit and the column",
+        )
     return values
+
+
+def check_names(table: RawTable, names: pl.Series, column: str) -> None:
+    """Raise for the first row whose node name breaks ``safe_text.NAME_RULE``."""
+    for name in names.unique(maintain_order=True).to_list():
+        problem = name_problem(name)
+        if problem is not None:
+            row = int((names.eq_missing(name)).arg_max())
+            raise table.error(row, column, problem)
+
+
+def check_years(table: RawTable, parsed: pl.Series, column: str) -> None:
+    """Raise for the first date or time outside :data:`YEARS`."""
+    year = parsed.dt.year()
+    outside = (year < YEARS[0]) | (year > YEARS[1])
+    if outside.any():
+        raise table.error(
+            int(outside.arg_max()), column, f"year outside {YEARS[0]}..{YEARS[1]}; check the date"
+        )
 
 
 def parse_int(table: RawTable, column: str, low: int, high: int) -> pl.Series:
@@ -126,6 +172,7 @@ def parse_date(table: RawTable, column: str) -> pl.Series:
 
     parsed = _parse_distinct(table.frame[column], parse)
     table.check(parsed, column, "not a date (expected MM/DD/YYYY or YYYY-MM-DD)")
+    check_years(table, parsed, column)
     return parsed.dt.date()
 
 
@@ -158,6 +205,7 @@ def parse_datetime(table: RawTable, column: str) -> pl.Series:
 
     parsed = _parse_distinct(table.frame[column], parse)
     table.check(parsed, column, "not a date-time (expected e.g. 1/31/2024 1:00:00 PM or ISO)")
+    check_years(table, parsed, column)
     return parsed
 
 
@@ -181,6 +229,7 @@ def parse_instant(table: RawTable, column: str) -> pl.Series:
 
     parsed = _parse_distinct(table.frame[column], parse)
     table.check(parsed, column, "not an ISO-8601 time with Z or offset (e.g. 2024-01-31T13:00Z)")
+    check_years(table, parsed, column)
     return parsed
 
 
