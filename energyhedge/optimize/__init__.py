@@ -23,7 +23,16 @@ _HOMES = {
     "solve": "engine",
 }
 
-__all__ = sorted(_HOMES)
+__all__ = [
+    "FrontierPoint",
+    "Solution",
+    "SolveOptions",
+    "build_lp",
+    "frontier",
+    "min_cvar_usd",
+    "model_size",
+    "solve",
+]
 
 
 def __getattr__(name: str):

@@ -17,6 +17,7 @@ from energyhedge.optimize.lp import (
     build_lp,
     hedge_bounds,
     model_size,
+    objective_k_usd,
     product_limits,
 )
 from energyhedge.optimize.notional import least_notional_mw
@@ -85,7 +86,7 @@ def make_solution(
     budget_price = None
     if options.budget_form:
         budget_price = float(-lp.rows["budget"].take(result.row_dual)[0])
-    objective_usd = result.record["objective"] * COST_UNIT_USD
+    objective_usd = objective_k_usd(lp, result.record["objective"], v) * COST_UNIT_USD
     record = {
         **result.record,
         "objective": objective_usd,
@@ -121,7 +122,7 @@ def min_cvar_usd(problem: HedgeProblem, options: SolveOptions) -> float:
     result = runner.run()
     if not result.optimal:
         raise SolverError(f"could not compute the lowest reachable CVaR ({result.status})")
-    return float(result.record["objective"]) * COST_UNIT_USD
+    return objective_k_usd(lp, result.record["objective"], result.values) * COST_UNIT_USD
 
 
 def _raise_unless_solved(problem: HedgeProblem, options: SolveOptions, result: LpResult) -> None:
@@ -176,7 +177,7 @@ def _objective_with_flex_mw(problem: HedgeProblem, options: SolveOptions, j: int
     result = HighsRunner(lp, options.highs_options, options.time_limit_s).run()
     if not result.optimal:
         raise SolverError(f"re-solve for the value of flexible MW of {flex.name}: {result.status}")
-    return float(result.record["objective"]) * COST_UNIT_USD
+    return objective_k_usd(lp, result.record["objective"], result.values) * COST_UNIT_USD
 
 
 def _notes(problem: HedgeProblem, result: LpResult) -> tuple[str, ...]:

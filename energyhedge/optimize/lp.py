@@ -31,7 +31,8 @@ Rows:
     cost[S]        c_s = the scenario cost of ``energyhedge.model.problem``
     cvar[S]        z_s >= c_s - eta
     budget[1]      eta + sum_s p_s z_s / (1 - alpha) <= budget    (budget form only)
-Objective: sum_s p_s c_s (+ lambda * (eta + sum_s p_s z_s / (1 - alpha)) in the penalty form).
+Objective: sum_s p_s c_s (+ lambda * (eta + sum_s p_s z_s / (1 - alpha)) in the penalty form),
+plus ``TRADE_TIE_BREAK`` per MW traded (xb, xs), which ``objective_k_usd`` removes again.
 
 A product is bought (xb, paying the ask) or sold (xs, receiving the bid), so a round trip pays
 the spread and the LP cannot earn a buyer's price by selling; ``Decision.product_mw = xb - xs``.
@@ -54,6 +55,12 @@ from energyhedge.optimize.options import SolveOptions
 
 COST_UNIT_USD = 1000.0
 """Dollars per unit of the cost columns c, z, eta and of the objective."""
+
+TRADE_TIE_BREAK = 1e-6
+"""Objective cost of each MW bought or sold (k$/MW, i.e. $0.001/MW), above HiGHS's dual
+tolerance: among books of equal E[C] + lambda * CVaR (e.g. a fair block at lambda 0) the LP
+keeps the smallest instead of an arbitrary vertex. Not part of any reported cost or objective
+(``objective_k_usd``)."""
 
 Values = float | np.ndarray | Callable[[], np.ndarray]
 """Bounds, costs and matrix values: an array (broadcast to the block or entry shape), or a
@@ -182,8 +189,8 @@ class Assembly:
 def define_hedges(a: Assembly) -> None:
     """Bought (xb) and, for sellable products, sold (xs) MW of each product."""
     buy_lo, buy_hi, _, sell_lo, sell_hi = hedge_bounds(*product_limits(a.problem))
-    a.add_cols("xb", buy_lo.shape, buy_lo, buy_hi)
-    a.add_cols("xs", sell_lo.shape, sell_lo, sell_hi)
+    a.add_cols("xb", buy_lo.shape, buy_lo, buy_hi, TRADE_TIE_BREAK)
+    a.add_cols("xs", sell_lo.shape, sell_lo, sell_hi, TRADE_TIE_BREAK)
 
 
 def define_schedule(a: Assembly) -> None:
@@ -361,6 +368,12 @@ def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
     """Assemble the LP of the module docstring with vectorised index arithmetic."""
     start = time.perf_counter()
     return assemble(problem, options, build=True).linear_program(start)
+
+
+def objective_k_usd(lp: LinearProgram, solver_objective: float, values: np.ndarray) -> float:
+    """The solver's objective (k$) without the trade tie-break: E[C] (+ lambda * CVaR)."""
+    traded = lp.cols["xb"].take(values).sum() + lp.cols["xs"].take(values).sum()
+    return float(solver_objective - TRADE_TIE_BREAK * traded)
 
 
 def hedge_bounds(

@@ -18,7 +18,12 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from energyhedge.errors import SolverError
 from energyhedge.model.problem import HedgeProblem
-from energyhedge.optimize.lp import hedge_bounds, product_limits
+from energyhedge.optimize.lp import (
+    COST_UNIT_USD,
+    TRADE_TIE_BREAK,
+    hedge_bounds,
+    product_limits,
+)
 from energyhedge.optimize.options import SolveOptions
 
 
@@ -157,17 +162,21 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
     tail = [p / (1.0 - options.alpha) for p in prob]
     cvar = m.eta + sum(tail[s] * m.z[s] for s in m.S)
     expected = sum(prob[s] * m.c[s] for s in m.S)
+    m.traded = pyo.Expression(expr=sum(m.xb[k] for k in m.K) + sum(m.xs[k] for k in m.KS))
+    tie_break = TRADE_TIE_BREAK * COST_UNIT_USD * m.traded
     if options.budget_form:
         m.budget = pyo.Constraint(expr=cvar <= options.cvar_budget_usd)
-        m.objective = pyo.Objective(expr=expected, sense=pyo.minimize)
+        m.objective = pyo.Objective(expr=expected + tie_break, sense=pyo.minimize)
     else:
-        m.objective = pyo.Objective(expr=expected + options.cvar_weight * cvar, sense=pyo.minimize)
+        m.objective = pyo.Objective(
+            expr=expected + options.cvar_weight * cvar + tie_break, sense=pyo.minimize
+        )
     return m
 
 
 def solve_pyomo(problem: HedgeProblem, options: SolveOptions) -> dict:
-    """Build and solve the Pyomo model with HiGHS: objective, product MW (bought minus sold),
-    scenario costs, times."""
+    """Build and solve the Pyomo model with HiGHS: objective (without the trade tie-break),
+    product MW (bought minus sold), scenario costs, times."""
     start = time.perf_counter()
     model = build_pyomo(problem, options)
     build_s = time.perf_counter() - start
@@ -184,7 +193,9 @@ def solve_pyomo(problem: HedgeProblem, options: SolveOptions) -> dict:
         raise SolverError(f"Pyomo/HiGHS: {results.termination_condition.name}")
     results.solution_loader.load_vars()
     return {
-        "objective_usd": float(pyo.value(model.objective)),
+        "objective_usd": float(
+            pyo.value(model.objective) - TRADE_TIE_BREAK * COST_UNIT_USD * pyo.value(model.traded)
+        ),
         "product_mw": np.array(
             [
                 pyo.value(model.xb[k]) - (pyo.value(model.xs[k]) if k in model.KS else 0.0)
