@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 from fake_iso_server import FakeIsoServer, Reply, zip_bytes
 
-from energyhedge.data.http import HttpClient, open_zip, parse_retry_after
+from energyhedge.data.http import HttpClient, UnreachableError, open_zip, parse_retry_after
 from energyhedge.errors import DataError
 
 
@@ -81,18 +81,33 @@ def test_body_shorter_than_its_content_length_is_retried(server):
     assert sleeps == [1.0] and len(server.calls("GET", "/x")) == 2
 
 
-def test_connection_refused_is_retried_then_reported():
+def test_connection_refused_is_tried_twice_then_stops_the_fetch():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     sleeps: list[float] = []
     with pytest.raises(
-        DataError,
-        match=rf"127\.0\.0\.1:{port}/x failed after 3 attempt\(s\): "
-        r"ConnectionError: Connection refused;",
+        UnreachableError,
+        match=rf"GET http://127\.0\.0\.1:{port}/x: connection refused by 127\.0\.0\.1:{port} "
+        r"\(nothing listens there\)",
     ):
-        client(sleeps, max_attempts=3).request("GET", f"http://127.0.0.1:{port}/x")
-    assert len(sleeps) == 2
+        client(sleeps, max_attempts=6).request("GET", f"http://127.0.0.1:{port}/x")
+    assert sleeps == [1.0]  # one retry, not six attempts
+
+
+def test_dns_failure_is_named_and_not_retried(monkeypatch):
+    def no_such_host(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_such_host)
+    sleeps: list[float] = []
+    http = client(sleeps)
+    with pytest.raises(UnreachableError) as info:
+        http.request("GET", "https://api.example.invalid/x")
+    message = str(info.value)
+    assert "DNS failure: the host name 'api.example.invalid' could not be resolved" in message
+    assert "unavailable or throttling" not in message
+    assert sleeps == [] and http.attempts == 1
 
 
 def test_client_errors_are_not_retried(server):

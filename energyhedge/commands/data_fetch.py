@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import math
 import sys
 
 from energyhedge.commands.arguments import add_store_option, local_day
 from energyhedge.data.ercot_api import QUERY_API_START
-from energyhedge.data.fetch import fetch, finish, parse_nodes
+from energyhedge.data.fetch import DEADLINE_S, fetch, finish, parse_nodes
 from energyhedge.data.fetch_plan import FetchRequest
+from energyhedge.data.http import DeadlineError
 from energyhedge.data.schema import ISOS, MARKETS
 from energyhedge.errors import ConfigError
 
@@ -23,7 +26,8 @@ def register_fetch(data_subparsers: argparse._SubParsersAction) -> None:
             "Credentials come from the environment: ERCOT_API_USERNAME, ERCOT_API_PASSWORD, "
             "ERCOT_PUBLIC_API_SUBSCRIPTION_KEY (ERCOT --source api) or PJM_API_KEY (PJM); "
             "ERCOT --source mis needs none. Completed chunks are kept if the fetch stops; "
-            "run the same command again to fill what is missing."
+            "run the same command again to fill what is missing. Retries and failed chunks "
+            "are reported on stderr as they happen."
         ),
     )
     parser.add_argument("--iso", required=True, choices=ISOS)
@@ -58,7 +62,25 @@ def register_fetch(data_subparsers: argparse._SubParsersAction) -> None:
         help=f"ERCOT api: delivery days before this date come from the archive "
         f"(default {QUERY_API_START})",
     )
+    parser.add_argument(
+        "--deadline-s",
+        type=seconds,
+        default=DEADLINE_S,
+        help=f"give up the whole fetch after this many seconds, keeping completed chunks "
+        f"(default {DEADLINE_S:g})",
+    )
     parser.set_defaults(func=run)
+
+
+def seconds(text: str) -> float:
+    """A positive, finite number of seconds."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def run(args: argparse.Namespace) -> int:
@@ -74,5 +96,22 @@ def run(args: argparse.Namespace) -> int:
         source=args.source,
         interval_minutes=args.interval_minutes or 60,
     )
-    report = fetch(request, store_root=args.store, archive_before=args.archive_before)
+    messages = logging.getLogger("energyhedge.data")
+    echo = logging.StreamHandler(sys.stderr)
+    echo.setFormatter(logging.Formatter("energyhedge: %(message)s"))
+    level = messages.level
+    messages.addHandler(echo)
+    messages.setLevel(logging.INFO)
+    try:
+        report = fetch(
+            request,
+            store_root=args.store,
+            archive_before=args.archive_before,
+            deadline_s=args.deadline_s,
+        )
+    except DeadlineError as exc:
+        raise DeadlineError(f"{exc}; allow more time with --deadline-s") from None
+    finally:
+        messages.removeHandler(echo)
+        messages.setLevel(level)
     return finish(request, report, sys.stdout)

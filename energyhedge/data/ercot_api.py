@@ -4,12 +4,13 @@ Authentication is an Azure AD B2C password-flow token (its ``id_token`` is the b
 as valid for one hour) plus the ``Ocp-Apim-Subscription-Key`` header on every request.
 Query endpoints hold data from their activation (about 2023-12-01) on; older delivery days come
 from the archive endpoints, which list documents by *posting* time and return a zip of zips.
+Pages are checked against ``_meta`` (``totalPages``, ``totalRecords``) and a download must hold
+one document per id asked for: a shortfall is an error and nothing of the chunk is stored.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 from collections.abc import Callable
@@ -24,12 +25,22 @@ from energyhedge.data.fetch_plan import (
     Chunk,
     ChunkResult,
     FetchRequest,
+    PageTally,
     absent_nodes,
+    json_count,
     keep_days_and_nodes,
     month_windows,
     split_at,
 )
-from energyhedge.data.http import CredentialsRejectedError, HttpClient, open_zip
+from energyhedge.data.http import (
+    CredentialsRejectedError,
+    FetchStoppedError,
+    HttpClient,
+    env_base_url,
+    env_secret,
+    header_safe,
+    open_zip,
+)
 from energyhedge.data.importers import parse_payload
 from energyhedge.data.schema import KEY_COLUMNS, empty_prices
 from energyhedge.errors import DataError
@@ -112,8 +123,13 @@ class ErcotApi:
 
     @classmethod
     def from_env(cls, http: HttpClient, **options: object) -> ErcotApi:
-        """Credentials and URLs from the environment; a missing variable is a ``DataError``."""
-        values = {name: os.environ.get(name, "") for name in (ENV_USERNAME, ENV_PASSWORD, ENV_KEY)}
+        """Credentials and URLs from the environment; a missing variable is a ``DataError``, a
+        malformed key or URL a ``ConfigError``."""
+        values = {
+            ENV_USERNAME: env_secret(ENV_USERNAME, header=False),
+            ENV_PASSWORD: env_secret(ENV_PASSWORD, header=False),
+            ENV_KEY: env_secret(ENV_KEY, header=True),
+        }
         missing = [name for name, value in values.items() if not value]
         if missing:
             raise DataError(
@@ -126,8 +142,8 @@ class ErcotApi:
             username=values[ENV_USERNAME],
             password=values[ENV_PASSWORD],
             subscription_key=values[ENV_KEY],
-            base_url=os.environ.get(ENV_API_URL) or API_URL,
-            token_url=os.environ.get(ENV_TOKEN_URL) or TOKEN_URL,
+            base_url=env_base_url(ENV_API_URL, API_URL),
+            token_url=env_base_url(ENV_TOKEN_URL, TOKEN_URL),
             **options,
         )
 
@@ -153,6 +169,7 @@ class ErcotApi:
         url = f"{self.base_url}/{report.emil}/{report.endpoint}"
         frames: list[pl.DataFrame] = []
         queries: list[str] = []
+        tally: PageTally | None = None
         page = 1
         while True:
             params = {
@@ -163,19 +180,22 @@ class ErcotApi:
                 "size": self.page_size,
             }
             queries.append(self.http.describe("GET", url, params))
-            doc = self._get_json(url, params=params)
-            if not isinstance(doc, dict) or "data" not in doc or "fields" not in doc:
-                raise DataError(
-                    f"{queries[-1]} returned JSON without 'fields' and 'data'; the API changed "
-                    f"or the base URL ({ENV_API_URL}) points elsewhere"
-                )
-            if doc["data"]:
+            tally = tally or PageTally(queries[-1])
+            fields, rows, meta = _query_page(self._get_json(url, params=params), queries[-1])
+            tally.add(rows, queries[-1])
+            if rows:
                 name = f"{report.emil}_{node}_{chunk.start}_{chunk.end}_p{page}.json"
-                frames.append(parse_payload(json.dumps(doc).encode(), name))
-            total_pages = int((doc.get("_meta") or {}).get("totalPages") or 1)
+                page_doc = {"fields": fields, "data": rows}
+                frames.append(parse_payload(json.dumps(page_doc).encode(), name))
+            total_pages = json_count(meta, "totalPages", queries[-1], default=1)
+            tally.expect_pages(total_pages)
             if page >= total_pages:
                 break
+            if not rows:
+                raise tally.short(f"page {page} of {total_pages} was empty")
             page += 1
+        if "totalRecords" in meta:
+            tally.check_total(json_count(meta, "totalRecords", queries[-1]))
         frame = pl.concat(frames) if frames else empty_prices()
         frame = keep_days_and_nodes(frame, chunk.start, chunk.end, MARKET_TZ, chunk.nodes)
         return ChunkResult(frame, queries, absent_nodes(frame, chunk.nodes))
@@ -193,7 +213,14 @@ class ErcotApi:
                     url, method="POST", json_body={"docIds": batch}, headers=headers, hint=_HINT
                 )
             )
-            for inner_name in outer.namelist():
+            members = outer.namelist()
+            if len(members) != len(batch):
+                raise DataError(
+                    f"{queries[-1]} returned {len(members)} document(s) for {len(batch)} docIds; "
+                    f"the download was short, nothing of this chunk was stored, run the same "
+                    f"command again"
+                )
+            for inner_name in members:
                 inner = open_zip(outer.read(inner_name), f"{what}: member {inner_name}")
                 for name in inner.namelist():
                     parsed = parse_payload(inner.read(name), name)
@@ -211,6 +238,7 @@ class ErcotApi:
         post_to = _midnight(end + timedelta(days=1)) + report.post_shift - timedelta(seconds=1)
         posted: list[tuple[str, int]] = []
         queries: list[str] = []
+        tally: PageTally | None = None
         page = 1
         while True:
             params = {
@@ -220,16 +248,31 @@ class ErcotApi:
                 "page": page,
             }
             queries.append(self.http.describe("GET", url, params))
+            tally = tally or PageTally(queries[-1])
             doc = self._get_json(url, params=params)
-            if not isinstance(doc, dict):
-                raise DataError(f"{queries[-1]} returned JSON that is not an archive listing")
+            archives = doc.get("archives") if isinstance(doc, dict) else None
+            if archives is None and isinstance(doc, dict):
+                archives = []
+            if not isinstance(archives, list) or not all(isinstance(a, dict) for a in archives):
+                raise DataError(
+                    f"{queries[-1]} returned JSON that is not an archive listing (no 'archives' "
+                    f"list of records); the API changed or {ENV_API_URL} points elsewhere"
+                )
+            meta = _meta(doc, queries[-1])
+            tally.add(archives, queries[-1])
             posted.extend(
-                (item.get("postDatetime", ""), _doc_id(item, queries[-1]))
-                for item in doc.get("archives") or []
+                (str(a.get("postDatetime", "")), _doc_id(a, queries[-1])) for a in archives
             )
-            if page >= int((doc.get("_meta") or {}).get("totalPages") or 1):
-                return [doc_id for _, doc_id in sorted(posted)], queries
+            total_pages = json_count(meta, "totalPages", queries[-1], default=1)
+            tally.expect_pages(total_pages)
+            if page >= total_pages:
+                break
+            if not archives:
+                raise tally.short(f"listing page {page} of {total_pages} was empty")
             page += 1
+        if "totalRecords" in meta:
+            tally.check_total(json_count(meta, "totalRecords", queries[-1]), "documents")
+        return [doc_id for _, doc_id in sorted(posted)], queries
 
     def _get_json(self, url: str, params: dict[str, object]) -> object:
         return self._authorised(
@@ -259,18 +302,23 @@ class ErcotApi:
                 "scope": f"openid {CLIENT_ID} offline_access",
                 "client_id": CLIENT_ID,
             }
-            doc = self.http.get_json(
-                self.token_url,
-                method="POST",
-                data=form,
-                auth_statuses=(400, 401, 403),
-                hint=f"check {ENV_USERNAME} and {ENV_PASSWORD}",
-            )
+            try:
+                doc = self.http.get_json(
+                    self.token_url,
+                    method="POST",
+                    data=form,
+                    auth_statuses=(400, 401, 403),
+                    hint=f"check {ENV_USERNAME} and {ENV_PASSWORD}",
+                )
+            except FetchStoppedError:
+                raise
+            except DataError as exc:  # every later chunk needs a token: stop here
+                raise FetchStoppedError(f"no ERCOT API token: {exc}") from None
             token = doc.get("id_token") if isinstance(doc, dict) else None
-            if not token:
-                raise DataError(
+            if not isinstance(token, str) or not header_safe(token):
+                raise FetchStoppedError(
                     f"the ERCOT token service ({self.http.redact(self.token_url)}) answered "
-                    f"without an id_token; check {ENV_USERNAME}, {ENV_PASSWORD} and "
+                    f"without a usable id_token; check {ENV_USERNAME}, {ENV_PASSWORD} and "
                     f"{ENV_TOKEN_URL}"
                 )
             self.http.add_secrets([token])
@@ -286,10 +334,55 @@ def _midnight(day: date) -> datetime:
 
 
 def _doc_id(item: dict, what: str) -> int:
-    if item.get("docId") is not None:
-        return int(item["docId"])
-    href = ((item.get("_links") or {}).get("endpoint") or {}).get("href", "")
-    match = re.search(r"(\d+)$", href)
-    if not match:
-        raise DataError(f"{what} listed an archive without a docId; the API changed")
-    return int(match.group(1))
+    doc_id = item.get("docId")
+    if doc_id is None:
+        links = item.get("_links")
+        endpoint = links.get("endpoint") if isinstance(links, dict) else None
+        href = endpoint.get("href") if isinstance(endpoint, dict) else None
+        match = re.search(r"(\d+)$", href) if isinstance(href, str) else None
+        doc_id = match.group(1) if match else None
+    if isinstance(doc_id, str) and doc_id.isdigit():
+        doc_id = int(doc_id)
+    if isinstance(doc_id, bool) or not isinstance(doc_id, int):
+        raise DataError(f"{what} listed an archive without a numeric docId; the API changed")
+    return doc_id
+
+
+def _meta(doc: dict, query: str) -> dict:
+    """The ``_meta`` object of an answer ({} when absent)."""
+    meta = doc.get("_meta")
+    if meta is None:
+        return {}
+    if not isinstance(meta, dict):
+        raise DataError(f"{query} returned JSON whose '_meta' is not an object; the API changed")
+    return meta
+
+
+def _query_page(doc: object, query: str) -> tuple[list, list[list], dict]:
+    """``fields``, ``data`` rows and ``_meta`` of a query answer, each checked for its shape."""
+    fields = doc.get("fields") if isinstance(doc, dict) else None
+    data = doc.get("data") if isinstance(doc, dict) else None
+    if (
+        not isinstance(fields, list)
+        or not fields
+        or not all(
+            isinstance(f, str) or (isinstance(f, dict) and isinstance(f.get("name"), str))
+            for f in fields
+        )
+        or not isinstance(data, list)
+    ):
+        raise DataError(
+            f"{query} returned JSON without a 'fields' list of named columns and a 'data' list; "
+            f"the API changed or the base URL ({ENV_API_URL}) points elsewhere"
+        )
+    for number, row in enumerate(data, start=1):
+        if (
+            not isinstance(row, list)
+            or len(row) != len(fields)
+            or not all(isinstance(v, str | int | float | None) for v in row)
+        ):
+            raise DataError(
+                f"{query} returned data row {number} that is not a list of {len(fields)} plain "
+                f"values (one per field); the API changed"
+            )
+    return fields, data, _meta(doc, query)

@@ -2,12 +2,12 @@
 
 The annual reports NP6-785-ER (RTM 15-minute) and NP4-180-ER (DAM hourly) hold one zip per
 year named ``..._YYYY`` with an xlsx (one sheet per month) or CSV inside. They cover hubs and
-load zones only, not resource nodes.
+load zones only, not resource nodes. The listing is one answer (no pages); each entry must name
+its document, and the download is a zip whose every member passes its checksum.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import date
 
@@ -21,7 +21,7 @@ from energyhedge.data.fetch_plan import (
     absent_nodes,
     keep_days_and_nodes,
 )
-from energyhedge.data.http import HttpClient
+from energyhedge.data.http import HttpClient, env_base_url
 from energyhedge.data.importers import parse_payload
 from energyhedge.errors import DataError
 
@@ -36,7 +36,7 @@ class ErcotMis:
 
     def __init__(self, http: HttpClient, *, base_url: str | None = None) -> None:
         self.http = http
-        self.base_url = (base_url or os.environ.get(ENV_MIS_URL) or MIS_URL).rstrip("/")
+        self.base_url = base_url.rstrip("/") if base_url else env_base_url(ENV_MIS_URL, MIS_URL)
         self._documents: dict[str, tuple[dict[int, dict], str]] = {}
 
     def chunks(self, request: FetchRequest) -> list[Chunk]:
@@ -84,16 +84,8 @@ class ErcotMis:
             params = {"reportTypeId": REPORT_TYPE_IDS[market]}
             query = self.http.describe("GET", url, params)
             doc = self.http.get_json(url, params=params)
-            try:
-                entries = doc["ListDocsByRptTypeRes"]["DocumentList"]
-            except (KeyError, TypeError):
-                raise DataError(
-                    f"{query} returned JSON without ListDocsByRptTypeRes.DocumentList; the MIS "
-                    f"changed or {ENV_MIS_URL} points elsewhere"
-                ) from None
             by_year: dict[int, dict] = {}
-            for entry in entries:
-                document = entry.get("Document", entry)
+            for document in _documents(doc, query):
                 match = _YEAR.search(
                     f"{document.get('FriendlyName', '')} {document.get('ConstructedName', '')}"
                 )
@@ -101,9 +93,25 @@ class ErcotMis:
                     continue
                 year = int(match.group(1))
                 newest = by_year.get(year)
-                if newest is None or document.get("PublishDate", "") > newest.get(
-                    "PublishDate", ""
+                if newest is None or str(document.get("PublishDate", "")) > str(
+                    newest.get("PublishDate", "")
                 ):
                     by_year[year] = document
             self._documents[market] = (by_year, query)
         return self._documents[market]
+
+
+def _documents(doc: object, query: str) -> list[dict]:
+    """The documents of an MIS listing, each a record with a numeric ``DocID``."""
+    listing = doc.get("ListDocsByRptTypeRes") if isinstance(doc, dict) else None
+    entries = listing.get("DocumentList") if isinstance(listing, dict) else None
+    documents = []
+    for entry in entries if isinstance(entries, list) else [None]:
+        document = entry.get("Document", entry) if isinstance(entry, dict) else None
+        if not isinstance(document, dict) or not str(document.get("DocID", "")).isdigit():
+            raise DataError(
+                f"{query} returned JSON without ListDocsByRptTypeRes.DocumentList, a list of "
+                f"documents with a DocID; the MIS changed or {ENV_MIS_URL} points elsewhere"
+            )
+        documents.append(document)
+    return documents

@@ -3,7 +3,9 @@
 Each completed chunk is parsed into canonical rows and upserted at once, so an interrupted or
 partly failed fetch keeps what completed. At the end the command lists chunks that failed and
 nodes that returned no rows, and exits non-zero (``DataError``) if anything is missing; running
-the same command again fills the gaps (upserts are idempotent).
+the same command again fills the gaps (upserts are idempotent). One deadline bounds the whole
+fetch; rejected credentials, an unreachable host, a failing token service or the deadline stop
+it at once (:class:`~energyhedge.data.http.FetchStoppedError`), keeping completed chunks.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import polars as pl
 from energyhedge.data.ercot_api import QUERY_API_START, ErcotApi
 from energyhedge.data.ercot_mis import ErcotMis
 from energyhedge.data.fetch_plan import FetchRequest
-from energyhedge.data.http import CredentialsRejectedError, HttpClient
+from energyhedge.data.http import FetchStoppedError, HttpClient
 from energyhedge.data.pjm_api import PjmApi
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
@@ -28,6 +30,8 @@ from energyhedge.progress import Progress
 log = logging.getLogger(__name__)
 
 MAX_LISTED = 5  # missing parts named in the final error; all are logged as they happen
+DEADLINE_S = 300.0
+"""Default bound in seconds on one whole fetch (``data fetch --deadline-s``, nightly refresh)."""
 
 
 @dataclass
@@ -54,23 +58,27 @@ def fetch(
     today: date | None = None,
     source: ErcotApi | ErcotMis | PjmApi | None = None,
     progress: bool = True,
+    deadline_s: float = DEADLINE_S,
 ) -> FetchReport:
     """Fetch every chunk of ``request`` and upsert each completed one into the store.
 
     A chunk that fails is recorded in the report and the fetch goes on with the next one;
-    rejected credentials stop the whole fetch at once. ``source`` (default: built from the
-    environment) and ``http`` are injectable; ``today`` dates PJM's archive boundary.
+    a :class:`FetchStoppedError` (rejected credentials, unreachable host, failing token service,
+    ``deadline_s`` seconds passed) stops the whole fetch at once, saying how much was stored.
+    ``source`` (default: built from the environment) and ``http`` are injectable; ``today``
+    dates PJM's archive boundary.
     """
     validate(request)
     if source is None:
         source = source_from_env(request, http or HttpClient(), archive_before, today)
     http = source.http
+    http.start_deadline(deadline_s)
     chunks = source.chunks(request)
     store = open_store(store_root)
     report = FetchReport(chunks=len(chunks))
     label = f"fetch {request.iso} {request.market}"
     with Progress(len(chunks), label, enabled=progress) as bar:
-        for chunk in chunks:
+        for done, chunk in enumerate(chunks):
             try:
                 result = source.get_chunk(request, chunk)
                 check_series(result.frame, request, result.queries)
@@ -86,11 +94,15 @@ def fetch(
                             "fetched_utc": datetime.now(UTC).isoformat(timespec="seconds"),
                         },
                     )
-            except CredentialsRejectedError:
-                raise
+            except FetchStoppedError as exc:
+                raise type(exc)(
+                    f"{http.redact(str(exc))}; {done - len(report.failed)} of {len(chunks)} "
+                    f"chunk(s) ({report.rows} rows) were stored before the fetch stopped, run "
+                    f"the same command again to fetch the rest"
+                ) from None
             except DataError as exc:
                 report.failed.append(f"{chunk.label}: {http.redact(str(exc))}")
-                log.warning("fetch: chunk %s failed: %s", chunk.label, report.failed[-1])
+                log.info("fetch: chunk %s failed: %s", chunk.label, report.failed[-1])
             else:
                 report.rows += result.frame.height
                 report.empty.extend(

@@ -1,15 +1,19 @@
 """PJM Data Miner 2 (api.pjm.com): day-ahead and real-time LMPs by pnode.
 
 Every request carries ``Ocp-Apim-Subscription-Key``. Rows are paged with ``startRow`` (1-based)
-and ``rowCount`` until ``totalRows``. Data older than 731 days (hourly feeds) or 186 days
-(5-minute feed) is archived: such queries may not filter by pnode nor name ``fields`` and must
-not span a calendar-year boundary, so they fetch every pnode and are filtered here.
+and ``rowCount``: the client follows the answer's ``links`` (``rel: next``, same origin only) or
+else asks from the row after the last one received, since the service may return fewer rows per
+page than asked. The rows received must add up to ``totalRows``.
+
+Data older than 731 days (hourly feeds) or 186 days (5-minute feed) is archived: such queries
+may not filter by pnode nor name ``fields`` and must not span a calendar-year boundary, so they
+fetch every pnode and are filtered here.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import math
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,10 +22,12 @@ from energyhedge.data.fetch_plan import (
     Chunk,
     ChunkResult,
     FetchRequest,
+    PageTally,
+    json_count,
     month_windows,
     split_at,
 )
-from energyhedge.data.http import HttpClient
+from energyhedge.data.http import HttpClient, env_base_url, env_secret, same_origin
 from energyhedge.data.importers import parse_payload
 from energyhedge.data.schema import empty_prices
 from energyhedge.errors import ConfigError, DataError
@@ -93,14 +99,15 @@ class PjmApi:
 
     @classmethod
     def from_env(cls, http: HttpClient, **options: object) -> PjmApi:
-        """Key and URL from the environment; a missing key is a ``DataError``."""
-        key = os.environ.get(ENV_KEY, "")
+        """Key and URL from the environment; a missing key is a ``DataError``, a malformed key or
+        URL a ``ConfigError``."""
+        key = env_secret(ENV_KEY, header=True)
         if not key:
             raise DataError(
                 f"PJM Data Miner 2 needs the environment variable {ENV_KEY}; set it to your "
                 f"subscription key from apiportal.pjm.com"
             )
-        return cls(http, api_key=key, base_url=os.environ.get(ENV_API_URL) or API_URL, **options)
+        return cls(http, api_key=key, base_url=env_base_url(ENV_API_URL, API_URL), **options)
 
     def chunks(self, request: FetchRequest) -> list[Chunk]:
         """Monthly chunks (never across a year) split where the archive starts."""
@@ -137,20 +144,21 @@ class PjmApi:
         hint = f"check {ENV_KEY}"
         items: list[dict] = []
         queries: list[str] = []
-        start_row = 1
+        page_url, page_params = url, {**params, "startRow": 1}
+        tally = PageTally(self.http.describe("GET", url, page_params))
         while True:
-            page_params = {**params, "startRow": start_row}
-            queries.append(self.http.describe("GET", url, page_params))
-            doc = self.http.get_json(url, params=page_params, headers=headers, hint=hint)
-            if not isinstance(doc, dict) or not isinstance(doc.get("items"), list):
-                raise DataError(
-                    f"{queries[-1]} returned JSON without an 'items' list; the API changed or "
-                    f"{ENV_API_URL} points elsewhere"
-                )
-            items.extend(row for row in doc["items"] if _pnode(row) in ids)
-            start_row += self.row_count
-            if start_row > int(doc.get("totalRows") or 0):
+            queries.append(self.http.describe("GET", page_url, page_params))
+            doc = self.http.get_json(page_url, params=page_params, headers=headers, hint=hint)
+            page, total = _page(doc, queries[-1])
+            tally.add(page, queries[-1])
+            items.extend(row for row in page if _pnode(row) in ids)
+            if tally.received >= total:
                 break
+            if not page:
+                raise tally.short(f"page {tally.pages} was empty after {tally.received} rows")
+            tally.expect_pages(tally.pages + math.ceil((total - tally.received) / len(page)))
+            page_url, page_params = _next_page(doc, url, {**params, "startRow": tally.received + 1})
+        tally.check_total(total)
         seen = {_pnode(row) for row in items}
         missing = tuple(node for i, node in ids.items() if i not in seen)
         if not items:
@@ -158,6 +166,28 @@ class PjmApi:
         name = f"{feed}_{chunk.start}_{chunk.end}.json"
         frame = parse_payload(json.dumps({"items": items}).encode(), name)
         return ChunkResult(frame.sort("node", "interval_start_utc"), queries, missing)
+
+
+def _page(doc: object, query: str) -> tuple[list[dict], int]:
+    """The records of one answer and the ``totalRows`` it announces."""
+    items = doc.get("items") if isinstance(doc, dict) else None
+    if not isinstance(items, list) or not all(isinstance(row, dict) for row in items):
+        raise DataError(
+            f"{query} returned JSON without an 'items' list of records; the API changed or "
+            f"{ENV_API_URL} points elsewhere"
+        )
+    return items, json_count(doc, "totalRows", query)
+
+
+def _next_page(doc: dict, url: str, params: dict[str, object]) -> tuple[str, dict | None]:
+    """The answer's ``next`` link when it stays on the origin of ``url``, else ``url?params``."""
+    links = doc.get("links")
+    for link in links if isinstance(links, list) else []:
+        if isinstance(link, dict) and link.get("rel") == "next":
+            href = link.get("href")
+            if isinstance(href, str) and same_origin(href, url):
+                return href, None
+    return url, params
 
 
 def _pnode(row: dict) -> int | None:
