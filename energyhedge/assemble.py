@@ -6,12 +6,13 @@
   curtailment events so that firm + flexible load stays within the event's campus limit (the
   headroom goes to the tiers with the highest break-even price first).
 - One ``Product`` per catalogue entry: ``payoff_usd_per_mw[s] = sum_t payoff_usd_per_mwh[s, t]
-  x interval_hours[t]``. Options (call, scarcity, heat-rate call): fair premium = probability-
-  weighted mean payoff x (1 + loading), and the premium is the trader's quote when given, else
-  the fair premium. Blocks: the fixed price F is the trade price, so the premium is the quote
-  when given, else 0; a block without F trades at the scenario forward (probability-weighted
-  mean price over its shape hours) x (1 + loading), and its fair premium is its expected
-  payoff (the value of the swap at F).
+  x interval_hours[t]``, and a bid/ask around the mid (the expected payoff): a purchase pays the
+  ask, a sale receives the bid, so no product can be bought and sold for a profit. Options
+  (call, scarcity, heat-rate call): ask = mid x (1 + loading), bid = mid x (1 - loading), or the
+  trader's quote for both when given. Blocks: a block with a fixed price F is the swap at F
+  (premium 0, or the quote when given); a block without F is referenced at the scenario forward
+  (probability-weighted mean price over its shape hours), bought at forward + loading x
+  |forward| and sold at forward - loading x |forward| (per MWh of its shape hours).
 - A quote per MW over an explicit tenor is pro-rated by the tenor's shape hours that fall in
   the horizon; a quote per MWh is multiplied by the shape hours in the horizon.
 - DR/AS: one programme of the campus (the named one, else the first listed): availability price
@@ -206,27 +207,74 @@ def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, ga
     prices = scenarios.prices_usd_per_mwh
     mask = product_mask(spec, stamps, minutes)
     shaped_hours = float(hours @ mask)
-    if spec.kind == "block" and spec.fixed_price_usd_per_mwh is None:
+    priced_by_scenarios = spec.kind == "block" and spec.fixed_price_usd_per_mwh is None
+    forward = 0.0
+    if priced_by_scenarios:
         forward = float(probs @ (prices @ (mask * hours))) / shaped_hours if shaped_hours else 0.0
-        spec = dataclasses.replace(spec, fixed_price_usd_per_mwh=forward * (1.0 + spec.loading))
+        spec = dataclasses.replace(spec, fixed_price_usd_per_mwh=forward)
     per_mw = _payoff_usd_per_mw(spec, prices, mask, hours, _gas(spec, gas, prices))
-    expected = float(probs @ per_mw)
-    fair = expected if spec.kind == "block" else expected * (1.0 + spec.loading)
+    mid = float(probs @ per_mw)
+    quoted = spec.premium_usd_per_mwh is not None or spec.premium_usd_per_mw is not None
+    priced_by_model = not quoted and (priced_by_scenarios or spec.kind != "block")
     if spec.premium_usd_per_mwh is not None:
-        premium = spec.premium_usd_per_mwh * shaped_hours
+        ask, bid = spec.premium_usd_per_mwh * shaped_hours, None
     elif spec.premium_usd_per_mw is not None:
-        premium = spec.premium_usd_per_mw * _horizon_share(spec, shaped_hours, minutes)
+        ask, bid = spec.premium_usd_per_mw * _horizon_share(spec, shaped_hours, minutes), None
+    elif spec.kind == "block":  # the swap at its fixed price; a scenario forward +/- the loading
+        half_spread = spec.loading * abs(forward) * shaped_hours if priced_by_scenarios else 0.0
+        ask, bid = half_spread, -half_spread
     else:
-        premium = 0.0 if spec.kind == "block" else fair
+        half_spread = spec.loading * abs(mid)
+        ask, bid = mid + half_spread, mid - half_spread
     return Product(
         name=spec.name,
         kind=spec.kind,
         payoff_usd_per_mw=per_mw,
-        premium_usd_per_mw=premium,
-        fair_premium_usd_per_mw=fair,
+        premium_usd_per_mw=ask,
+        fair_premium_usd_per_mw=mid,
+        sale_premium_usd_per_mw=bid,
+        notional_hours=shaped_hours,
         min_mw=spec.min_mw,
         max_mw=spec.max_mw,
-        meta=spec.meta(),
+        meta={**spec.meta(), "pricing": "model" if priced_by_model else "quote"},
+    )
+
+
+def struck_catalogue(catalogue: Catalogue, problem: HedgeProblem, product_mw) -> Catalogue:
+    """The catalogue with every product's price fixed at what the decision traded.
+
+    Valuing a decision on other prices (out-of-sample scenarios, a realised path) must settle
+    each product at the price actually paid, not at a price re-derived from the new prices: a
+    block gets the fixed price it was bought (ask) or sold (bid) at, or its mid when not held;
+    an option its premium per MWh of notional as paid (ask when bought, bid when sold). Loadings
+    are cleared, so the struck problem charges exactly the traded cash.
+    """
+    traded = {}
+    for product, x in zip(problem.products, np.asarray(product_mw, dtype=float), strict=True):
+        premium = product.bid_usd_per_mw if x < 0 else product.premium_usd_per_mw
+        if x == 0.0 and product.kind == "block":
+            premium = 0.0
+        per_mwh = premium / product.notional_hours if product.notional_hours else 0.0
+        traded[product.name] = (product, per_mwh)
+    specs = tuple(
+        _struck(spec, *traded[spec.name]) if spec.name in traded else spec
+        for spec in catalogue.products
+    )
+    return dataclasses.replace(catalogue, products=specs)
+
+
+def _struck(spec: ProductSpec, product: Product, per_mwh: float) -> ProductSpec:
+    """``spec`` at the traded price: ``per_mwh`` is the premium paid per MWh of notional."""
+    if spec.kind == "block":
+        return dataclasses.replace(
+            spec,
+            fixed_price_usd_per_mwh=product.meta["strike_usd_per_mwh"] + per_mwh,
+            premium_usd_per_mw=None,
+            premium_usd_per_mwh=None,
+            loading=0.0,
+        )
+    return dataclasses.replace(
+        spec, premium_usd_per_mw=None, premium_usd_per_mwh=per_mwh, loading=0.0
     )
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from energyhedge.assemble import build_problem
+from energyhedge.assemble import build_problem, struck_catalogue
 from energyhedge.atomic_dir import atomic_directory
 from energyhedge.campus import Campus, load_campus
 from energyhedge.config import load_toml
@@ -38,18 +38,12 @@ from energyhedge.data.calendar import day_start_utc, local_fields
 from energyhedge.data.generic_csv import GenericOptions
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
+from energyhedge.decide import decide_in_sample, scenario_arguments
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
-from energyhedge.optimize import SolveOptions, solve
+from energyhedge.model.cost import cost_breakdown, interval_breakdown
 from energyhedge.model.problem import Decision, HedgeProblem
-from energyhedge.risk import (
-    break_even_thresholds,
-    full_schedule_mw,
-    interval_breakdown,
-    strategies,
-    transfer,
-    value_decision,
-)
+from energyhedge.risk import full_schedule_mw, strategies
 from energyhedge.runs import load_run_profile
 from energyhedge.scenarios import CapEvent, generate
 from energyhedge.scenarios.scenario_set import ScenarioSet
@@ -223,8 +217,8 @@ def run_backtest(
     Parameters
     ----------
     realised : HedgeProblem
-        One scenario, the realised prices; products carry the premiums agreed when the
-        decision was made (see ``energyhedge.risk.transfer``).
+        One scenario, the realised prices; products at the prices traded when the decision was
+        made (built from ``assemble.struck_catalogue``).
     decisions : dict
         Strategy name -> Decision indexed like ``realised``.
     payoff_usd_per_mw_by_interval : ndarray [K, T]
@@ -236,7 +230,7 @@ def run_backtest(
     frames, totals = [], {}
     for name, decision in decisions.items():
         cols = interval_breakdown(realised, decision, payoff_usd_per_mw_by_interval, scenario=0)
-        cost = value_decision(realised, decision)
+        cost = cost_breakdown(realised, decision)
         frames.append(
             pl.DataFrame(
                 {"interval_start_utc": stamps, "strategy": [name] * len(stamps), **cols}
@@ -281,15 +275,15 @@ def replay(
     """Back-test every strategy over ``realised``, deciding anew for each window of local days.
 
     For each window of ``window_days`` ISO-local days: ``decide`` optimises on scenarios for
-    the window's intervals; the decision (products with the premiums agreed then, schedule,
-    thresholds, DR offer) is carried to the realised prices with ``risk.transfer`` and valued
-    with the four strategies of ``risk.strategies``.
+    the window's intervals; the decision (products at the prices traded then, schedule, DR
+    offer, the real-time ladder) is valued on the realised prices with the four strategies of
+    ``risk.strategies``.
 
     Returns
     -------
     (BacktestResult, list of dict)
         Rows and totals over the whole period, and one record per window (dates, products
-        bought, thresholds, in-sample objective when ``decide`` reports one).
+        traded and their prices).
     """
     if window_days < 1:
         raise ConfigError(f"window_days must be at least 1, got {window_days}")
@@ -306,9 +300,8 @@ def replay(
         in_sample, decision = decide(
             replace(window, prices_usd_per_mwh=np.full(window.prices_usd_per_mwh.shape, np.nan))
         )
-        struck = struck_catalogue(catalogue, in_sample)
+        struck = struck_catalogue(catalogue, in_sample, decision.product_mw)
         actual = build_problem(campus, struck, window, gas=gas)
-        actual, decision = transfer(decision, in_sample, actual)
         payoffs = interval_payoffs_usd_per_mw(actual, struck, window, gas)
         results.append(run_backtest(actual, strategies(actual, decision), payoffs))
         windows.append(
@@ -321,31 +314,22 @@ def replay(
                     p.name: float(x)
                     for p, x in zip(actual.products, decision.product_mw, strict=True)
                 },
+                "traded_price_usd_per_mwh": _traded_prices(struck),
                 "premium_usd_per_mw": {p.name: p.premium_usd_per_mw for p in actual.products},
-                "curtail_above_usd_per_mwh": {
-                    c.name: (float(x) if np.isfinite(x) else None)
-                    for c, x in zip(actual.flex, decision.curtail_above_usd_per_mwh, strict=True)
-                },
+                "real_time": "curtailment ladder" if decision.follows_ladder else "schedule",
             }
         )
     return combine(results), windows
 
 
-def struck_catalogue(catalogue: Catalogue, decided_on: HedgeProblem) -> Catalogue:
-    """The catalogue with each block's fixed price as traded when the decision was made.
-
-    A block quoted without a fixed price trades at the scenario forward of the problem it was
-    decided on (``energyhedge.assemble``); settling it on realised prices must use that price,
-    not a forward recomputed from the realised path.
-    """
-    traded = {p.name: p.meta.get("strike_usd_per_mwh") for p in decided_on.products}
-    specs = tuple(
-        replace(spec, fixed_price_usd_per_mwh=traded[spec.name])
-        if spec.kind == "block" and spec.fixed_price_usd_per_mwh is None and spec.name in traded
-        else spec
-        for spec in catalogue.products
-    )
-    return replace(catalogue, products=specs)
+def _traded_prices(struck: Catalogue) -> dict[str, float | None]:
+    """Per product: the block price or option premium ($/MWh of notional) the window traded."""
+    return {
+        spec.name: spec.fixed_price_usd_per_mwh
+        if spec.kind == "block"
+        else spec.premium_usd_per_mwh
+        for spec in struck.products
+    }
 
 
 def combine(results: list[BacktestResult]) -> BacktestResult:
@@ -371,10 +355,10 @@ def optimised_decider(
     campus: Campus,
     catalogue: Catalogue,
     history: pl.DataFrame,
-    options: SolveOptions,
+    options,
     *,
     fixed_product_mw: dict[str, float] | None = None,
-    past_only: bool = False,
+    past_only: bool = True,
     gas=None,
     **scenario_settings,
 ) -> Decide:
@@ -388,14 +372,15 @@ def optimised_decider(
     options : SolveOptions
     fixed_product_mw : dict, optional
         Product name -> MW: instead of solving, hold these products (others 0 MW), run every
-        class at full schedule, stop real-time curtailable classes above break-even, offer no
-        DR. The scenarios then only price the premiums (fair value unless quoted).
+        class at full schedule along the curtailment ladder, offer no DR. The scenarios then
+        only price the premiums (mid plus loading unless quoted).
     past_only : bool
-        Learn only from prices before the window (strictly honest, needs earlier data). When
-        False, from every price outside the window (leave-window-out: usable when the data
-        hold no earlier period, e.g. a replay of a whole year of the shipped file).
+        True (the default): learn only from prices before the window, as a trader would have.
+        False: from every price outside the window, later weeks included (leave-window-out:
+        looks ahead, labelled so in the outputs; for data with no earlier period).
     **scenario_settings
-        Passed to ``energyhedge.scenarios.generate`` (``n``, ``seed``, ``model``, ...).
+        Passed to ``energyhedge.scenarios.generate`` (``n``, ``seed``, ``model``, ...; see
+        ``decide.scenario_arguments``); the window sets the point, start and days.
     """
 
     def decide(window: ScenarioSet) -> tuple[HedgeProblem, Decision]:
@@ -407,25 +392,26 @@ def optimised_decider(
         outside = pl.col("interval_start_utc") < first
         if not past_only:
             outside = outside | (pl.col("interval_start_utc") >= after)
-        scenarios = generate(
-            history.filter(outside),
-            iso=window.iso,
-            node=window.node,
-            market=window.market,
-            start=days[0].item(),
-            days=int(days.size),
+        window_settings = {
             **scenario_settings,
-        )
-        problem = build_problem(campus, catalogue, scenarios, gas=gas)
+            "iso": window.iso,
+            "node": window.node,
+            "market": window.market,
+            "start": days[0].item(),
+            "days": int(days.size),
+        }
+        scenarios = generate(history.filter(outside), **window_settings)
         if fixed_product_mw is None:
-            return problem, solve(problem, options).decision
+            problem, solution = decide_in_sample(campus, catalogue, scenarios, options, gas=gas)
+            return problem, solution.decision
+        problem = build_problem(campus, catalogue, scenarios, gas=gas)
         return problem, fixed_decision(problem, fixed_product_mw)
 
     return decide
 
 
 def fixed_decision(problem: HedgeProblem, product_mw: dict[str, float]) -> Decision:
-    """Given products (name -> MW, others 0), full schedule, break-even thresholds, no DR."""
+    """Given products (name -> MW, others 0), full schedule along the ladder, no DR."""
     names = [p.name for p in problem.products]
     unknown = sorted(set(product_mw) - set(names))
     if unknown:
@@ -437,7 +423,7 @@ def fixed_decision(problem: HedgeProblem, product_mw: dict[str, float]) -> Decis
         product_mw=np.array([float(product_mw.get(n, 0.0)) for n in names]),
         schedule_mw=full_schedule_mw(problem),
         dr_mw=np.zeros(problem.n_intervals),
-        curtail_above_usd_per_mwh=break_even_thresholds(problem),
+        follows_ladder=True,
     )
 
 
@@ -478,7 +464,7 @@ class BacktestSpec:
     start: date
     end: date
     window_days: int | None = None
-    past_only: bool = False
+    past_only: bool = True
     fill_missing: int = 0
     fixed_product_mw: dict[str, float] | None = None
     csv_layout: dict | None = None
@@ -515,7 +501,7 @@ def load_replay(path: str | Path) -> dict:
     for key in ("start", "end"):
         out[key] = table.get(key, date)
     out["window_days"] = int(table.number("window_days", None, min_value=1) or 0) or None
-    out["past_only"] = table.get("past_only", bool, False)
+    out["past_only"] = table.get("past_only", bool, True)
     out["fill_missing"] = int(table.number("fill_missing", 0, min_value=0))
     if table.has("csv_layout"):
         out["csv_layout"] = dict(table.table("csv_layout").data)
@@ -575,12 +561,12 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         replace(profile.solve_options, marginals=False),
         fixed_product_mw=spec.fixed_product_mw,
         past_only=spec.past_only,
-        n=settings.n,
-        seed=settings.seed,
-        model=settings.model,
-        month_window=settings.month_window,
-        offer_cap=settings.offer_cap_usd_per_mwh,
-        stress=tuple(e for e in settings.stress if isinstance(e, CapEvent) and e.day is None),
+        **scenario_arguments(
+            profile,
+            campus,
+            spec.start,
+            stress=tuple(e for e in settings.stress if isinstance(e, CapEvent) and e.day is None),
+        ),
     )
     result, windows = replay(campus, catalogue, realised, decide, window_days=window_days)
     meta = {
@@ -597,9 +583,10 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         "interval_minutes": realised.interval_minutes,
         "filled_intervals_utc": filled,
         "window_days": window_days,
-        "history": "prices before each window"
+        "history": "past only: prices before each window"
         if spec.past_only
-        else "all prices of the series outside each window (leave-window-out)",
+        else "leave-window-out: all prices outside each window, later ones included "
+        "(looks ahead; not an honest out-of-sample test)",
         "scenarios": {"n": settings.n, "seed": settings.seed, "model": settings.model},
         "decision": "fixed products, break-even thresholds"
         if spec.fixed_product_mw is not None

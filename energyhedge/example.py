@@ -3,13 +3,14 @@
 A 100 MW ERCOT campus (``models/campus/tx-100mw.toml``: 30 MW must-run inference, 70 MW of
 flexible training, 800 GPU-hours per MWh) meets a price spike of ``hours`` hours at
 ``price_usd_per_mwh``. Two strategies are valued on that one price path with
-``energyhedge.risk.value_decision``:
+``energyhedge.model.cost.cost_breakdown``:
 
 - unhedged: no contracts, training runs through the spike;
 - virtual peaker: 70 MW of the scarcity call of
   ``models/contracts/virtual-peaker-example.toml`` (strike $1,000/MWh, quoted premium
-  $120,000), and training stops whenever the price exceeds its break-even
-  (value per GPU-hour x 800 GPU-h/MWh).
+  $120,000), and training follows the real-time curtailment ladder: each segment of its
+  power curve stops when the price exceeds the value of the work it delivers (at these spike
+  prices, every segment).
 
 The source article (ADMIS, "The Most Expensive GPU Is The One You Didn't Hedge") states only
 the two results (-$2.4 M unhedged, +$1.4 M virtual peaker at $9,000/MWh for 4 hours); the table
@@ -31,13 +32,9 @@ import numpy as np
 from energyhedge.assemble import build_problem
 from energyhedge.campus import load_campus
 from energyhedge.instruments import load_catalogue
+from energyhedge.model.cost import cost_breakdown
 from energyhedge.model.problem import Decision, HedgeProblem
-from energyhedge.risk import (
-    break_even_thresholds,
-    full_schedule_mw,
-    strategies,
-    value_decision,
-)
+from energyhedge.risk import full_schedule_mw, strategies
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -107,7 +104,7 @@ def virtual_peaker(
         product_mw=np.array([p.max_mw for p in problem.products]),
         schedule_mw=full_schedule_mw(problem),
         dr_mw=np.zeros(problem.n_intervals),
-        curtail_above_usd_per_mwh=break_even_thresholds(problem),
+        follows_ladder=True,
     )
     decisions = {"unhedged": strategies(problem, hedged)["unhedged"], "virtual_peaker": hedged}
     out = {
@@ -119,7 +116,7 @@ def virtual_peaker(
         "product_mw": {p.name: float(p.max_mw) for p in problem.products},
     }
     for name, decision in decisions.items():
-        costs = value_decision(problem, decision).scenario(0)
+        costs = cost_breakdown(problem, decision).scenario(0)
         costs["penalties_usd"] = costs["dr_penalty_usd"] + costs["unserved_penalty_usd"]
         out[name] = {key: costs[key] for key, _, _ in LINES} | {"gpu_hours": costs["gpu_hours"]}
         out[f"{name}_margin_usd"] = costs["margin_usd"]

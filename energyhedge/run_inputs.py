@@ -1,8 +1,8 @@
 """What one run reads, and their fingerprints: history before the horizon, scenario sets, hashes.
 
 Shared by ``energyhedge optimize`` and the nightly run so both decide from the same inputs in
-the same way: scenarios learn only from prices before the cut-off day (no look-ahead), and the
-out-of-sample set uses its own seed.
+the same way: scenarios learn only from prices before the cut-off day (no look-ahead), and stale
+history is refused or flagged by one rule.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from energyhedge.config import shown_path
 from energyhedge.data.calendar import day_start_utc
 from energyhedge.data.store import PriceStore
 from energyhedge.errors import DataError
+from energyhedge.freshness import check_freshness
 from energyhedge.runs import RunProfile
-from energyhedge.scenarios import ScenarioSet, generate
 
 
 def sha256_file(path: str | Path) -> str:
@@ -58,24 +58,21 @@ def read_history(store: PriceStore, campus: Campus, before: date) -> pl.DataFram
     return history
 
 
-def scenario_sets(
-    profile: RunProfile, campus: Campus, history: pl.DataFrame, start: date
-) -> tuple[ScenarioSet, ScenarioSet]:
-    """In-sample and out-of-sample scenarios for the horizon starting on local day ``start``."""
-    settings = profile.scenarios
-    common = {
-        "iso": campus.iso,
-        "node": campus.node,
-        "market": campus.market,
-        "start": start,
-        "days": settings.days,
-        "model": settings.model,
-        "stress": settings.stress,
-        "month_window": settings.month_window,
-        "offer_cap": settings.offer_cap_usd_per_mwh,
-    }
-    in_sample = generate(history, n=settings.n, seed=settings.seed, **common)
-    out_of_sample = generate(
-        history, n=settings.out_of_sample_n, seed=settings.out_of_sample_seed, **common
+def decision_history(
+    store: PriceStore, profile: RunProfile, campus: Campus, *, as_of: date, start: date
+) -> tuple[pl.DataFrame, list[str]]:
+    """Prices a decision for the horizon from ``start`` may learn from, and staleness warnings.
+
+    Only prices before the earlier of ``as_of`` and ``start`` (no look-ahead); the newest of them
+    is checked with ``energyhedge.freshness`` (DataError when stale and not allowed).
+    """
+    history = read_history(store, campus, min(as_of, start))
+    last = history["interval_start_utc"].max()
+    warnings = check_freshness(
+        last.replace(tzinfo=None),
+        start,
+        as_of,
+        profile.freshness,
+        series=f"{campus.iso}/{campus.market}/{campus.node}",
     )
-    return in_sample, out_of_sample
+    return history, warnings

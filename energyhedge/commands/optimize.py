@@ -5,28 +5,26 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from datetime import timedelta
+import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
 
-from energyhedge import risk
-from energyhedge.assemble import build_problem
+from energyhedge.alerts import operator_alerts
 from energyhedge.atomic_dir import check_out_dir
 from energyhedge.campus import load_campus
 from energyhedge.commands.arguments import add_quote_option, add_store_option
+from energyhedge.config import shown_path
 from energyhedge.data.calendar import ISO_TZ
+from energyhedge.data.quality import assess
 from energyhedge.data.store import open_store
+from energyhedge.decide import decide
 from energyhedge.errors import DataError
-from energyhedge.optimize import solve
 from energyhedge.report import outputs
-from energyhedge.run_inputs import (
-    combined_hash,
-    input_record,
-    read_history,
-    scenario_sets,
-    sha256_prices,
-)
+from energyhedge.report.assemble import ReportContext
+from energyhedge.report.record import report_and_recommendation
+from energyhedge.run_inputs import combined_hash, decision_history, input_record, sha256_prices
 from energyhedge.runs import RunProfile, load_run_profile
 
 
@@ -81,25 +79,23 @@ def _main(args: argparse.Namespace) -> int:
 
 
 def summary(recommendation: dict) -> str:
-    """One line for the terminal: trades, then CVaR and mean cost hedged vs unhedged."""
-    trades = ", ".join(
-        f"{'buy' if t['mw'] > 0 else 'sell'} {abs(t['mw']):,.1f} MW {t['product']}"
-        for t in recommendation["trades"]
-    )
-    hedged, unhedged = recommendation["risk"]["hedged"], recommendation["risk"]["unhedged"]
-    alpha = hedged["alpha"]
+    """One line for the terminal: the recommendation, then CVaR and mean out of sample."""
+    strategies = recommendation["risk"]["out_of_sample"]["strategies"]
+    hedged, unhedged = strategies["recommended"], strategies["unhedged"]
     return (
-        f"{trades or 'no trades'}; CVaR {alpha:.0%} ${hedged['cvar_usd']:,.0f} "
-        f"(unhedged ${unhedged['cvar_usd']:,.0f}), mean ${hedged['expected_cost_usd']:,.0f} "
-        f"(unhedged ${unhedged['expected_cost_usd']:,.0f})"
+        f"{recommendation['recommendation']} Out of sample: CVaR{hedged['alpha']:.0%} "
+        f"${hedged['cvar_usd']:,.0f} (unhedged ${unhedged['cvar_usd']:,.0f}), mean "
+        f"${hedged['expected_cost_usd']:,.0f} (unhedged ${unhedged['expected_cost_usd']:,.0f})"
     )
 
 
 def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None = None) -> Path:
-    """Solve one profile on the local price store and publish its three output files."""
+    """Decide on the local price store and publish recommendation.json, schedule.csv, trades.csv.
+
+    The horizon starts on the profile's start day, else the day after the last stored price.
+    """
     campus = load_campus(profile.campus_path)
     catalogue = profile.contracts()
-    settings = profile.scenarios
     store = open_store(store_root)
     series = (campus.iso, campus.market, campus.node)
     stored = store.read(*series)
@@ -110,19 +106,14 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
     last_day = stored.select(
         pl.col("interval_start_utc").max().dt.convert_time_zone(ISO_TZ[campus.iso]).dt.date()
     ).item()
-    start = settings.start or last_day + timedelta(days=1)
+    start = profile.scenarios.start or last_day + timedelta(days=1)
     as_of = start - timedelta(days=1)
-    history = read_history(store, campus, start)
-    scenarios, fresh = scenario_sets(profile, campus, history, start)
-    problem = build_problem(campus, catalogue, scenarios)
-    fresh_problem = build_problem(campus, catalogue, fresh)
-    options = profile.solve_options
-    solution = solve(problem, options)
-
-    comparison = risk.compare(
-        problem, solution.decision, options.alpha, out_of_sample=fresh_problem
-    )
-    in_sample, fresh_metrics = comparison["in_sample"], comparison["out_of_sample"]
+    history, warnings = decision_history(store, profile, campus, as_of=as_of, start=start)
+    for warning in warnings:
+        print(warning, file=sys.stderr)
+    run = decide(profile, campus, catalogue, history, start, warnings=tuple(warnings))
+    findings = assess(history)
+    refresh = "not refreshed: energyhedge optimize reads the price store as it is"
     inputs = {
         "profile": input_record(profile.path),
         "campus": input_record(profile.campus_path),
@@ -136,30 +127,34 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
         },
     }
     config = profile.resolved()
-    config["scenarios"]["start"] = start.isoformat()
     run_key = hashlib.sha256(combined_hash({k: v["sha256"] for k, v in inputs.items()}).encode())
     run_key.update(repr(config).encode())
-    recommendation = outputs.build_recommendation(
+    context = ReportContext(
         run_id=f"{campus.name}-{start:%Y%m%d}-{run_key.hexdigest()[:12]}",
-        as_of=as_of,
-        campus=campus,
+        as_of=as_of.isoformat(),
+        created_utc=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        profile_name=Path(profile.path).stem,
+        store_label=shown_path(store.root),
+        refresh=refresh,
+        findings=tuple(findings),
         inputs=inputs,
-        config=config,
-        problem=problem,
-        solution=solution,
-        hedged=outputs.risk_block(in_sample["recommended"]),
-        unhedged=outputs.risk_block(in_sample["unhedged"]),
-        out_of_sample={
-            "hedged": outputs.risk_block(fresh_metrics["recommended"]),
-            "unhedged": outputs.risk_block(fresh_metrics["unhedged"]),
-            "scenarios": int(fresh.probabilities.size),
-            "seed": settings.out_of_sample_seed,
-        },
-        interval_minutes=scenarios.interval_minutes,
+        timings_s={},
+        warnings=run.warnings,
+        alerts=tuple(
+            operator_alerts(
+                run.fresh_problem,
+                run.decision,
+                findings=findings,
+                solver=run.solution.solver,
+                refresh=refresh,
+                iso=campus.iso,
+            )
+        ),
     )
+    _, recommendation = report_and_recommendation(run, context, as_of=as_of)
     return outputs.write_outputs(
         out_dir,
         recommendation,
-        outputs.schedule_frame(problem, solution.decision, campus.iso),
+        outputs.schedule_frame(run.problem, run.decision, campus.iso),
         outputs.trades_frame(recommendation["trades"]),
     )

@@ -19,115 +19,173 @@ import polars as pl
 
 from energyhedge.atomic_dir import atomic_directory
 from energyhedge.data.calendar import local_time
+from energyhedge.decide import DecisionRun
+from energyhedge.model.cost import ladder_steps
 from energyhedge.model.problem import Decision, HedgeProblem
+from energyhedge.risk import StrategyValue, Valuation
+from energyhedge.safe_text import neutralise_frame
 
 SCHEMA_PATH = Path(__file__).with_name("recommendation.schema.json")
 TRADE_MW_TOLERANCE = 1e-6
 """Products held below this |MW| are not traded."""
 
+COST_LINES = (
+    "energy_cost_usd",
+    "cp_tag_usd",
+    "dr_revenue_usd",
+    "dr_penalty_usd",
+    "hedge_payoff_usd",
+    "premium_usd",
+    "value_lost_usd",
+    "unserved_penalty_usd",
+    "total_cost_usd",
+    "gpu_hours",
+    "energy_mwh",
+)
+"""Mean cost lines written per strategy (``CostBreakdown`` names)."""
 
-def risk_block(metrics: dict) -> dict:
-    """A ``risk.hedged`` / ``risk.unhedged`` object from ``energyhedge.risk.risk_metrics``
-    (called with ``gpu_hours``)."""
+
+def risk_block(value: StrategyValue) -> dict:
+    """One strategy on one scenario set, as written in ``recommendation.json``."""
+    cost, per_gpu = value.cost, value.per_gpu_hour
     return {
-        "expected_cost_usd": metrics["expected_cost_usd"],
-        "var_usd": metrics["var_usd"],
-        "cvar_usd": metrics["cvar_usd"],
-        "worst_usd": metrics["worst_usd"],
-        "alpha": metrics["alpha"],
+        "expected_cost_usd": cost.expected_usd,
+        "expected_cost_interval_usd": _interval(value.expected_interval),
+        "var_usd": cost.var_usd,
+        "cvar_usd": cost.cvar_usd,
+        "cvar_interval_usd": _interval(value.cvar_interval),
+        "worst_usd": cost.worst_usd,
+        "alpha": cost.alpha,
         "cost_per_gpu_hour": {
-            f"p{q}": metrics[f"cost_per_gpu_hour_p{q}_usd"] for q in (5, 50, 95, 99)
+            "expected": per_gpu.expected_usd,
+            "cvar": per_gpu.cvar_usd,
+            **{f"p{q}": v for q, v in value.per_gpu_hour_percentiles.items()},
         },
+        "mean_lines": {name: value.mean_lines[name] for name in COST_LINES},
+    }
+
+
+def valuation_block(valuation: Valuation) -> dict:
+    """Every strategy of a ``Valuation``, with the improvement intervals of the recommendation."""
+    return {
+        "basis": valuation.basis,
+        "scenarios": int(valuation.probabilities.size),
+        "strategies": {name: risk_block(v) for name, v in valuation.strategies.items()},
+        "saving_vs_unhedged_interval_usd": _interval(valuation.saving_interval),
+        "cvar_reduction_vs_unhedged_interval_usd": _interval(valuation.cvar_reduction_interval),
     }
 
 
 def build_recommendation(
-    *,
-    run_id: str,
-    as_of: date,
-    campus,
-    inputs: dict,
-    config: dict,
-    problem: HedgeProblem,
-    solution,
-    hedged: dict,
-    unhedged: dict,
-    interval_minutes: int,
-    out_of_sample: dict | None = None,
+    run: DecisionRun, context, *, as_of: date, sentence: str, stress: list[dict]
 ) -> dict:
-    """The recommendation.json object (see the schema) of one solved run.
+    """The recommendation.json object of one decision (schema: ``recommendation.schema.json``).
+
+    ``energyhedge optimize`` and the nightly run both write exactly this; nothing else adds to it.
 
     Parameters
     ----------
-    campus : Campus
-        Supplies name, iso, node, market and grid_limit_mw.
-    inputs : dict
-        Input name -> {"sha256": "sha256:<hex>", ...}.
-    config : dict
-        The resolved run profile.
-    solution : energyhedge.optimize.Solution
-    hedged, unhedged : dict
-        ``risk_block`` objects of the recommended decision and of the unhedged campus.
-    out_of_sample : dict, optional
-        ``{"hedged": ..., "unhedged": ..., "scenarios": n, "seed": k}`` on fresh scenarios.
+    run : DecisionRun
+    context : energyhedge.report.assemble.ReportContext
+        Run id, creation time, inputs, data refresh and quality findings, alerts, warnings.
+    as_of : date
+    sentence : str
+        The one-sentence recommendation, as the report states it.
+    stress : list of dict
+        Stress-event rows, as the report shows them.
     """
-    decision = solution.decision
+    solution, problem = run.solution, run.problem
     start, end = _horizon(problem)
     names = [p.name for p in problem.products]
-    risk = {
-        "hedged": hedged,
-        "unhedged": unhedged,
-        "in_sample": {
-            "objective_usd": solution.objective_usd,
-            "expected_cost_usd": solution.expected_cost_usd,
-            "var_usd": solution.var_usd,
-            "cvar_usd": solution.cvar_usd,
-            "alpha": solution.alpha,
-        },
-    }
-    if out_of_sample is not None:
-        risk["out_of_sample"] = out_of_sample
+    config = run.profile.resolved()
+    config["scenarios"]["start"] = run.start.isoformat()
+    gap = run.ladder_gap
+    settings = run.profile.scenarios
     return {
-        "run_id": run_id,
+        "run_id": context.run_id,
+        "created_utc": context.created_utc,
         "as_of": as_of.isoformat(),
         "campus": {
-            "name": campus.name,
-            "iso": campus.iso,
-            "node": campus.node,
-            "market": campus.market,
-            "grid_limit_mw": campus.grid_limit_mw,
+            "name": run.campus.name,
+            "iso": run.campus.iso,
+            "node": run.campus.node,
+            "market": run.campus.market,
+            "grid_limit_mw": run.campus.grid_limit_mw,
         },
-        "inputs": inputs,
+        "inputs": context.inputs,
         "config": config,
         "horizon": {
             "start_utc": start,
             "end_utc": end,
             "intervals": problem.n_intervals,
-            "interval_minutes": int(interval_minutes),
+            "interval_minutes": int(run.scenarios.interval_minutes),
             "scenarios": problem.n_scenarios,
         },
-        "trades": trades(problem, decision),
-        "risk": risk,
-        "curtail_above_usd_per_mwh": {
-            f.name: float(decision.curtail_above_usd_per_mwh[j]) for j, f in enumerate(problem.flex)
+        "recommendation": sentence,
+        "trades": trades(problem, solution.decision),
+        "ladder": ladder_summary(problem, solution.decision),
+        "risk": {
+            "alpha": solution.alpha,
+            "in_sample": valuation_block(run.in_sample),
+            "out_of_sample": valuation_block(run.out_of_sample),
+            "out_of_sample_history": run.split.description,
+            "out_of_sample_seed": settings.out_of_sample_seed,
+            "in_sample_vs_out_of_sample": run.gap_sentence,
+            "lp": {
+                "objective_usd": solution.objective_usd,
+                "expected_cost_usd": solution.expected_cost_usd,
+                "var_usd": solution.var_usd,
+                "cvar_usd": solution.cvar_usd,
+            },
+            "lp_vs_ladder": {
+                "lp_expected_cost_usd": gap.lp_expected_usd,
+                "ladder_expected_cost_usd": gap.ladder_expected_usd,
+                "lp_cvar_usd": gap.lp_cvar_usd,
+                "ladder_cvar_usd": gap.ladder_cvar_usd,
+                "meaning": "in sample; the LP's recourse sees each whole price path, the ladder "
+                "only the current interval: the difference is the value of foresight",
+            },
+            "frontier": [
+                {
+                    "cvar_weight": p.cvar_weight,
+                    "expected_cost_usd": p.expected_cost_usd,
+                    "cvar_usd": p.cvar_usd,
+                    "in_sample_objective_usd": p.in_sample_objective_usd,
+                    "product_mw": dict(zip(names, p.product_mw.tolist(), strict=True)),
+                }
+                for p in run.frontier
+            ],
+        },
+        "stress": stress,
+        "alerts": [alert.record() for alert in context.alerts],
+        "data": {
+            "refresh": context.refresh,
+            "quality": [str(finding) for finding in context.findings],
         },
         "marginals": {
             "flex_value_usd_per_mw": dict(solution.flex_value_usd_per_mw),
             "cvar_budget_price_usd_per_usd": solution.cvar_budget_price_usd_per_usd,
             "product_cvar_contribution_usd": dict(
-                zip(names, solution.product_cvar_contribution_usd.tolist(), strict=True)
+                zip(names, np.asarray(solution.product_cvar_contribution_usd).tolist(), strict=True)
             ),
             "product_cvar_without_usd": dict(
-                zip(names, solution.product_cvar_without_usd.tolist(), strict=True)
+                zip(names, np.asarray(solution.product_cvar_without_usd).tolist(), strict=True)
             ),
         },
-        "notes": list(solution.notes),
+        "notes": list(context.warnings),
         "solver": solution.solver,
     }
 
 
 def trades(problem: HedgeProblem, decision: Decision) -> list[dict]:
-    """Recommended trades: every product held, with MW, strike and premiums ($)."""
+    """Recommended trades: every product held, with side, MW and the price it trades at.
+
+    ``price_usd_per_mwh`` is what the trade pays per MWh of notional: a block's fixed price
+    (reference price plus the ask, or plus the bid for a sale), an option's premium per MWh.
+    ``mid_usd_per_mwh`` is the same at the mid. ``pricing`` is ``"model"`` when the price comes
+    from the engine's scenarios (indicative, not an executable quote), ``"quote"`` when the
+    catalogue or ``--quote`` gave it.
+    """
     start, end = _horizon(problem)
     out = []
     for k, product in enumerate(problem.products):
@@ -135,85 +193,167 @@ def trades(problem: HedgeProblem, decision: Decision) -> list[dict]:
         if abs(mw) < TRADE_MW_TOLERANCE:
             continue
         meta = product.meta
+        buy = mw > 0
+        premium_per_mw = product.premium_usd_per_mw if buy else product.bid_usd_per_mw
+        hours = product.notional_hours
+        per_mwh = premium_per_mw / hours if hours else 0.0
+        mid_per_mwh = (
+            (0.0 if product.kind == "block" else product.fair_premium_usd_per_mw / hours)
+            if hours
+            else 0.0
+        )
         strike = meta.get("strike_usd_per_mwh")
+        base = float(strike) if product.kind == "block" and strike is not None else 0.0
         out.append(
             {
                 "product": product.name,
                 "kind": product.kind,
                 "iso": meta.get("iso"),
                 "node": meta.get("node"),
+                "market": meta.get("market"),
                 "shape": meta.get("shape"),
                 "start": start if meta.get("start", "horizon") == "horizon" else meta["start"],
                 "end": end if meta.get("end", "horizon") == "horizon" else meta["end"],
+                "side": "buy" if buy else "sell",
                 "mw": mw,
-                "strike_usd_per_mwh": None if strike is None else float(strike),
-                "premium_usd": mw * product.premium_usd_per_mw + 0.0,  # + 0.0: no "-0.0"
+                "notional_mwh": abs(mw) * hours,
+                "price_usd_per_mwh": base + per_mwh,
+                "price_side": "ask" if buy else "bid",
+                "mid_usd_per_mwh": base + mid_per_mwh,
+                "pricing": meta.get("pricing", "model"),
+                "strike_usd_per_mwh": None
+                if product.kind == "block" or strike is None
+                else float(strike),
+                "premium_usd": (mw * premium_per_mw) + 0.0,  # + 0.0: no "-0.0"
                 "fair_premium_usd": mw * product.fair_premium_usd_per_mw + 0.0,
             }
         )
     return out
 
 
+TRADE_SCHEMA = {
+    "product": pl.Utf8,
+    "kind": pl.Utf8,
+    "iso": pl.Utf8,
+    "node": pl.Utf8,
+    "market": pl.Utf8,
+    "shape": pl.Utf8,
+    "start": pl.Utf8,
+    "end": pl.Utf8,
+    "side": pl.Utf8,
+    "mw": pl.Float64,
+    "notional_mwh": pl.Float64,
+    "price_usd_per_mwh": pl.Float64,
+    "price_side": pl.Utf8,
+    "mid_usd_per_mwh": pl.Float64,
+    "pricing": pl.Utf8,
+    "strike_usd_per_mwh": pl.Float64,
+    "premium_usd": pl.Float64,
+    "fair_premium_usd": pl.Float64,
+}
+"""Columns of trades.csv (the trade records of ``trades``)."""
+
+
 def trades_frame(trade_list: list[dict]) -> pl.DataFrame:
     """trades.csv as a table (one row per trade)."""
-    schema = {
-        "product": pl.Utf8,
-        "kind": pl.Utf8,
-        "iso": pl.Utf8,
-        "node": pl.Utf8,
-        "shape": pl.Utf8,
-        "start": pl.Utf8,
-        "end": pl.Utf8,
-        "mw": pl.Float64,
-        "strike_usd_per_mwh": pl.Float64,
-        "premium_usd": pl.Float64,
-        "fair_premium_usd": pl.Float64,
-    }
-    return pl.DataFrame(trade_list, schema=schema)
+    return pl.DataFrame(trade_list, schema=TRADE_SCHEMA)
+
+
+def ladder_summary(problem: HedgeProblem, decision: Decision) -> dict:
+    """Per class: its curve segments' value ($/MWh) and cumulative share of the class's MW.
+
+    The per-interval ladder (MW and price per rung, tag weight included) is in schedule.csv.
+    """
+    out = {}
+    for flex in problem.flex:
+        width, _ = flex.segments()
+        curtailable = flex.rt_curtailable and decision.follows_ladder
+        out[flex.name] = {
+            "real_time_curtailable": bool(curtailable),
+            "rungs": [
+                {"up_to_share_of_max": float(share), "value_usd_per_mwh": float(value)}
+                for share, value in zip(
+                    np.cumsum(width), flex.segment_value_usd_per_mwh(), strict=True
+                )
+            ]
+            if curtailable
+            else [],
+        }
+    return out
 
 
 def schedule_frame(problem: HedgeProblem, decision: Decision, iso: str) -> pl.DataFrame:
-    """schedule.csv: interval start (UTC and local), MW per class, DR offered, thresholds.
+    """schedule.csv: the day-ahead schedule and the real-time curtailment ladder.
 
-    Columns: ``interval_start_utc`` (ISO 8601 with ``Z``), ``interval_start_local`` (ISO 8601
-    wall clock with its UTC offset, so DST repeats stay distinct), ``firm_mw``, ``<class>_mw`` per
-    flexible class, ``dr_offered_mw``, and ``<class>_curtail_above_usd_per_mwh`` (empty where
-    the class cannot be curtailed in real time).
+    One row per interval, job class and ladder rung: ``interval_start_utc`` (ISO 8601 with
+    ``Z``), ``interval_start_local`` (wall clock with its UTC offset, so DST repeats stay
+    distinct), ``job_class``, ``scheduled_mw`` (day-ahead), ``firm_mw``, ``dr_offered_mw``,
+    ``rung`` (1 = steepest segment), ``run_mw`` and ``price_at_most_usd_per_mwh``: run
+    ``run_mw`` while the real-time price is at most that price; the class runs the largest
+    ``run_mw`` whose price is not exceeded, and nothing above rung 1's price. A class that is
+    not curtailed in real time has one rung with an empty price (runs its schedule at any price).
+    A DR call sheds further, lowest rung first (see ``energyhedge.model.cost``).
     """
     stamps = np.asarray(problem.interval_start_utc, dtype="datetime64[s]")
+    utc_text, local_text = _stamp_labels(stamps, iso)
+    t_n = stamps.size
+    parts = []
+    for j, (flex, steps) in enumerate(
+        zip(problem.flex, ladder_steps(problem, decision), strict=True)
+    ):
+        for rung, step in enumerate(steps, start=1):
+            price = step.price_at_most_usd_per_mwh
+            parts.append(
+                pl.DataFrame(
+                    {
+                        "interval_start_utc": utc_text,
+                        "interval_start_local": local_text,
+                        "job_class": [flex.name] * t_n,
+                        "scheduled_mw": np.asarray(decision.schedule_mw[j], dtype=float),
+                        "firm_mw": np.asarray(problem.firm_load_mw, dtype=float),
+                        "dr_offered_mw": np.asarray(decision.dr_mw, dtype=float),
+                        "rung": np.full(t_n, rung, dtype=np.int64),
+                        "run_mw": np.asarray(step.run_mw, dtype=float),
+                        "price_at_most_usd_per_mwh": pl.Series(
+                            np.where(np.isfinite(price), price, np.nan), dtype=pl.Float64
+                        ).fill_nan(None),
+                    }
+                )
+            )
+    if not parts:
+        return pl.DataFrame({"interval_start_utc": utc_text, "interval_start_local": local_text})
+    return pl.concat(parts).sort(["interval_start_utc", "job_class", "rung"], maintain_order=True)
+
+
+def _stamp_labels(stamps: np.ndarray, iso: str) -> tuple[list[str], list[str]]:
+    """UTC (``...Z``) and local wall-clock labels with their offset (``...-05:00``)."""
     local = np.asarray(local_time(stamps, iso), dtype="datetime64[s]")
     offset_min = ((local - stamps) // np.timedelta64(1, "m")).astype(int)
     sign = np.where(offset_min < 0, "-", "+")
     hh, mm = np.abs(offset_min) // 60, np.abs(offset_min) % 60
     suffix = [f"{g}{h:02d}:{m:02d}" for g, h, m in zip(sign, hh, mm, strict=True)]
-    columns = {
-        "interval_start_utc": [f"{t}Z" for t in np.datetime_as_string(stamps, unit="s")],
-        "interval_start_local": [
-            f"{t}{z}" for t, z in zip(np.datetime_as_string(local, unit="s"), suffix, strict=True)
-        ],
-        "firm_mw": np.asarray(problem.firm_load_mw, dtype=float),
-    }
-    for j, flex in enumerate(problem.flex):
-        columns[f"{flex.name}_mw"] = np.asarray(decision.schedule_mw[j], dtype=float)
-    columns["dr_offered_mw"] = np.asarray(decision.dr_mw, dtype=float)
-    for j, flex in enumerate(problem.flex):
-        limit = float(decision.curtail_above_usd_per_mwh[j])
-        columns[f"{flex.name}_curtail_above_usd_per_mwh"] = pl.Series(
-            [limit if math.isfinite(limit) else None] * problem.n_intervals, dtype=pl.Float64
-        )
-    return pl.DataFrame(columns)
+    utc = [f"{t}Z" for t in np.datetime_as_string(stamps, unit="s")]
+    wall = [f"{t}{z}" for t, z in zip(np.datetime_as_string(local, unit="s"), suffix, strict=True)]
+    return utc, wall
+
+
+def _interval(band) -> list[float] | None:
+    return None if band is None else [band.low, band.high]
 
 
 def write_files(
     folder: Path, recommendation: dict, schedule: pl.DataFrame, trades_table: pl.DataFrame
 ) -> None:
-    """Write the three files into an existing folder (a run's temporary directory)."""
+    """Write the three files into an existing folder (a run's temporary directory).
+
+    Text cells that a spreadsheet would run as a formula are neutralised (``safe_text``).
+    """
     text = (
         json.dumps(_json_ready(recommendation), indent=2, sort_keys=False, allow_nan=False) + "\n"
     )
     (folder / "recommendation.json").write_text(text, encoding="utf-8")
-    schedule.write_csv(folder / "schedule.csv")
-    trades_table.write_csv(folder / "trades.csv")
+    neutralise_frame(schedule).write_csv(folder / "schedule.csv")
+    neutralise_frame(trades_table).write_csv(folder / "trades.csv")
 
 
 def write_outputs(

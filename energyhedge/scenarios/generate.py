@@ -44,6 +44,7 @@ def generate(
     month_window: int = 0,
     regime_params: RegimeParams | None = None,
     dtype: type[np.floating] = np.float64,
+    fit_history: pl.DataFrame | None = None,
 ) -> ScenarioSet:
     """Price scenarios on the UTC interval grid of ``days`` local days starting ``start``.
 
@@ -78,6 +79,10 @@ def generate(
         Regime only: use these parameters instead of fitting them to ``history``.
     dtype : numpy float type
         Of the price array (``np.float32`` halves memory).
+    fit_history : pl.DataFrame, optional
+        Prices the model learns from (bootstrap days, regime fit) when they must differ from
+        ``history``, e.g. one half of a disjoint split (``scenarios.holdout``); historical
+        replays still read ``history``.
 
     Returns
     -------
@@ -104,6 +109,7 @@ def generate(
     if series.height == 0:
         raise DataError(f"no price history for {iso}/{market}/{node}: load it into the store first")
     hist = day_matrix(series, iso)
+    learn = hist if fit_history is None else _fit_days(fit_history, iso, node, market)
     grid = horizon(iso, start, days, hist.interval_minutes)
     cap_by_day = offer_cap_usd_per_mwh(iso, grid.dates, offer_cap)
     ceiling_by_day = cap_by_day + adder_room_usd_per_mwh
@@ -111,14 +117,14 @@ def generate(
 
     prices = np.empty((n + len(stress), grid.interval_start_utc.size), dtype=dtype)
     if model == "bootstrap":
-        chosen = sample_days(hist, grid.dates, n, np.random.default_rng(seed), month_window)
+        chosen = sample_days(learn, grid.dates, n, np.random.default_rng(seed), month_window)
         for lo in range(0, n, CHUNK):
             rows = chosen[lo : lo + CHUNK][:, grid.day_of_interval]
-            prices[lo : lo + rows.shape[0]] = hist.prices_usd_per_mwh[rows, grid.slot_of_interval]
+            prices[lo : lo + rows.shape[0]] = learn.prices_usd_per_mwh[rows, grid.slot_of_interval]
     else:
         if regime_params is None:
-            hist_cap = history_cap_usd_per_mwh(iso, hist.dates, offer_cap)
-            params = fit_regime(hist, hist_cap + adder_room_usd_per_mwh)
+            hist_cap = history_cap_usd_per_mwh(iso, learn.dates, offer_cap)
+            params = fit_regime(learn, hist_cap + adder_room_usd_per_mwh)
         else:
             params = regime_params
         if ceiling_by_day.min() <= params.threshold_usd_per_mwh:
@@ -161,3 +167,13 @@ def generate(
         probabilities=probabilities,
         kind=kinds,
     )
+
+
+def _fit_days(fit_history: pl.DataFrame, iso: str, node: str, market: str):
+    """The day matrix of the series in ``fit_history``; DataError when it holds none."""
+    series = fit_history.filter(
+        (pl.col("iso") == iso) & (pl.col("market") == market) & (pl.col("node") == node)
+    )
+    if series.height == 0:
+        raise DataError(f"no {iso}/{market}/{node} prices in the history the model is fitted on")
+    return day_matrix(series, iso)

@@ -1,0 +1,258 @@
+"""The decision service: history -> scenarios -> problem -> solve -> valuation, once.
+
+``decide`` is what ``energyhedge optimize`` and the nightly run call; the back-test's optimised
+decider calls ``decide_in_sample`` for each window. Nothing is valued twice and every figure has
+one basis:
+
+- In-sample scenarios are generated from one half of the history and out-of-sample scenarios
+  from the other (disjoint blocks of days, ``scenarios.holdout``), with the same model.
+- Out of sample, every product settles at the price the decision traded
+  (``assemble.struck_catalogue``): blocks at the ask or bid they were bought or sold at,
+  options at the premium paid.
+- Every strategy, in and out of sample, runs the real-time curtailment ladder of
+  ``model.cost``; the LP's own in-sample recourse (which sees each whole price path) is kept
+  beside it, so the LP-vs-ladder gap is the value of foresight.
+- The efficient frontier is re-valued out of sample with the ladder, on the same basis as the
+  risk table.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import polars as pl
+
+from energyhedge.assemble import build_problem, struck_catalogue
+from energyhedge.campus import Campus
+from energyhedge.errors import SolverError
+from energyhedge.instruments import Catalogue
+from energyhedge.model.cost import cost_breakdown
+from energyhedge.model.measures import var_cvar
+from energyhedge.model.problem import HedgeProblem
+from energyhedge.optimize import frontier as solve_frontier
+from energyhedge.optimize import solve
+from energyhedge.risk import Valuation, describe_gap, value_strategies
+from energyhedge.runs import RunProfile
+from energyhedge.scenarios import ScenarioSet, generate
+from energyhedge.scenarios.holdout import HistorySplit, split_history
+
+RESAMPLES = 200
+"""Bootstrap resamples of the model-risk intervals."""
+
+Stage = Callable[[str], contextlib.AbstractContextManager]
+"""Opens a named, timed stage of a run (the nightly run's progress and log); optional."""
+
+
+@dataclass(frozen=True)
+class FrontierPoint:
+    """One lambda of the frontier, with its trades valued out of sample with the ladder ($)."""
+
+    cvar_weight: float
+    product_mw: np.ndarray
+    in_sample_objective_usd: float
+    expected_cost_usd: float
+    cvar_usd: float
+
+
+@dataclass(frozen=True)
+class LadderGap:
+    """The LP's in-sample recourse (sees each path whole) against the ladder on the same
+    scenarios ($): the difference is the value of foresight."""
+
+    lp_expected_usd: float
+    lp_cvar_usd: float
+    ladder_expected_usd: float
+    ladder_cvar_usd: float
+
+    @property
+    def expected_gap_usd(self) -> float:
+        return self.ladder_expected_usd - self.lp_expected_usd
+
+    @property
+    def cvar_gap_usd(self) -> float:
+        return self.ladder_cvar_usd - self.lp_cvar_usd
+
+
+@dataclass(frozen=True)
+class DecisionRun:
+    """Everything one decision produced; ``report/`` and the CLI read only this."""
+
+    profile: RunProfile
+    campus: Campus
+    catalogue: Catalogue
+    start: date
+    history: pl.DataFrame
+    split: HistorySplit
+    scenarios: ScenarioSet
+    fresh: ScenarioSet
+    problem: HedgeProblem
+    fresh_problem: HedgeProblem
+    solution: object
+    in_sample: Valuation
+    out_of_sample: Valuation
+    ladder_gap: LadderGap
+    frontier: tuple[FrontierPoint, ...]
+    gap_sentence: str
+    warnings: tuple[str, ...]
+
+    @property
+    def decision(self):
+        return self.solution.decision
+
+
+def scenario_arguments(profile: RunProfile, campus: Campus, start: date, **overrides) -> dict:
+    """Keyword arguments of ``scenarios.generate`` for the profile's horizon from ``start``."""
+    settings = profile.scenarios
+    return {
+        "iso": campus.iso,
+        "node": campus.node,
+        "market": campus.market,
+        "start": start,
+        "days": settings.days,
+        "model": settings.model,
+        "stress": settings.stress,
+        "month_window": settings.month_window,
+        "offer_cap": settings.offer_cap_usd_per_mwh,
+        "n": settings.n,
+        "seed": settings.seed,
+        **overrides,
+    }
+
+
+def decide_in_sample(
+    campus: Campus,
+    catalogue: Catalogue,
+    scenarios: ScenarioSet,
+    options,
+    *,
+    gas=None,
+):
+    """Build the problem on ``scenarios`` and solve it: (problem, solution)."""
+    problem = build_problem(campus, catalogue, scenarios, gas=gas)
+    return problem, solve(problem, options)
+
+
+def out_of_sample_problem(
+    campus: Campus, catalogue: Catalogue, decided_on: HedgeProblem, product_mw, fresh: ScenarioSet
+) -> HedgeProblem:
+    """The problem a decision is judged on: ``fresh`` prices, products at their traded prices."""
+    return build_problem(campus, struck_catalogue(catalogue, decided_on, product_mw), fresh)
+
+
+def decide(
+    profile: RunProfile,
+    campus: Campus,
+    catalogue: Catalogue,
+    history: pl.DataFrame,
+    start: date,
+    *,
+    stage: Stage | None = None,
+    warnings: tuple[str, ...] = (),
+) -> DecisionRun:
+    """Make and value one decision for the horizon starting on local day ``start``.
+
+    Parameters
+    ----------
+    profile, campus, catalogue
+        The run profile and what it names.
+    history : pl.DataFrame
+        Canonical prices before the horizon (no look-ahead), split into disjoint halves for the
+        in-sample and out-of-sample scenarios.
+    start : date
+        First ISO-local day of the horizon.
+    stage : callable, optional
+        ``stage(name)`` returns a context manager timing that stage (``scenarios``, ``problem``,
+        ``solve``, ``frontier``, ``value``).
+    warnings : tuple of str
+        Warnings of the caller (e.g. stale data) carried into the result.
+    """
+    stage = stage or (lambda name: contextlib.nullcontext())
+    settings = profile.scenarios
+    options = profile.solve_options
+    notes = list(warnings)
+    with stage("scenarios"):
+        split = split_history(history, campus.iso, seed=settings.out_of_sample_seed)
+        args = scenario_arguments(profile, campus, start)
+        scenarios = generate(history, fit_history=split.fit, **args)
+        fresh = generate(
+            history,
+            fit_history=split.held_out,
+            **{**args, "n": settings.out_of_sample_n, "seed": settings.out_of_sample_seed},
+        )
+    with stage("solve"):
+        problem, solution = decide_in_sample(campus, catalogue, scenarios, options)
+        notes += list(solution.notes)
+    decision = solution.decision
+    fresh_problem = out_of_sample_problem(campus, catalogue, problem, decision.product_mw, fresh)
+    points: tuple[FrontierPoint, ...] = ()
+    with stage("frontier"):
+        try:
+            solved = solve_frontier(problem, profile.frontier_lambdas, options)
+        except SolverError as exc:  # the recommendation stands without the frontier
+            notes.append(f"efficient frontier not computed: {exc}")
+        else:
+            points = tuple(
+                _frontier_point(campus, catalogue, problem, fresh, point=point, alpha=options.alpha)
+                for point in solved
+            )
+    with stage("value"):
+        in_sample = value_strategies(
+            problem,
+            decision,
+            options.alpha,
+            basis="in sample",
+            resamples=RESAMPLES,
+            seed=settings.seed,
+        )
+        out_of_sample = value_strategies(
+            fresh_problem,
+            decision,
+            options.alpha,
+            basis="out of sample",
+            resamples=RESAMPLES,
+            seed=settings.out_of_sample_seed,
+        )
+    ladder = in_sample.recommended.cost
+    gap = LadderGap(
+        lp_expected_usd=solution.expected_cost_usd,
+        lp_cvar_usd=solution.cvar_usd,
+        ladder_expected_usd=ladder.expected_usd,
+        ladder_cvar_usd=ladder.cvar_usd,
+    )
+    return DecisionRun(
+        profile=profile,
+        campus=campus,
+        catalogue=catalogue,
+        start=start,
+        history=history,
+        split=split,
+        scenarios=scenarios,
+        fresh=fresh,
+        problem=problem,
+        fresh_problem=fresh_problem,
+        solution=solution,
+        in_sample=in_sample,
+        out_of_sample=out_of_sample,
+        ladder_gap=gap,
+        frontier=points,
+        gap_sentence=describe_gap(in_sample, out_of_sample),
+        warnings=tuple(notes),
+    )
+
+
+def _frontier_point(campus, catalogue, problem, fresh, *, point, alpha: float) -> FrontierPoint:
+    """A frontier optimum valued out of sample with the ladder, at its own traded prices."""
+    decision = point.solution.decision
+    target = out_of_sample_problem(campus, catalogue, problem, decision.product_mw, fresh)
+    cost = cost_breakdown(target, decision).total_cost_usd
+    return FrontierPoint(
+        cvar_weight=point.cvar_weight,
+        product_mw=np.asarray(decision.product_mw, dtype=float),
+        in_sample_objective_usd=point.objective_usd,
+        expected_cost_usd=float(target.probabilities @ cost),
+        cvar_usd=var_cvar(cost, target.probabilities, alpha)[1],
+    )

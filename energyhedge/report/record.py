@@ -1,0 +1,30 @@
+"""The report view and the recommendation record of one decision, made together.
+
+``energyhedge optimize`` and the nightly run both call ``report_and_recommendation``, so the
+sentence, stress rows and alerts in ``recommendation.json`` are the ones the report shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+
+from energyhedge.decide import DecisionRun
+from energyhedge.report.assemble import ReportContext, report_data
+from energyhedge.report.html import ReportData, recommendation_sentence
+from energyhedge.report.outputs import build_recommendation
+
+
+def report_and_recommendation(
+    run: DecisionRun, context: ReportContext, *, as_of: date
+) -> tuple[ReportData, dict]:
+    """The report's data (``changes`` not yet filled) and the recommendation.json object."""
+    data = report_data(run, context)
+    recommendation = build_recommendation(
+        run,
+        context,
+        as_of=as_of,
+        sentence=recommendation_sentence(data),
+        stress=[asdict(row) for row in data.stress],
+    )
+    return data, recommendation
