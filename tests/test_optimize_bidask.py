@@ -7,6 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
+from energyhedge.errors import ConfigError
 from energyhedge.model.cost import product_cash_usd
 from energyhedge.model.problem import HedgeProblem, Product
 from energyhedge.optimize import SolveOptions, build_lp, solve
@@ -19,7 +20,7 @@ from energyhedge.optimize.synthetic import synthetic_problem
 FAST = SolveOptions(marginals=False)
 
 
-def quoted(name, kind, payoff, mid, hours, spread, *, min_mw=-50.0, max_mw=50.0) -> Product:
+def quoted(name, kind, payoff, mid, hours, *, spread, min_mw=-50.0, max_mw=50.0) -> Product:
     """A product quoted ``spread`` $/MWh either side of ``mid`` ($/MW over the horizon)."""
     return Product(
         name,
@@ -44,7 +45,7 @@ def fair_forwards(problem: HedgeProblem, spread: float) -> HedgeProblem:
     products = []
     for name, mask in (("7x24", np.ones_like(peak)), ("peak", peak), ("offpeak", ~peak)):
         payoff = ((prices - forward) * h * mask).sum(axis=1)
-        products.append(quoted(name, "block", payoff, 0.0, float(h @ mask), spread))
+        products.append(quoted(name, "block", payoff, 0.0, float(h @ mask), spread=spread))
     return dataclasses.replace(problem, products=tuple(products))
 
 
@@ -140,10 +141,12 @@ def with_sellable_put(problem: HedgeProblem, spread: float) -> HedgeProblem:
     hours = float(h.sum())
     put = np.maximum(30.0 - problem.prices_usd_per_mwh, 0.0) @ h
     products = [
-        quoted(p.name, p.kind, p.payoff_usd_per_mw, p.fair_premium_usd_per_mw, hours, spread)
+        quoted(p.name, p.kind, p.payoff_usd_per_mw, p.fair_premium_usd_per_mw, hours, spread=spread)
         for p in problem.products
     ]
-    products.append(quoted("put_30", "put", put, float(problem.probabilities @ put), hours, spread))
+    products.append(
+        quoted("put_30", "put", put, float(problem.probabilities @ put), hours, spread=spread)
+    )
     return dataclasses.replace(problem, products=tuple(products))
 
 
@@ -177,3 +180,13 @@ def test_least_notional_keeps_each_scenarios_cash_on_both_sides(campus):
     no_spread = fair_forwards(campus, spread=0.0)
     np.testing.assert_allclose(least_notional_mw(no_spread, held), [0, 0, -5], atol=1e-9)
     assert len(cash) == 3
+
+
+def test_crossed_quote_is_refused_before_building():
+    crossed = two_scenarios([-50.0, 50.0], bid=3.0)  # bid $3 above the $2 ask
+    with pytest.raises(ConfigError, match=r"product 'block': bid \$3\.00/MW exceeds ask \$2\.00"):
+        solve(crossed, FAST)
+    buy_only = dataclasses.replace(
+        crossed, products=(dataclasses.replace(crossed.products[0], min_mw=0.0),)
+    )
+    assert solve(buy_only, FAST).status == "Optimal"  # a bid that cannot be hit does not matter

@@ -90,7 +90,8 @@ def make_solution(
     record = {
         **result.record,
         "objective": objective_usd,
-        **model_size(problem, options),
+        "columns": lp.cols.n,
+        "rows": lp.rows.n,
         "nonzeros": lp.nonzeros,
     }
     return Solution(

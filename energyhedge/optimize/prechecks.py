@@ -27,6 +27,12 @@ def check_problem(problem: HedgeProblem) -> None:
                 f"product {product.name!r}: min_mw {product.min_mw:g} exceeds max_mw "
                 f"{product.max_mw:g}"
             )
+        if product.sellable and product.bid_usd_per_mw > product.premium_usd_per_mw:
+            raise ConfigError(
+                f"product {product.name!r}: bid ${product.bid_usd_per_mw:,.2f}/MW exceeds ask "
+                f"${product.premium_usd_per_mw:,.2f}/MW, so buying and selling it at once would "
+                "earn money; check the quote and the loading of this product"
+            )
 
 
 def max_deliverable_mw(problem: HedgeProblem, flex: FlexClass) -> np.ndarray:
