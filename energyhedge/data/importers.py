@@ -136,7 +136,7 @@ def _read_file(path: Path) -> bytes:
 
 def _too_big(name: str) -> DataError:
     return DataError(
-        f"{name}: more than {MAX_INPUT_BYTES >> 20} MiB (after unzipping); split it into "
+        f"{name}: larger than {MAX_INPUT_BYTES:,} bytes (after unzipping); split it into "
         "smaller files"
     )
 

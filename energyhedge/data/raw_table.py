@@ -50,12 +50,13 @@ class RawTable:
         Blank rows (every cell empty, e.g. an empty CSV line) are dropped.
         """
         text = frame.select(
-            pl.col(c).cast(pl.Utf8).str.strip_chars().alias(str(c)) for c in frame.columns
-        )
+            pl.nth(i).cast(pl.Utf8).str.strip_chars().alias(str(c))
+            for i, c in enumerate(frame.columns)
+        )  # by position: a header such as "*" or "^a$" is not a pattern
+        cells = [pl.nth(i).is_null() | (pl.nth(i) == "") for i in range(text.width)]
         text = text.with_columns(
-            pl.int_range(first, first + text.height, dtype=pl.Int64).alias(LINE)
+            pl.int_range(first, first + frame.height, dtype=pl.Int64).alias(LINE)
         )
-        cells = [pl.col(c).is_null() | (pl.col(c) == "") for c in frame.columns]
         if cells:
             text = text.filter(~pl.all_horizontal(cells))
         return cls(text, source, unit)
