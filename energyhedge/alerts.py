@@ -1,19 +1,24 @@
-"""Operator alerts: the intervals to keep clear and the warnings about the run itself.
+"""Operator alerts: what the schedule and its curtailment ladder do in the risky windows, and
+the warnings about the run itself.
 
-``operator_alerts`` reads a priced problem and the decision valued on it (the nightly run passes
-the out-of-sample problem with the transferred decision) and says, in the ISO's local time:
+``operator_alerts`` reads the out-of-sample problem (fresh scenarios, products at their traded
+prices) and the decision, and says, in the ISO's local time:
 
-- ``scarcity``: when the chance that the price exceeds the lowest real-time curtailment
-  threshold is at least ``min_probability`` (the classes with that threshold stop above it);
-- ``coincident_peak``: when campus load has a positive expected coincident-peak tag cost;
-- ``dr_call``: when DR/AS capacity is offered and the chance it is called is at least
+- ``coincident_peak``: where campus load carries an expected coincident-peak tag: the MW the
+  schedule runs there, the expected tag cost at that load, and the price above which the
+  optimised ladder starts to shed load, with the chance of that price out of sample;
+- ``scarcity``: outside tag hours, where the chance that the price reaches the ladder's first
+  shedding price is at least ``min_probability``: that price, its chance, and what is shed;
+- ``dr_call``: where DR/AS capacity is offered and the chance it is called is at least
   ``min_probability``;
 - ``data``: each data-quality finding, and a market-data refresh that failed;
 - ``solver``: a solver that stopped before proving optimality.
 
+The alerts never contradict the schedule: the optimiser has already weighed the tag against the
+work, so the alert states what the schedule does and when the ladder sheds, not a different plan.
 Consecutive flagged intervals merge into one alert over the window; for a window, the chance
-quoted is that of the event in at least one of its intervals, and the coincident-peak cost is
-that of 1 MW held through every interval of it. Probabilities are the scenario probabilities.
+quoted is that of the event in at least one of its intervals. Probabilities are the scenario
+probabilities.
 """
 
 from __future__ import annotations
@@ -25,11 +30,14 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from energyhedge.data.calendar import ISO_TZ
+from energyhedge.model.cost import ladder_steps
 from energyhedge.model.problem import Decision, HedgeProblem
 
 LEVELS = ("warning", "info")
 TOLERANCE = 1e-12
 """Rounding slack on probability sums compared with ``min_probability``."""
+MW_SHED = 0.05
+"""A ladder rung that sheds less than this (MW) in an interval sheds nothing there."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,35 @@ class Alert:
         }
 
 
+@dataclass(frozen=True)
+class FirstShed:
+    """Where each class's ladder starts to shed, per interval ([J, T] each).
+
+    ``price_usd_per_mwh`` is the real-time price above which the class first drops load (inf
+    where it sheds nothing: not curtailable, nothing scheduled, or the decision does not follow
+    the ladder); ``mw`` is how much it drops there (MW).
+    """
+
+    price_usd_per_mwh: np.ndarray
+    mw: np.ndarray
+
+
+def first_shed(problem: HedgeProblem, decision: Decision) -> FirstShed:
+    """The lowest rung of each class's ladder (``energyhedge.model.cost.ladder_steps``) that
+    sheds at least ``MW_SHED``, per interval."""
+    j_n, t_n = len(problem.flex), problem.n_intervals
+    price, mw = np.full((j_n, t_n), np.inf), np.zeros((j_n, t_n))
+    for j, steps in enumerate(ladder_steps(problem, decision)):
+        run = np.array([s.run_mw for s in steps])
+        shed = run - np.vstack([np.zeros(t_n), run[:-1]])
+        level = np.array([s.price_at_most_usd_per_mwh for s in steps])
+        for m in range(len(steps)):  # later rungs (lower prices) overwrite earlier ones
+            sheds = (shed[m] >= MW_SHED) & np.isfinite(level[m])
+            price[j] = np.where(sheds, level[m], price[j])
+            mw[j] = np.where(sheds, shed[m], mw[j])
+    return FirstShed(price, mw)
+
+
 def operator_alerts(
     problem: HedgeProblem,
     decision: Decision,
@@ -84,9 +121,10 @@ def operator_alerts(
     Parameters
     ----------
     problem : HedgeProblem
-        Scenarios (prices $/MWh, probabilities, DR calls, coincident-peak weights $/MW).
+        The out-of-sample problem: prices ($/MWh), probabilities, DR calls, coincident-peak
+        weights ($/MW).
     decision : Decision
-        Curtailment thresholds ($/MWh) and DR capacity offered (MW) valued on ``problem``.
+        Schedule (MW), ladder and DR capacity offered (MW).
     findings : iterable
         Data-quality findings (``energyhedge.data.quality.Finding``); each becomes an info alert.
     solver : dict, optional
@@ -96,40 +134,36 @@ def operator_alerts(
     iso : str
         ``"ercot"`` or ``"pjm"``: the local clock of the labels.
     min_probability : float
-        Smallest chance of a price above the threshold or of a DR call worth an alert.
+        Smallest chance of reaching the ladder's shedding price, or of a DR call, worth an
+        alert outside tag hours.
     """
     p = np.asarray(problem.probabilities, dtype=float)
     windows = _Windows(problem, iso)
+    plan = _Plan(problem, decision)
     alerts: list[Alert] = []
-
-    thresholds = np.asarray(decision.curtail_above_usd_per_mwh, dtype=float)
-    finite = np.isfinite(thresholds)
-    if finite.any():
-        limit = float(thresholds[finite].min())
-        names = [f.name for f, x in zip(problem.flex, thresholds, strict=True) if x == limit]
-        exceeds = problem.prices_usd_per_mwh > limit
-        stops = f"{' and '.join(names)} {'stops' if len(names) == 1 else 'stop'} above it"
-        for w in windows.of(p @ exceeds >= min_probability - TOLERANCE):
-            chance = p @ exceeds[:, w.cols].any(axis=1)
-            alerts.append(
-                w.alert(
-                    "warning",
-                    "scarcity",
-                    f"{_percent(chance)} chance the price exceeds ${limit:,.0f}/MWh"
-                    f"{w.at_some_point}; {stops}",
-                )
-            )
 
     tag_usd_per_mw = p @ problem.cp_weight_usd_per_mw
     for w in windows.of(tag_usd_per_mw > 0):
+        cost = float(tag_usd_per_mw[w.cols] @ plan.load_mw[w.cols])
+        per_mw = float(tag_usd_per_mw[w.cols].sum())
         held = "" if w.n == 1 else " held through it"
-        cost = float(tag_usd_per_mw[w.cols].sum())
         alerts.append(
             w.alert(
                 "warning",
                 "coincident_peak",
-                f"coincident-peak risk, keep load low: expected tag cost ${cost:,.0f} "
-                f"per MW of load{held}",
+                f"coincident-peak risk: the schedule runs {plan.runs(w.cols)}; expected tag "
+                f"cost ${cost:,.0f} at that load (${per_mw:,.0f} per MW{held}); "
+                f"{plan.shedding(w, p)}",
+            )
+        )
+
+    reach = p @ plan.exceeds
+    for w in windows.of((tag_usd_per_mw <= 0) & (reach >= min_probability - TOLERANCE)):
+        alerts.append(
+            w.alert(
+                "warning",
+                "scarcity",
+                f"{plan.shedding(w, p)}; the schedule runs {plan.runs(w.cols)}",
             )
         )
 
@@ -162,6 +196,63 @@ def operator_alerts(
             )
         )
     return sorted(alerts, key=lambda a: (LEVELS.index(a.level), a.interval_start_utc or ""))
+
+
+def window_labels(problem: HedgeProblem, iso: str, mask: np.ndarray) -> list[str]:
+    """Local labels of the windows of back-to-back flagged intervals of ``mask`` [T]."""
+    return [w.when for w in _Windows(problem, iso).of(mask)]
+
+
+class _Plan:
+    """The schedule and its ladder, as the alerts describe them."""
+
+    def __init__(self, problem: HedgeProblem, decision: Decision) -> None:
+        self.names = [f.name for f in problem.flex]
+        self.firm_mw = np.asarray(problem.firm_load_mw, dtype=float)
+        self.schedule_mw = np.asarray(decision.schedule_mw, dtype=float)
+        self.load_mw = self.firm_mw + self.schedule_mw.sum(axis=0)
+        self.shed = first_shed(problem, decision)
+        self.level = self.shed.price_usd_per_mwh.min(axis=0, initial=np.inf)  # [T]
+        self.exceeds = problem.prices_usd_per_mwh > self.level[None, :]
+
+    def runs(self, cols: slice) -> str:
+        """``100.0 MW (firm 40.0, training 60.0)`` over a window (ranges where it varies)."""
+        parts = [f"firm {_mw(self.firm_mw[cols], unit=False)}"]
+        parts += [
+            f"{name} {_mw(mw[cols], unit=False)}"
+            for name, mw in zip(self.names, self.schedule_mw, strict=True)
+            if mw[cols].max(initial=0.0) >= MW_SHED
+        ]
+        return f"{_mw(self.load_mw[cols])} ({', '.join(parts)})"
+
+    def shedding(self, w: _Window, p: np.ndarray) -> str:
+        """When the ladder starts to shed in window ``w`` and the chance of that price."""
+        level = self.level[w.cols]
+        if not np.isfinite(level).any():
+            return "the ladder sheds nothing here (no load that can be curtailed in real time)"
+        finite = level[np.isfinite(level)]
+        chance = p @ self.exceeds[:, w.cols].any(axis=1)
+        t = w.cols.start + int(np.argmin(np.where(np.isfinite(level), level, np.inf)))
+        j = int(np.argmin(self.shed.price_usd_per_mwh[:, t]))
+        return (
+            f"the ladder starts to shed load ({self.names[j]} first, "
+            f"{self.shed.mw[j, t]:,.1f} MW) above {_price_range(finite)}: "
+            f"{_percent(chance)} chance out of sample{w.at_some_point}"
+        )
+
+
+def _mw(values: np.ndarray, *, unit: bool = True) -> str:
+    """``60.0 MW`` or ``40.0-60.0 MW`` (one decimal)."""
+    low, high = round(float(values.min()), 1) + 0.0, round(float(values.max()), 1) + 0.0
+    text = f"{high:,.1f}" if low == high else f"{low:,.1f}-{high:,.1f}"
+    return f"{text} MW" if unit else text
+
+
+def _price_range(levels: np.ndarray) -> str:
+    """``$1,234/MWh`` or ``$1,100-1,234/MWh``."""
+    low, high = round(float(levels.min())), round(float(levels.max()))
+    text = f"${low:,.0f}" if low == high else f"${low:,.0f}-{high:,.0f}"
+    return f"{text}/MWh"
 
 
 @dataclass(frozen=True)

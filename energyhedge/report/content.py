@@ -1,32 +1,39 @@
-"""Turn the numbers of one run (decision, valuations, frontier) into report rows and key metrics.
+"""Turn the numbers of one decision run into report rows and key metrics.
 
-Pure functions over arrays and the dicts of ``energyhedge.risk``; no files, no solver. The
-nightly pipeline calls them to fill ``ReportData``; the registry stores ``key_metrics``.
+Pure functions over the array contract (``energyhedge.model``), the valuations of
+``energyhedge.risk`` and the alerts; no files, no solver. ``energyhedge.report.assemble`` calls
+them to fill ``ReportData``; the registry stores ``key_metrics``.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
 import numpy as np
 
-from energyhedge.alerts import Alert
+from energyhedge.alerts import Alert, first_shed, window_labels
+from energyhedge.model.cost import ladder_steps, real_time_power_mw
+from energyhedge.model.measures import QUANTILE_TOLERANCE, weighted_quantile
 from energyhedge.model.problem import Decision, HedgeProblem
 from energyhedge.report.html import (
+    BREAKDOWN_LINES,
+    MW_SHOWN,
     AlertRow,
     CostDistribution,
     Frontier,
+    HedgeLoad,
+    Ladder,
+    LadderRung,
     ReportData,
-    RiskRow,
     Schedule,
+    StrategyRow,
     StressRow,
     Trade,
     schedule_energy,
 )
-from energyhedge.risk import CostBreakdown, weighted_quantile
+from energyhedge.risk import STRATEGIES, STRATEGY_LABELS, Valuation
 
 PERCENTILE_MARKS = {"P50": 0.50, "P95": 0.95, "P99": 0.99}
+LOAD_BAND = (0.05, 0.95)
+"""Lower quantiles of the load band of the hedge-versus-load view."""
 
 
 def alert_rows(alerts: list[Alert]) -> tuple[AlertRow, ...]:
@@ -37,94 +44,96 @@ def alert_rows(alerts: list[Alert]) -> tuple[AlertRow, ...]:
     )
 
 
-def trades(trade_records: list[dict], quoted: set[str], tz: str) -> tuple[Trade, ...]:
-    """Report rows from ``energyhedge.report.outputs.trades`` records.
+def trades(problem: HedgeProblem, product_mw: np.ndarray, quoted: set[str]) -> tuple[Trade, ...]:
+    """Report rows of the products held (at least ``MW_SHOWN``), priced as traded.
 
-    ``quoted`` names the products whose premium is a broker quote; the others were priced fair.
-    UTC instants of the tenor are shown in the local clock ``tz``; dates stay as they are.
-    """
-    return tuple(
-        Trade(
-            product=t["product"],
-            kind=t["kind"],
-            shape=str(t["shape"]),
-            start=_local(t["start"], tz),
-            end=_local(t["end"], tz),
-            mw=t["mw"],
-            strike_usd_per_mwh=t["strike_usd_per_mwh"],
-            fair_premium_usd=t["fair_premium_usd"],
-            quoted_premium_usd=t["premium_usd"] if t["product"] in quoted else None,
-        )
-        for t in trade_records
-    )
-
-
-def risk_rows(comparison: dict) -> tuple[RiskRow, ...]:
-    """Unhedged vs recommended rows from ``energyhedge.risk.compare`` output.
-
-    Out-of-sample figures come first when present (they are the honest ones); the in-sample
-    policy figures follow for the gap.
+    ``problem`` is the one the decision was made on (its products carry ask, bid and mid);
+    ``quoted`` names the products whose price is a broker quote.
     """
     rows = []
-    samples = [("out of sample", "out_of_sample")] if "out_of_sample" in comparison else []
-    samples.append(("in sample", "in_sample"))
-    for label, key in samples:
-        un, rec = comparison[key]["unhedged"], comparison[key]["recommended"]
-        alpha = comparison["alpha"]
-        for name, unit, metric in (
-            ("Expected cost", "$", "expected_cost_usd"),
-            (f"VaR {alpha:.0%} cost", "$", "var_usd"),
-            (f"CVaR {alpha:.0%} cost", "$", "cvar_usd"),
-            ("Worst scenario cost", "$", "worst_usd"),
-            ("Expected cost per GPU-hour", "$/GPU-h", "expected_cost_per_gpu_hour_usd"),
-            ("P95 cost per GPU-hour", "$/GPU-h", "cost_per_gpu_hour_p95_usd"),
-        ):
-            rows.append(RiskRow(f"{name} ({label})", unit, un[metric], rec[metric]))
+    for product, x in zip(problem.products, np.asarray(product_mw, dtype=float), strict=True):
+        if abs(x) < MW_SHOWN:
+            continue
+        hours = product.notional_hours
+        premium = product.premium_usd_per_mw if x > 0 else product.bid_usd_per_mw
+        per_mwh = premium / hours if hours else 0.0
+        mid_per_mwh = product.fair_premium_usd_per_mw / hours if hours else 0.0
+        reference = product.meta.get("strike_usd_per_mwh")
+        block = product.kind == "block"
+        rows.append(
+            Trade(
+                product=product.name,
+                kind=product.kind,
+                shape=str(product.meta.get("shape", "")),
+                start=str(product.meta.get("start", "horizon")),
+                end=str(product.meta.get("end", "horizon")),
+                mw=float(x),
+                price_usd_per_mwh=reference + per_mwh if block else per_mwh,
+                mid_usd_per_mwh=reference if block else mid_per_mwh,
+                strike_usd_per_mwh=None if block else reference,
+                premium_usd=float(x * premium),
+                quoted=product.name in quoted,
+            )
+        )
     return tuple(rows)
 
 
-def cost_distribution(
-    hedged: CostBreakdown, unhedged: CostBreakdown, probabilities: np.ndarray, sample: str
-) -> CostDistribution:
-    """Cost per GPU-hour arrays and their P50/P95/P99 (lower quantiles, as in ``risk``)."""
+def strategy_rows(valuation: Valuation) -> tuple[StrategyRow, ...]:
+    """The four strategies of a valuation (``risk.STRATEGIES`` order) as table rows."""
+    rows = []
+    for key in STRATEGIES:
+        v = valuation.strategies[key]
+        rows.append(
+            StrategyRow(
+                key=key,
+                label=STRATEGY_LABELS[key],
+                expected_usd=v.cost.expected_usd,
+                expected_band_usd=_band(v.expected_interval),
+                cvar_usd=v.cost.cvar_usd,
+                cvar_band_usd=_band(v.cvar_interval),
+                expected_usd_per_gpu_hour=v.per_gpu_hour.expected_usd,
+                cvar_usd_per_gpu_hour=v.per_gpu_hour.cvar_usd,
+                lines_usd={k: sign * v.mean_lines[k] for k, _, sign in BREAKDOWN_LINES},
+                gpu_hours=v.mean_lines["gpu_hours"],
+            )
+        )
+    return tuple(rows)
+
+
+def cost_distribution(valuation: Valuation) -> CostDistribution:
+    """Cost per GPU-hour of "both" and "none" and their P50/P95/P99 (lower quantiles)."""
+    p = valuation.probabilities
+    hedged = valuation.costs["recommended"].cost_per_gpu_hour_usd
+    unhedged = valuation.costs["unhedged"].cost_per_gpu_hour_usd
 
     def marks(values: np.ndarray) -> dict[str, float]:
-        return {k: weighted_quantile(values, probabilities, q) for k, q in PERCENTILE_MARKS.items()}
+        return {k: weighted_quantile(values, p, q) for k, q in PERCENTILE_MARKS.items()}
 
-    return CostDistribution(
-        hedged_usd_per_gpu_hour=hedged.cost_per_gpu_hour_usd,
-        unhedged_usd_per_gpu_hour=unhedged.cost_per_gpu_hour_usd,
-        probabilities=probabilities,
-        hedged_percentiles=marks(hedged.cost_per_gpu_hour_usd),
-        unhedged_percentiles=marks(unhedged.cost_per_gpu_hour_usd),
-        sample=sample,
-    )
+    return CostDistribution(hedged, unhedged, p, marks(hedged), marks(unhedged), valuation.basis)
 
 
-def frontier(points: list, chosen: tuple[float, float], unhedged: dict | None) -> Frontier:
-    """``FrontierPoint`` list to a ``Frontier``; ``chosen`` is (expected, CVaR) in $."""
+def frontier(points, valuation: Valuation) -> Frontier:
+    """``decide.FrontierPoint``s (valued out of sample with the ladder) and, on the same
+    valuation, the chosen decision ("both") and the unhedged campus ("none")."""
+    both, none = valuation.recommended.cost, valuation.unhedged.cost
     return Frontier(
-        lambdas=np.array([p.cvar_weight for p in points]),
-        expected_usd=np.array([p.expected_cost_usd for p in points]),
-        cvar_usd=np.array([p.cvar_usd for p in points]),
-        chosen_expected_usd=chosen[0],
-        chosen_cvar_usd=chosen[1],
-        unhedged_expected_usd=None if unhedged is None else unhedged["expected_cost_usd"],
-        unhedged_cvar_usd=None if unhedged is None else unhedged["cvar_usd"],
+        lambdas=np.array([p.cvar_weight for p in points], dtype=float),
+        expected_usd=np.array([p.expected_cost_usd for p in points], dtype=float),
+        cvar_usd=np.array([p.cvar_usd for p in points], dtype=float),
+        chosen_expected_usd=both.expected_usd,
+        chosen_cvar_usd=both.cvar_usd,
+        unhedged_expected_usd=none.expected_usd,
+        unhedged_cvar_usd=none.cvar_usd,
     )
 
 
-def stress_rows(
-    kinds: np.ndarray,
-    probabilities: np.ndarray,
-    hedged: CostBreakdown,
-    unhedged: CostBreakdown,
-) -> tuple[StressRow, ...]:
-    """One row per scenario whose kind is ``stress:<event>``."""
+def stress_rows(kinds: np.ndarray, valuation: Valuation) -> tuple[StressRow, ...]:
+    """One row per scenario whose kind is ``stress:<event>``: "none" against "both"."""
+    hedged, unhedged = valuation.costs["recommended"], valuation.costs["unhedged"]
     return tuple(
         StressRow(
             event=str(kinds[s]).removeprefix("stress:"),
-            probability=float(probabilities[s]),
+            probability=float(valuation.probabilities[s]),
             unhedged_usd=float(unhedged.total_cost_usd[s]),
             hedged_usd=float(hedged.total_cost_usd[s]),
             unhedged_usd_per_gpu_hour=float(unhedged.cost_per_gpu_hour_usd[s]),
@@ -134,14 +143,71 @@ def stress_rows(
     )
 
 
+def hedge_load(
+    problem: HedgeProblem, decision: Decision, masks: dict[str, np.ndarray], tz: str
+) -> HedgeLoad:
+    """Hedge position against load by interval on ``problem`` (the out-of-sample one).
+
+    ``masks`` maps each product to its intervals [T] (shape and tenor). Blocks add their signed
+    MW in those intervals, options their notional; load is firm plus every class's power under
+    the ladder (``model.cost.real_time_power_mw``), summarised by its mean and lower P5 / P95.
+    """
+    t_n = problem.n_intervals
+    block, option = np.zeros(t_n), np.zeros(t_n)
+    for product, x in zip(problem.products, np.asarray(decision.product_mw), strict=True):
+        target = block if product.kind == "block" else option
+        target += float(x) * np.asarray(masks[product.name], dtype=float)
+    load = problem.firm_load_mw[None, :] + real_time_power_mw(problem, decision).sum(axis=0)
+    p = problem.probabilities
+    return HedgeLoad(
+        interval_start_utc=problem.interval_start_utc,
+        tz=tz,
+        block_mw=block,
+        option_mw=option,
+        load_mean_mw=p @ load,
+        load_low_mw=_quantiles_by_interval(load, p, LOAD_BAND[0]),
+        load_high_mw=_quantiles_by_interval(load, p, LOAD_BAND[1]),
+        scheduled_mw=problem.firm_load_mw + np.asarray(decision.schedule_mw).sum(axis=0),
+    )
+
+
+def ladder(problem: HedgeProblem, decision: Decision, iso: str) -> Ladder:
+    """The ladder's rungs per class (``model.cost.ladder_steps``), with the tag hours.
+
+    A rung's price outside tag hours is its curve segment's value; in tag hours the expected
+    tag lowers it (the range over those hours is given).
+    """
+    rungs, fixed = [], []
+    tag_hours = np.zeros(problem.n_intervals, dtype=bool)
+    for flex, steps in zip(problem.flex, ladder_steps(problem, decision), strict=True):
+        run = np.array([s.run_mw for s in steps])
+        level = np.array([s.price_at_most_usd_per_mwh for s in steps])
+        if not np.isfinite(level).any():
+            fixed.append((flex.name, float(run.max(initial=0.0))))
+            continue
+        shed = run - np.vstack([np.zeros(problem.n_intervals), run[:-1]])
+        for m, value in enumerate(flex.segment_value_usd_per_mwh()):
+            if shed[m].max(initial=0.0) < MW_SHOWN:
+                continue
+            moved = ~np.isclose(level[m], value)
+            tag_hours |= moved
+            low = float(level[m][moved].min()) if moved.any() else None
+            high = float(level[m][moved].max()) if moved.any() else None
+            rungs.append(LadderRung(flex.name, float(shed[m].max()), float(value), low, high))
+    labels = window_labels(problem, iso, tag_hours) if tag_hours.any() else []
+    return Ladder(tuple(rungs), tuple(fixed), ", ".join(labels))
+
+
 def schedule(
     problem: HedgeProblem, decision: Decision, model_scenarios: np.ndarray, tz: str
 ) -> Schedule:
-    """Schedule panel: MW per class, mean and P5-P95 of the model scenarios' prices ($/MWh)."""
+    """Schedule panel: MW per class, mean and P5-P95 of the model scenarios' prices ($/MWh),
+    and the price above which each class's ladder starts to shed, per interval."""
     prices = problem.prices_usd_per_mwh[model_scenarios]
     p = problem.probabilities[model_scenarios]
     p = p / p.sum()
     low, high = _quantiles_by_interval(prices, p, 0.05), _quantiles_by_interval(prices, p, 0.95)
+    shed = first_shed(problem, decision).price_usd_per_mwh
     return Schedule(
         interval_start_utc=problem.interval_start_utc,
         tz=tz,
@@ -150,33 +216,41 @@ def schedule(
         price_mean_usd_per_mwh=p @ prices,
         price_low_usd_per_mwh=low,
         price_high_usd_per_mwh=high,
-        thresholds_usd_per_mwh={
-            f.name: float(decision.curtail_above_usd_per_mwh[j]) for j, f in enumerate(problem.flex)
-        },
+        first_shed_usd_per_mwh={f.name: shed[j] for j, f in enumerate(problem.flex)},
     )
 
 
 def key_metrics(data: ReportData) -> dict:
-    """What the registry keeps for the next run's "changes since" section (see ``registry``)."""
+    """What the registry keeps for the next run's "changes since" section (see ``registry``):
+    trades (MW as shown), the out-of-sample figures of "both", and scheduled MWh per class."""
+    both = data.risk.row("recommended")
+    pct = f"{data.alpha:.0%}"
     return {
-        "trades": {t.product: t.mw for t in data.trades},
-        "risk": {r.metric: [r.unit, r.hedged] for r in data.risk},
+        "trades": {t.product: t.mw_shown for t in data.trades},
+        "risk": {
+            "Expected cost (out of sample, both)": ["$", both.expected_usd],
+            f"CVaR {pct} cost (out of sample, both)": ["$", both.cvar_usd],
+            "Expected cost per GPU-hour (out of sample, both)": [
+                "$/GPU-h",
+                both.expected_usd_per_gpu_hour,
+            ],
+            f"CVaR {pct} cost per GPU-hour (out of sample, both)": [
+                "$/GPU-h",
+                both.cvar_usd_per_gpu_hour,
+            ],
+        },
         "schedule": {name: mwh for name, mwh, _peak in schedule_energy(data.schedule)},
     }
 
 
-def _quantiles_by_interval(prices: np.ndarray, p: np.ndarray, q: float) -> np.ndarray:
-    """Lower q-quantile of each column of ``prices`` [S, T] under probabilities ``p`` [S]."""
-    order = np.argsort(prices, axis=0, kind="stable")
+def _band(interval) -> tuple[float, float] | None:
+    return None if interval is None else (interval.low, interval.high)
+
+
+def _quantiles_by_interval(values: np.ndarray, p: np.ndarray, q: float) -> np.ndarray:
+    """Lower q-quantile of each column of ``values`` [S, T] under probabilities ``p`` [S]."""
+    order = np.argsort(values, axis=0, kind="stable")
     cum = np.cumsum(p[order], axis=0)
-    idx = np.minimum((cum < q - 1e-12).sum(axis=0), prices.shape[0] - 1)
-    cols = np.arange(prices.shape[1])
-    return prices[order[idx, cols], cols]
-
-
-def _local(text: str, tz: str) -> str:
-    """``2026-08-20T05:00:00Z`` -> ``2026-08-20 00:00 CDT``; a plain date is returned as is."""
-    if "T" not in text:
-        return text
-    instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return f"{instant.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M %Z}"
+    idx = np.minimum((cum < q - QUANTILE_TOLERANCE).sum(axis=0), values.shape[0] - 1)
+    cols = np.arange(values.shape[1])
+    return values[order[idx, cols], cols]

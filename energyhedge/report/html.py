@@ -4,12 +4,17 @@ The page has no external resources (inline CSS, inline SVG charts, no scripts, n
 it opens from disk offline and prints cleanly. Every string is escaped by Jinja2's autoescape;
 chart labels are escaped by matplotlib's SVG writer. Each section has a stable ``id``
 (``SECTION_IDS``) that links, tests and downstream tools can rely on.
+
+Every figure names its basis: out of sample (fresh scenarios from history the optimiser did not
+see, products at their traded prices, real-time curtailment by the ladder) or in sample, and the
+strategy it belongs to. ``energyhedge.report.assemble`` fills ``ReportData`` from a decision run;
+the tests build it by hand.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -23,8 +28,10 @@ SECTION_IDS = (
     "alerts",
     "trades",
     "risk",
-    "cost-distribution",
     "frontier",
+    "hedge-load",
+    "ladder",
+    "cost-distribution",
     "payoffs",
     "schedule",
     "stress",
@@ -33,6 +40,22 @@ SECTION_IDS = (
 )
 
 TEMPLATES = Path(__file__).with_name("templates")
+
+BREAKDOWN_LINES = (
+    ("energy_cost_usd", "energy bought", 1.0),
+    ("cp_tag_usd", "coincident-peak tags", 1.0),
+    ("dr_revenue_usd", "DR/AS availability revenue", -1.0),
+    ("dr_penalty_usd", "DR non-delivery penalty", 1.0),
+    ("hedge_payoff_usd", "hedge payoffs", -1.0),
+    ("premium_usd", "hedge premiums (ask paid, bid received)", 1.0),
+    ("value_lost_usd", "value of work not done", 1.0),
+    ("unserved_penalty_usd", "work-requirement penalty", 1.0),
+)
+"""Lines of the scenario cost C_s (``energyhedge.model.cost.CostBreakdown``): key, label and the
+sign with which each enters C_s, in the order the report shows them."""
+
+MW_SHOWN = 0.05
+"""Positions smaller than this (MW) round to 0.0 and are not shown as trades."""
 
 
 @dataclass(frozen=True)
@@ -46,7 +69,23 @@ class AlertRow:
 
 @dataclass(frozen=True)
 class Trade:
-    """One recommended trade; premiums are totals for the whole position ($)."""
+    """One recommended trade: a purchase pays the ask, a sale receives the bid.
+
+    Attributes
+    ----------
+    mw : float
+        MW of notional; positive bought, negative sold.
+    price_usd_per_mwh : float
+        Traded price ($/MWh): a block's fixed price, an option's premium per MWh of notional.
+    mid_usd_per_mwh : float
+        The same at mid (scenario-fair) ($/MWh).
+    strike_usd_per_mwh : float or None
+        An option's strike ($/MWh); None for blocks.
+    premium_usd : float
+        Premium cash of the whole position over the horizon ($; negative: received).
+    quoted : bool
+        True if the price is a broker quote, False if it is the model mid plus the loading.
+    """
 
     product: str
     kind: str
@@ -54,24 +93,117 @@ class Trade:
     start: str
     end: str
     mw: float
+    price_usd_per_mwh: float
+    mid_usd_per_mwh: float
     strike_usd_per_mwh: float | None
-    fair_premium_usd: float
-    quoted_premium_usd: float | None = None
+    premium_usd: float
+    quoted: bool = False
+
+    @property
+    def side(self) -> str:
+        """``"buy at ask"`` or ``"sell at bid"``."""
+        return "buy at ask" if self.mw > 0 else "sell at bid"
+
+    @property
+    def mw_shown(self) -> float:
+        """MW rounded to one decimal, as displayed."""
+        return round(self.mw, 1) + 0.0
 
 
 @dataclass(frozen=True)
-class RiskRow:
-    """One metric of the scenario cost, without and with the hedge (``unit`` says $ or $/GPU-h)."""
+class StrategyRow:
+    """One strategy on one scenario set (``energyhedge.risk.StrategyValue``), model-priced.
 
-    metric: str
-    unit: str
-    unhedged: float
-    hedged: float
+    Attributes
+    ----------
+    key, label : str
+        ``energyhedge.risk.STRATEGIES`` name and its label.
+    expected_usd, cvar_usd : float
+        Expected scenario cost and its CVaR ($).
+    expected_band_usd, cvar_band_usd : (low, high) or None
+        Bootstrap intervals of those ($).
+    expected_usd_per_gpu_hour, cvar_usd_per_gpu_hour : float
+        Mean and CVaR of the cost per delivered GPU-hour ($/GPU-h).
+    lines_usd : dict[str, float]
+        Mean of each ``BREAKDOWN_LINES`` line, signed as it enters C_s ($); they add up to
+        ``expected_usd``.
+    gpu_hours : float
+        Mean GPU-hours delivered (GPU-h).
+    """
+
+    key: str
+    label: str
+    expected_usd: float
+    expected_band_usd: tuple[float, float] | None
+    cvar_usd: float
+    cvar_band_usd: tuple[float, float] | None
+    expected_usd_per_gpu_hour: float
+    cvar_usd_per_gpu_hour: float
+    lines_usd: dict[str, float]
+    gpu_hours: float
+
+    def per_gpu_hour(self, usd: float) -> float:
+        """``usd`` per mean delivered GPU-hour ($/GPU-h); lines so divided add up too."""
+        return usd / self.gpu_hours if self.gpu_hours > 0 else float("nan")
+
+
+@dataclass(frozen=True)
+class LadderGap:
+    """In sample: the LP's own recourse (it sees each whole price path) against the ladder ($)."""
+
+    lp_expected_usd: float
+    lp_cvar_usd: float
+    ladder_expected_usd: float
+    ladder_cvar_usd: float
+    work_requirement: bool = False
+
+    @property
+    def sentence(self) -> str:
+        """What the gap is, truthfully."""
+        d_mean = self.ladder_expected_usd - self.lp_expected_usd
+        d_cvar = self.ladder_cvar_usd - self.lp_cvar_usd
+        text = (
+            f"The gap ({_usd(d_mean)} expected, {_usd(d_cvar)} CVaR) is the value of foresight: "
+            "with the same trades, schedule and DR offer, the real-time ladder equals the LP's "
+            "per-scenario recourse wherever no work requirement binds, so the difference is what "
+            "knowing each whole price path in advance would be worth. It cannot be earned in "
+            "real time; the out-of-sample figures use the ladder."
+        )
+        if self.work_requirement:
+            text += (
+                " A job class has a work requirement: where it binds, the gap also holds what "
+                "the LP gains by moving work between intervals, which the ladder does not do."
+            )
+        return text
+
+
+@dataclass(frozen=True)
+class RiskTable:
+    """Why this hedge: the four strategies out of sample (the honest figures) and in sample.
+
+    ``split`` says how the out-of-sample scenarios were drawn; ``gap_sentence`` compares the
+    recommendation in and out of sample; ``level`` is that of the bootstrap intervals.
+    """
+
+    alpha: float
+    out_of_sample: tuple[StrategyRow, ...]
+    in_sample: tuple[StrategyRow, ...]
+    out_of_sample_scenarios: int
+    in_sample_scenarios: int
+    split: str
+    gap_sentence: str
+    ladder_gap: LadderGap | None
+    level: float = 0.90
+
+    def row(self, key: str, basis: str = "out of sample") -> StrategyRow:
+        rows = self.out_of_sample if basis == "out of sample" else self.in_sample
+        return next(r for r in rows if r.key == key)
 
 
 @dataclass(frozen=True)
 class CostDistribution:
-    """Per-scenario cost per delivered GPU-hour ($/GPU-h) and the percentiles to mark."""
+    """Per-scenario cost per delivered GPU-hour ($/GPU-h) of "both" (hedged) and "none"
+    (unhedged), and the percentiles to mark."""
 
     hedged_usd_per_gpu_hour: np.ndarray
     unhedged_usd_per_gpu_hour: np.ndarray
@@ -83,7 +215,8 @@ class CostDistribution:
 
 @dataclass(frozen=True)
 class Frontier:
-    """Efficient frontier points ($) for a sweep of the risk weight lambda, and the chosen one."""
+    """Frontier points of a lambda sweep, each valued out of sample with the ladder ($), and
+    the chosen decision on the same basis (the risk table's out-of-sample "both")."""
 
     lambdas: np.ndarray
     expected_usd: np.ndarray
@@ -92,6 +225,61 @@ class Frontier:
     chosen_cvar_usd: float
     unhedged_expected_usd: float | None = None
     unhedged_cvar_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class HedgeLoad:
+    """Hedge position against campus load by interval (MW).
+
+    ``block_mw`` is the net MW of blocks in the hours their shape covers (sales negative);
+    ``option_mw`` the notional of options held in their shape hours (shown apart: an option
+    pays only above its strike). Load is firm plus flexible power under the ladder, out of
+    sample: its mean and lower P5 / P95 quantiles per interval; ``scheduled_mw`` is firm plus
+    the day-ahead schedule.
+    """
+
+    interval_start_utc: np.ndarray
+    tz: str
+    block_mw: np.ndarray
+    option_mw: np.ndarray
+    load_mean_mw: np.ndarray
+    load_low_mw: np.ndarray
+    load_high_mw: np.ndarray
+    scheduled_mw: np.ndarray
+    band_label: str = "P5-P95 load"
+
+    @property
+    def over_hedged(self) -> tuple[int, float]:
+        """Intervals where blocks exceed the mean load, and the largest excess (MW)."""
+        excess = np.asarray(self.block_mw) - np.asarray(self.load_mean_mw)
+        over = excess > MW_SHOWN
+        return int(over.sum()), float(excess[over].max(initial=0.0))
+
+
+@dataclass(frozen=True)
+class LadderRung:
+    """One rung of a class's real-time curtailment ladder.
+
+    The class sheds ``shed_mw`` (the largest over the horizon) when the real-time price goes
+    above ``price_usd_per_mwh`` outside coincident-peak hours; in those hours the expected tag
+    lowers that price to between ``tag_price_low_usd_per_mwh`` and ``..._high_...`` (None if
+    the horizon has no tag hours).
+    """
+
+    job_class: str
+    shed_mw: float
+    price_usd_per_mwh: float
+    tag_price_low_usd_per_mwh: float | None = None
+    tag_price_high_usd_per_mwh: float | None = None
+
+
+@dataclass(frozen=True)
+class Ladder:
+    """The ladder the operator follows, and the classes it does not curtail (their peak MW)."""
+
+    rungs: tuple[LadderRung, ...]
+    fixed: tuple[tuple[str, float], ...] = ()
+    tag_hours: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,7 +294,8 @@ class PayoffCurve:
 
 @dataclass(frozen=True)
 class Schedule:
-    """Day-ahead schedule: MW per job class per interval, price summary and thresholds."""
+    """Day-ahead schedule: MW per job class per interval, in-sample price band, and the price
+    above which each class starts to shed under the ladder ($/MWh per interval)."""
 
     interval_start_utc: np.ndarray
     tz: str
@@ -115,13 +304,14 @@ class Schedule:
     price_mean_usd_per_mwh: np.ndarray
     price_low_usd_per_mwh: np.ndarray
     price_high_usd_per_mwh: np.ndarray
-    thresholds_usd_per_mwh: dict[str, float]
+    first_shed_usd_per_mwh: dict[str, np.ndarray]
     band_label: str = "P5-P95 price"
 
 
 @dataclass(frozen=True)
 class StressRow:
-    """Cost of one stress event (a replayed or parametric price path), without and with hedge."""
+    """Cost of one stress event (a replayed or parametric price path) out of sample, with no
+    hedge or flexibility ("none") and with the recommendation ("both")."""
 
     event: str
     probability: float
@@ -177,7 +367,7 @@ class Provenance:
 
 @dataclass(frozen=True)
 class ReportData:
-    """Everything the report shows; the nightly pipeline fills it, tests build it by hand."""
+    """Everything the report shows; ``energyhedge.report.assemble`` fills it, tests by hand."""
 
     run_id: str
     as_of: str
@@ -189,52 +379,56 @@ class ReportData:
     horizon: str
     alpha: float
     trades: tuple[Trade, ...]
-    risk: tuple[RiskRow, ...]
+    risk: RiskTable
     cost: CostDistribution
     frontier: Frontier | None
+    hedge_load: HedgeLoad
+    ladder: Ladder
     payoffs: tuple[PayoffCurve, ...]
     schedule: Schedule
     stress: tuple[StressRow, ...]
     changes: Changes | None
     provenance: Provenance
-    headline: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     alerts: tuple[AlertRow, ...] = ()
 
 
-def recommendation_sentence(data: ReportData) -> str:
-    """The recommendation in one plain sentence (trades, then the effect on the tail).
+def trade_phrase(t: Trade) -> str:
+    """``buy 95.5 MW block_7x24 at $123.45/MWh (ask)``; options name their premium."""
+    verb, side = ("buy", "ask") if t.mw > 0 else ("sell", "bid")
+    price = _usd2(t.price_usd_per_mwh)
+    what = f"{price}/MWh" if t.kind == "block" else f"a premium of {price}/MWh"
+    return f"{verb} {abs(t.mw_shown):,.1f} MW {t.product} at {what} ({side})"
 
-    Uses ``data.headline`` keys ``expected_usd_per_gpu_hour`` / ``cvar_usd_per_gpu_hour`` and
-    their ``unhedged_`` twins when present.
-    """
-    traded = [t for t in data.trades if abs(t.mw) >= 0.05]
+
+def recommendation_sentence(data: ReportData) -> str:
+    """The recommendation in one plain sentence: trades at their prices, then the effect out of
+    sample (model-priced) on the cost per GPU-hour, against no hedge and no flexibility."""
+    traded = [t for t in data.trades if abs(t.mw) >= MW_SHOWN]
     if traded:
-        parts = [
-            f"{'buy' if t.mw > 0 else 'sell'} {abs(t.mw):,.1f} MW of {t.product}" for t in traded
-        ]
+        parts = [trade_phrase(t) for t in traded]
         action = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
     else:
         action = "buy no hedge"
-    h = data.headline
     effect = ""
-    if {"cvar_usd_per_gpu_hour", "unhedged_cvar_usd_per_gpu_hour"} <= h.keys():
+    keys = {r.key for r in data.risk.out_of_sample}
+    if {"unhedged", "recommended"} <= keys:
+        none, both = data.risk.row("unhedged"), data.risk.row("recommended")
         effect = (
-            f", which moves the CVaR {data.alpha:.0%} of cost per GPU-hour from "
-            f"{_usd_gpu_h(h['unhedged_cvar_usd_per_gpu_hour'])} to "
-            f"{_usd_gpu_h(h['cvar_usd_per_gpu_hour'])}"
+            f"; out of sample (model-priced, {data.risk.out_of_sample_scenarios} fresh "
+            f"scenarios, curtailment ladder), this with the schedule moves the CVaR "
+            f"{data.alpha:.0%} of cost per GPU-hour from {_usd_gpu_h(none.cvar_usd_per_gpu_hour)} "
+            f"(no hedge, no flexibility) to {_usd_gpu_h(both.cvar_usd_per_gpu_hour)} and its mean "
+            f"from {_usd_gpu_h(none.expected_usd_per_gpu_hour)} to "
+            f"{_usd_gpu_h(both.expected_usd_per_gpu_hour)}"
         )
-        if {"expected_usd_per_gpu_hour", "unhedged_expected_usd_per_gpu_hour"} <= h.keys():
-            effect += (
-                f" and its mean from {_usd_gpu_h(h['unhedged_expected_usd_per_gpu_hour'])} to "
-                f"{_usd_gpu_h(h['expected_usd_per_gpu_hour'])}"
-            )
     return f"For {data.campus} ({data.iso.upper()} {data.node}, {data.horizon}): {action}{effect}."
 
 
 def render_report(data: ReportData) -> str:
     """The complete HTML page for ``data`` (a str; the caller writes it atomically)."""
     env = _environment()
+    h = data.hedge_load
     charts = {
         "cost": plots.cost_cdf_svg(
             data.cost.hedged_usd_per_gpu_hour,
@@ -244,6 +438,16 @@ def render_report(data: ReportData) -> str:
             data.cost.unhedged_percentiles,
         ),
         "frontier": _frontier_chart(data),
+        "hedge_load": plots.hedge_load_svg(
+            h.interval_start_utc,
+            h.tz,
+            block_mw=h.block_mw,
+            option_mw=h.option_mw,
+            load_mean_mw=h.load_mean_mw,
+            load_band_mw=(h.load_low_mw, h.load_high_mw),
+            scheduled_mw=h.scheduled_mw,
+            band_label=h.band_label,
+        ),
         "payoffs": [
             plots.payoff_svg(
                 c.product, c.price_usd_per_mwh, c.payoff_usd_per_mwh, c.premium_usd_per_mwh, i
@@ -260,7 +464,7 @@ def render_report(data: ReportData) -> str:
                 data.schedule.price_low_usd_per_mwh,
                 data.schedule.price_high_usd_per_mwh,
             ),
-            thresholds_usd_per_mwh=data.schedule.thresholds_usd_per_mwh,
+            first_shed_usd_per_mwh=data.schedule.first_shed_usd_per_mwh,
             band_label=data.schedule.band_label,
         ),
     }
@@ -270,6 +474,7 @@ def render_report(data: ReportData) -> str:
         sentence=recommendation_sentence(data),
         charts={k: _markup(v) for k, v in charts.items()},
         schedule_energy=schedule_energy(data.schedule),
+        breakdown_lines=BREAKDOWN_LINES,
         section_ids=SECTION_IDS,
     )
 
@@ -282,7 +487,12 @@ def _frontier_chart(data: ReportData) -> str | None:
     if f.unhedged_cvar_usd is not None and f.unhedged_expected_usd is not None:
         unhedged = (f.unhedged_cvar_usd, f.unhedged_expected_usd)
     return plots.frontier_svg(
-        f.cvar_usd, f.expected_usd, (f.chosen_cvar_usd, f.chosen_expected_usd), unhedged, data.alpha
+        f.cvar_usd,
+        f.expected_usd,
+        f.lambdas,
+        chosen=(f.chosen_cvar_usd, f.chosen_expected_usd),
+        unhedged=unhedged,
+        alpha=data.alpha,
     )
 
 
@@ -308,14 +518,14 @@ def _markup(value: str | list[str] | None) -> Markup | list[Markup] | None:
 def _usd(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "—" if value is None else ("no limit" if value > 0 else "−∞")
-    sign = "−" if value < 0 else ""
+    sign = "−" if round(value) < 0 else ""
     return f"{sign}${abs(value):,.0f}"
 
 
 def _usd2(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return _usd(value)
-    sign = "−" if value < 0 else ""
+    sign = "−" if round(value, 2) < 0 else ""
     return f"{sign}${abs(value):,.2f}"
 
 
@@ -323,14 +533,34 @@ def _usd_gpu_h(value: float | None) -> str:
     """$/GPU-h with three decimals: campus energy costs are a few cents per GPU-hour."""
     if value is None or not math.isfinite(value):
         return _usd(value)
-    sign = "−" if value < 0 else ""
+    sign = "−" if round(value, 3) < 0 else ""
     return f"{sign}${abs(value):,.3f}"
+
+
+def _scaled(value: float, scale: float) -> str:
+    return f"{abs(value) / scale:,.2f}" if scale > 1 else f"{abs(value):,.0f}"
+
+
+def usd_band(value: float, band: tuple[float, float] | None) -> str:
+    """``$1.23M (1.10-1.35M)``: a dollar figure with its interval in the same scale."""
+    scale, suffix = (
+        (1e6, "M") if abs(value) >= 1e6 else ((1e3, "k") if abs(value) >= 1e4 else (1, ""))
+    )
+    sign = "−" if value < 0 else ""
+    text = f"{sign}${_scaled(value, scale)}{suffix}"
+    if band is None:
+        return text
+    low, high = (("−" if v < 0 else "") + _scaled(v, scale) for v in band)
+    return f"{text} ({low}{' to ' if band[0] < 0 else '-'}{high}{suffix})"
 
 
 def _num(value: float | None, digits: int = 1) -> str:
     if value is None:
         return "—"
-    return f"{value:,.{digits}f}".replace("-", "−")
+    text = f"{value:,.{digits}f}"
+    if text.lstrip("-").strip("0.,") == "":
+        text = text.lstrip("-")
+    return text.replace("-", "−")
 
 
 def _signed(value: float | None, unit: str) -> str:
@@ -368,9 +598,11 @@ def _environment() -> jinja2.Environment:
         usd=_usd,
         usd2=_usd2,
         usd_gpu_h=_usd_gpu_h,
+        usd_band=usd_band,
         num=_num,
         signed=_signed,
         in_unit=_in_unit,
         pct=lambda v: f"{v:.1%}",
+        pct0=lambda v: f"{v:.0%}",
     )
     return env

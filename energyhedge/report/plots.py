@@ -19,12 +19,16 @@ import numpy as np
 from markupsafe import escape
 from matplotlib import dates as mdates
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 from matplotlib.ticker import FuncFormatter
 
 HEDGED_COLOR = "#1f5fa8"
 UNHEDGED_COLOR = "#c2571a"
 CLASS_COLORS = ("#1f5fa8", "#5aa05a", "#c2571a", "#8a5cb8", "#b8a13a", "#3aa6b8")
 FIRM_COLOR = "#9a9a9a"
+FRONTIER_ZOOM = 5.0
+"""The frontier gets an overview and a detail panel when all points span this many times the
+range of the points with lambda > 0."""
 
 _RC = {
     "svg.fonttype": "none",
@@ -87,8 +91,8 @@ def cost_cdf_svg(
         ax = fig.add_subplot()
         p = np.asarray(probabilities, dtype=float)
         for values, pct, color, label in (
-            (unhedged_usd_per_gpu_hour, unhedged_percentiles, UNHEDGED_COLOR, "unhedged"),
-            (hedged_usd_per_gpu_hour, hedged_percentiles, HEDGED_COLOR, "hedged"),
+            (unhedged_usd_per_gpu_hour, unhedged_percentiles, UNHEDGED_COLOR, "none"),
+            (hedged_usd_per_gpu_hour, hedged_percentiles, HEDGED_COLOR, "both"),
         ):
             v = np.asarray(values, dtype=float)
             order = np.argsort(v, kind="stable")
@@ -97,7 +101,7 @@ def cost_cdf_svg(
                 ax.axvline(x, color=color, linestyle=":", linewidth=0.9)
                 ax.annotate(
                     f"{name} {_usd(x)}",
-                    (x, 0.06 + 0.11 * i + (0.38 if label == "hedged" else 0.0)),
+                    (x, 0.06 + 0.11 * i + (0.38 if label == "both" else 0.0)),
                     xytext=(3, 0),
                     textcoords="offset points",
                     color=color,
@@ -114,42 +118,122 @@ def cost_cdf_svg(
 def frontier_svg(
     cvar_usd: np.ndarray,
     expected_usd: np.ndarray,
+    lambdas: np.ndarray,
+    *,
     chosen: tuple[float, float],
     unhedged: tuple[float, float] | None,
     alpha: float,
 ) -> str:
     """Efficient frontier: expected cost ($) against CVaR at ``alpha`` ($), chosen point marked.
 
-    ``chosen`` and ``unhedged`` are ``(cvar_usd, expected_usd)`` pairs.
+    ``chosen`` and ``unhedged`` are ``(cvar_usd, expected_usd)`` pairs. When some points (the
+    risk-neutral lambda = 0 optimum, the unhedged campus) lie far from the risk-averse ones, a
+    linear scale would squash the rest into a dot; a log scale would still squash points a few
+    per cent apart and make differences hard to read in dollars. So the chart then has two linear
+    panels: an overview with every point (the detail's area boxed) and a detail of the points
+    near the chosen one (those with lambda > 0).
     """
+    x, y = np.asarray(cvar_usd, dtype=float), np.asarray(expected_usd, dtype=float)
+    lam = np.asarray(lambdas, dtype=float)
+    near = lam > 0
+    core_x = np.append(x[near], chosen[0])
+    core_y = np.append(y[near], chosen[1])
+    all_x = np.append(x, [chosen[0]] + ([unhedged[0]] if unhedged else []))
+    all_y = np.append(y, [chosen[1]] + ([unhedged[1]] if unhedged else []))
+    box = _padded(core_x, core_y)
+    full = _padded(all_x, all_y)
+    split = (full[1] - full[0]) > FRONTIER_ZOOM * (box[1] - box[0]) or (
+        full[3] - full[2]
+    ) > FRONTIER_ZOOM * (box[3] - box[2])
     fig = _figure(7.2, 3.2, "frontier")
     with mpl.rc_context(_RC):
-        ax = fig.add_subplot()
-        order = np.argsort(cvar_usd, kind="stable")
-        ax.plot(
-            np.asarray(cvar_usd)[order],
-            np.asarray(expected_usd)[order],
-            marker="o",
-            markersize=3.5,
-            color=HEDGED_COLOR,
-            label="frontier (λ sweep)",
-        )
-        ax.plot(*chosen, marker="*", markersize=13, color="#d62728", linestyle="", label="chosen")
-        if unhedged is not None:
+        if split:
+            overview, detail = fig.subplots(1, 2, width_ratios=(1, 2))
+            panels = ((overview, None), (detail, box))
+        else:
+            detail = fig.add_subplot()
+            panels = ((detail, None),)
+        for ax, limits in panels:
+            order = np.argsort(x, kind="stable")
             ax.plot(
-                *unhedged,
-                marker="s",
-                markersize=6,
-                color=UNHEDGED_COLOR,
-                linestyle="",
-                label="no hedge",
+                x[order],
+                y[order],
+                marker="o",
+                markersize=3.5,
+                color=HEDGED_COLOR,
+                label="frontier (λ sweep)",
             )
-        ax.set_xlabel(f"CVaR {alpha:.0%} of scenario cost")
-        ax.set_ylabel("expected scenario cost")
-        ax.xaxis.set_major_formatter(FuncFormatter(_usd))
-        ax.yaxis.set_major_formatter(FuncFormatter(_usd))
-        ax.legend(loc="best")
-    return _to_svg(fig, "frontier", "Efficient frontier, expected cost against CVaR")
+            ax.plot(
+                *chosen,
+                marker="*",
+                markersize=13,
+                color="#d62728",
+                linestyle="",
+                label="chosen (table: both)",
+            )
+            if unhedged is not None:
+                ax.plot(
+                    *unhedged,
+                    marker="s",
+                    markersize=6,
+                    color=UNHEDGED_COLOR,
+                    linestyle="",
+                    label="none (table)",
+                )
+            ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+            ax.yaxis.set_major_formatter(FuncFormatter(_usd))
+            if limits is not None:
+                ax.set_xlim(limits[0], limits[1])
+                ax.set_ylim(limits[2], limits[3])
+        for (xi, yi), names in _labels(x, y, lam).items():
+            if not split or (box[0] <= xi <= box[1] and box[2] <= yi <= box[3]):
+                detail.annotate(
+                    f"λ={names}",
+                    (xi, yi),
+                    xytext=(4, 3),
+                    textcoords="offset points",
+                    fontsize=7,
+                    color="#444444",
+                )
+        if split:
+            overview.add_patch(
+                Rectangle(
+                    (box[0], box[2]),
+                    box[1] - box[0],
+                    box[3] - box[2],
+                    fill=False,
+                    edgecolor="#555555",
+                    linestyle="--",
+                )
+            )
+            overview.set_title("all points", fontsize=8.5)
+            detail.set_title("detail: λ > 0 and the chosen point", fontsize=8.5)
+            overview.tick_params(labelsize=7)
+            for label in overview.get_xticklabels():
+                label.set_rotation(30)
+        detail.set_xlabel(f"CVaR {alpha:.0%} of scenario cost (out of sample)")
+        (overview if split else detail).set_ylabel("expected scenario cost (out of sample)")
+        detail.legend(loc="best", fontsize=7.5)
+    return _to_svg(fig, "frontier", "Efficient frontier out of sample, expected cost against CVaR")
+
+
+def _labels(x: np.ndarray, y: np.ndarray, lam: np.ndarray) -> dict[tuple[float, float], str]:
+    """One label per distinct point: ``"1, 2, 4"`` where several lambdas give the same costs."""
+    out: dict[tuple[float, float], list[str]] = {}
+    for xi, yi, li in zip(x, y, lam, strict=True):
+        key = next((k for k in out if np.isclose(k[0], xi) and np.isclose(k[1], yi)), (xi, yi))
+        out.setdefault(key, []).append(f"{li:g}")
+    return {k: ", ".join(v) for k, v in out.items()}
+
+
+def _padded(x: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
+    """Axis limits (x0, x1, y0, y1) around points, 12 % padding, never zero wide ($)."""
+    out = []
+    for v in (x, y):
+        lo, hi = float(np.min(v)), float(np.max(v))
+        pad = max(0.12 * (hi - lo), 0.002 * max(abs(lo), abs(hi), 1.0))
+        out += [lo - pad, hi + pad]
+    return out[0], out[1], out[2], out[3]
 
 
 def payoff_svg(
@@ -193,30 +277,26 @@ def schedule_svg(
     class_mw: Mapping[str, np.ndarray],
     price_mean_usd_per_mwh: np.ndarray,
     price_band_usd_per_mwh: tuple[np.ndarray, np.ndarray],
-    thresholds_usd_per_mwh: Mapping[str, float],
+    first_shed_usd_per_mwh: Mapping[str, np.ndarray],
     band_label: str,
 ) -> str:
-    """Day-ahead schedule (stacked MW by job class) above the price and curtailment thresholds.
+    """Day-ahead schedule (stacked MW by job class) above the price and, per class, the price
+    above which its curtailment ladder starts to shed ($/MWh per interval; it dips where the
+    coincident-peak tag is expected).
 
     Times are UTC instants labelled in the local clock ``tz``; the price panel uses a symmetric
-    log scale so that thresholds in the thousands and ordinary prices share one axis.
+    log scale so that ladder prices in the thousands and ordinary prices share one axis.
     """
     fig = _figure(7.2, 4.6, "schedule")
     with mpl.rc_context(_RC):
         ax_mw, ax_p = fig.subplots(2, 1, sharex=True, height_ratios=(3, 2))
-        stamps = np.asarray(interval_start_utc, dtype="datetime64[us]")
-        step = stamps[1] - stamps[0] if stamps.size > 1 else np.timedelta64(1, "h")
-        edges = [
-            datetime.fromisoformat(str(s)).replace(tzinfo=UTC)
-            for s in np.append(stamps, stamps[-1] + step)
-        ]
-        x = mdates.date2num(edges)
+        x = _edges(interval_start_utc)
         colors = {name: CLASS_COLORS[i % len(CLASS_COLORS)] for i, name in enumerate(class_mw)}
         layers = [("firm (inference + base)", np.asarray(firm_mw, dtype=float), FIRM_COLOR)]
         layers += [
             (name, np.asarray(mw, dtype=float), colors[name]) for name, mw in class_mw.items()
         ]
-        bottom = np.zeros(stamps.size)
+        bottom = np.zeros(x.size - 1)
         for name, mw, color in layers:
             ax_mw.stairs(bottom + mw, x, baseline=bottom, fill=True, color=color, label=name)
             bottom = bottom + mw
@@ -228,29 +308,89 @@ def schedule_svg(
         ax_p.stairs(hi, x, baseline=lo, fill=True, color="#cfdcec", label=band_label)
         ax_p.stairs(price_mean_usd_per_mwh, x, color="#222222", label="mean price")
         levels = [float(np.max(hi))]
-        for name, level in thresholds_usd_per_mwh.items():
-            if np.isfinite(level):
-                levels.append(level)
-                ax_p.axhline(
+        for name, shed in first_shed_usd_per_mwh.items():
+            level = np.asarray(shed, dtype=float)
+            if np.isfinite(level).all():
+                levels.append(float(level.max()))
+                ax_p.stairs(
                     level,
+                    x,
                     color=colors.get(name, "#555555"),
                     linestyle="--",
                     linewidth=1.0,
-                    label=f"stop {name} above {_usd(level)}/MWh",
+                    label=f"{name} starts to shed above",
                 )
         ax_p.set_ylim(min(float(np.min(lo)), 0.0), max(levels) * 1.5)
         ax_p.set_yscale("symlog", linthresh=100.0)
         ax_p.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
         ax_p.set_ylabel("$/MWh")
         ax_p.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5)
-        zone = ZoneInfo(tz)
-        ax_p.xaxis.set_major_locator(mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=9))
-        ax_p.xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M", tz=zone))
-        ax_p.set_xlabel(f"interval start, local time ({tz})")
-        for label in ax_p.get_xticklabels():
-            label.set_rotation(20)
-            label.set_horizontalalignment("right")
-    return _to_svg(fig, "schedule", "Schedule by job class with price and curtailment thresholds")
+        _local_time_axis(ax_p, tz)
+    return _to_svg(fig, "schedule", "Schedule by job class with price and the curtailment ladder")
+
+
+def hedge_load_svg(
+    interval_start_utc: np.ndarray,
+    tz: str,
+    *,
+    block_mw: np.ndarray,
+    option_mw: np.ndarray,
+    load_mean_mw: np.ndarray,
+    load_band_mw: tuple[np.ndarray, np.ndarray],
+    scheduled_mw: np.ndarray,
+    band_label: str,
+) -> str:
+    """Net block position (MW, filled) and option notional (MW, dotted) against campus load:
+    its band and mean out of sample, and the scheduled load (dashed), by interval.
+
+    A block position above the load band is an over-hedge: the campus sells the excess back at
+    the real-time price.
+    """
+    fig = _figure(7.2, 3.2, "hedge-load")
+    with mpl.rc_context(_RC):
+        ax = fig.add_subplot()
+        x = _edges(interval_start_utc)
+        low, high = load_band_mw
+        ax.stairs(block_mw, x, fill=True, color=HEDGED_COLOR, alpha=0.35, label="net block MW")
+        ax.stairs(high, x, baseline=low, fill=True, color="#555555", alpha=0.25, label=band_label)
+        ax.stairs(load_mean_mw, x, color="#222222", label="mean load (ladder)")
+        ax.stairs(scheduled_mw, x, color="#222222", linestyle="--", label="scheduled load")
+        if np.any(np.asarray(option_mw) != 0):
+            ax.stairs(
+                option_mw,
+                x,
+                color=UNHEDGED_COLOR,
+                linestyle=":",
+                linewidth=1.6,
+                label="option notional MW",
+            )
+        ax.axhline(0.0, color="#555555", linewidth=0.8)
+        ax.set_ylabel("MW")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5)
+        _local_time_axis(ax, tz)
+    return _to_svg(fig, "hedge-load", "Hedge position against campus load by interval")
+
+
+def _edges(interval_start_utc: np.ndarray) -> np.ndarray:
+    """Matplotlib date numbers of the interval edges (T + 1), from UTC interval starts."""
+    stamps = np.asarray(interval_start_utc, dtype="datetime64[us]")
+    step = stamps[1] - stamps[0] if stamps.size > 1 else np.timedelta64(1, "h")
+    edges = [
+        datetime.fromisoformat(str(s)).replace(tzinfo=UTC)
+        for s in np.append(stamps, stamps[-1] + step)
+    ]
+    return mdates.date2num(edges)
+
+
+def _local_time_axis(ax, tz: str) -> None:
+    """Label the x axis of UTC date numbers in the local clock ``tz``."""
+    zone = ZoneInfo(tz)
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(tz=zone, minticks=4, maxticks=9))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %d %H:%M", tz=zone))
+    ax.set_xlabel(f"interval start, local time ({tz})")
+    for label in ax.get_xticklabels():
+        label.set_rotation(20)
+        label.set_horizontalalignment("right")
 
 
 def payoff_grid(
