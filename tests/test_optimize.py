@@ -230,7 +230,7 @@ def test_raising_lambda_never_raises_cvar(small):
     assert points[2].objective_usd == pytest.approx(fresh.objective_usd, rel=1e-7)
 
 
-@pytest.mark.parametrize(("intervals", "scenarios"), [(24, 40), (48, 150)])
+@pytest.mark.parametrize(("intervals", "scenarios"), [(24, 40), (48, 90)])
 def test_fast_path_equals_pyomo(intervals, scenarios):
     problem = synthetic_problem(intervals, scenarios, seed=intervals)
     for options in (FAST, dataclasses.replace(FAST, alpha=0.9, cvar_weight=2.5)):
