@@ -234,9 +234,10 @@ class _Plan:
         chance = p @ self.exceeds[:, w.cols].any(axis=1)
         t = w.cols.start + int(np.argmin(np.where(np.isfinite(level), level, np.inf)))
         j = int(np.argmin(self.shed.price_usd_per_mwh[:, t]))
+        sheds = np.isfinite(self.shed.price_usd_per_mwh[j, w.cols])
         return (
             f"the ladder starts to shed load ({self.names[j]} first, "
-            f"{self.shed.mw[j, t]:,.1f} MW) above {_price_range(finite)}: "
+            f"{_mw(self.shed.mw[j, w.cols][sheds])}) above {_price_range(finite)}: "
             f"{_percent(chance)} chance out of sample{w.at_some_point}"
         )
 

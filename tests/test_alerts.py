@@ -1,53 +1,56 @@
-"""Operator alerts on hand-built problems: every kind, merged windows, DST labels, quiet days."""
+"""Operator alerts on hand-built problems: what the schedule runs and where the ladder sheds,
+merged windows, DR calls, run warnings, DST labels, quiet days."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
-from energyhedge.alerts import Alert, operator_alerts
+from energyhedge.alerts import Alert, first_shed, operator_alerts
 from energyhedge.data.quality import Finding
 from energyhedge.model.problem import Decision, FlexClass, HedgeProblem
 from energyhedge.report.content import alert_rows
 from energyhedge.report.html import AlertRow
 
-# 3 hourly intervals from 2023-08-17 18:00 CDT, 4 scenarios.
-START = "2023-08-17T23:00"
+# 3 hourly intervals from 2023-08-17 15:00 CDT, 4 scenarios.
+START = "2023-08-17T20:00"
 PROBABILITIES = np.array([0.5, 0.3, 0.15, 0.05])
 PRICES = np.array(
     [
-        [50.0, 3000.0, 70.0],  # exactly at the threshold: does not exceed it
-        [100.0, 3500.0, 80.0],
+        [50.0, 950.0, 70.0],
+        [100.0, 800.0, 80.0],
         [40.0, 3200.0, 3100.0],
         [3100.0, 50.0, 5000.0],
     ]
 )
-# P(price > 3,000) by interval: 0.05 (s3), 0.45 (s1 + s2), 0.20 (s2 + s3).
+LINEAR = (np.array([0.0, 1.0]), np.array([0.0, 1.0]))
 
 
-def _flex(name: str, t: int) -> FlexClass:
-    return FlexClass(name, np.full(t, 10.0), 800.0, 3.75, np.array([0.0, 1.0]), np.array([0, 1.0]))
+def _flex(name: str, t: int, value: float, curve=LINEAR) -> FlexClass:
+    """10 MW class; 800 GPU-h/MWh at ``value`` $/GPU-h: break-even 800 x value $/MWh."""
+    return FlexClass(name, np.full(t, 10.0), 800.0, value, *curve)
 
 
 def _problem(
     prices: np.ndarray = PRICES,
     *,
     start: str = START,
-    probabilities: np.ndarray = PROBABILITIES,
     cp: np.ndarray | None = None,
     called: np.ndarray | None = None,
+    flex: tuple[FlexClass, ...] | None = None,
 ) -> HedgeProblem:
     s, t = prices.shape
     return HedgeProblem(
         interval_start_utc=np.datetime64(start, "us") + np.arange(t) * np.timedelta64(1, "h"),
         interval_hours=np.ones(t),
         prices_usd_per_mwh=prices,
-        probabilities=probabilities,
+        probabilities=PROBABILITIES,
         firm_load_mw=np.full(t, 30.0),
         firm_gpu_hours=np.zeros(t),
         firm_value_usd_per_gpu_hour=0.0,
-        flex=(_flex("training", t), _flex("batch", t)),
+        flex=flex or (_flex("training", t, 3.75), _flex("batch", t, 1.25)),  # 3,000 and 1,000
         grid_limit_mw=100.0,
         products=(),
         dr_price_usd_per_mw_h=np.zeros(t),
@@ -58,129 +61,145 @@ def _problem(
     )
 
 
-def _decision(t: int = 3, *, dr_mw=None, thresholds=(3000.0, np.inf)) -> Decision:
+def _decision(t: int = 3, *, schedule=None, dr_mw=None, ladder: bool = True) -> Decision:
     return Decision(
         product_mw=np.zeros(0),
-        schedule_mw=np.full((2, t), 10.0),
+        schedule_mw=np.full((2, t), 10.0) if schedule is None else np.asarray(schedule, float),
         dr_mw=np.zeros(t) if dr_mw is None else np.asarray(dr_mw, dtype=float),
-        curtail_above_usd_per_mwh=np.array(thresholds),
+        follows_ladder=ladder,
     )
 
 
-def _messages(alerts: list[Alert]) -> list[str]:
-    return [a.message for a in alerts]
-
-
-def test_scarcity_single_interval_and_merged_window() -> None:
-    (only,) = operator_alerts(_problem(), _decision(), iso="ercot", min_probability=0.3)
-    assert only == Alert(
-        "warning",
-        "scarcity",
-        "2023-08-17 19:00 CDT: 45% chance the price exceeds $3,000/MWh; training stops above it",
-        "2023-08-18T00:00:00Z",
-        "2023-08-18T01:00:00Z",
-        "2023-08-17 19:00 CDT",
-    )
-    # At 10 %, 19:00 and 20:00 merge; the chance of at least one price above 3,000 in the
-    # window is s1 + s2 + s3 = 0.5.
-    (merged,) = operator_alerts(_problem(), _decision(), iso="ercot", min_probability=0.1)
-    assert merged.message == (
-        "2023-08-17 19:00-21:00 CDT: 50% chance the price exceeds $3,000/MWh at some point; "
-        "training stops above it"
-    )
-    assert (merged.interval_start_utc, merged.interval_end_utc) == (
-        "2023-08-18T00:00:00Z",
-        "2023-08-18T02:00:00Z",
-    )
-    # At the default 5 %, 18:00 (s3 alone, exactly 0.05) joins the window.
-    (whole,) = operator_alerts(_problem(), _decision(), iso="ercot")
-    assert whole.when == "2023-08-17 18:00-21:00 CDT"
-
-
-def test_scarcity_uses_the_lowest_finite_threshold_and_names_its_classes() -> None:
-    decision = _decision(thresholds=(3100.0, 3100.0))
-    (alert,) = operator_alerts(_problem(), decision, iso="ercot", min_probability=0.1)
-    # Above 3,100: s1 at 19:00 (0.3), s2 at 19:00 (0.15) and s3 at 20:00 (0.05, below 10 %).
-    assert alert.message == (
-        "2023-08-17 19:00 CDT: 45% chance the price exceeds $3,100/MWh; "
-        "training and batch stop above it"
-    )
-    none = _decision(thresholds=(np.inf, np.inf))
-    assert operator_alerts(_problem(), none, iso="ercot") == []
-
-
-def test_coincident_peak_expected_tag_cost_merged() -> None:
+def _tag(value: float = 100.0) -> np.ndarray:
+    """Tag weight $/MW in 15:00 and 16:00 (the 4CP hours), none at 17:00."""
     cp = np.zeros((4, 3))
-    cp[:, 0] = [1000.0, 1000.0, 0.0, 2000.0]  # 0.5 x 1,000 + 0.3 x 1,000 + 0.05 x 2,000 = 900
-    cp[2, 1] = 400.0  # 0.15 x 400 = 60
-    low = np.full((4, 3), 50.0)
-    (alert,) = operator_alerts(_problem(low, cp=cp), _decision(), iso="ercot")
-    assert alert.kind == "coincident_peak" and alert.level == "warning"
-    assert alert.message == (
-        "2023-08-17 18:00-20:00 CDT: coincident-peak risk, keep load low: expected tag cost "
-        "$960 per MW of load held through it"
+    cp[:, :2] = value
+    return cp
+
+
+def test_coincident_peak_alert_states_the_schedule_tag_cost_and_shed_price() -> None:
+    alerts = operator_alerts(_problem(cp=_tag()), _decision(), iso="ercot")
+    cp, scarcity = alerts
+    # Full schedule: 30 firm + 10 + 10 = 50 MW through 15:00-17:00. Tag $100/MW per hour:
+    # $200 per MW held, $10,000 at 50 MW. Batch (break-even $1,000) sheds first, above
+    # 1,000 - 100 = $900/MWh; a price above 900 in 15:00 or 16:00: s0, s2, s3 = 70 %.
+    assert cp == Alert(
+        "warning",
+        "coincident_peak",
+        "2023-08-17 15:00-17:00 CDT: coincident-peak risk: the schedule runs 50.0 MW (firm "
+        "30.0, training 10.0, batch 10.0); expected tag cost $10,000 at that load ($200 per MW "
+        "held through it); the ladder starts to shed load (batch first, 10.0 MW) above "
+        "$900/MWh: 70% chance out of sample at some point",
+        "2023-08-17T20:00:00Z",
+        "2023-08-17T22:00:00Z",
+        "2023-08-17 15:00-17:00 CDT",
     )
-    cp[:, 0] = 0.0
-    (single,) = operator_alerts(_problem(low, cp=cp), _decision(), iso="ercot")
-    assert single.message == (
-        "2023-08-17 19:00 CDT: coincident-peak risk, keep load low: expected tag cost "
-        "$60 per MW of load"
+    # 17:00 has no tag: batch sheds above $1,000, reached by s2 and s3 (20 %).
+    assert scarcity.message == (
+        "2023-08-17 17:00 CDT: the ladder starts to shed load (batch first, 10.0 MW) above "
+        "$1,000/MWh: 20% chance out of sample; the schedule runs 50.0 MW (firm 30.0, "
+        "training 10.0, batch 10.0)"
     )
+    assert not any("keep load low" in a.message for a in alerts)
+
+
+def test_alerts_follow_the_optimised_schedule_in_the_window() -> None:
+    # The optimiser moved batch out of the tag hours and ran training at 5 MW in the first.
+    schedule = [[5.0, 10.0, 10.0], [0.0, 0.0, 10.0]]
+    (cp, _) = operator_alerts(_problem(cp=_tag()), _decision(schedule=schedule), iso="ercot")
+    # 35 + 40 MW at $100/MW: $7,500. Training sheds above 3,000 - 100: s2 (3,200) and s3.
+    assert cp.message == (
+        "2023-08-17 15:00-17:00 CDT: coincident-peak risk: the schedule runs 35.0-40.0 MW "
+        "(firm 30.0, training 5.0-10.0); expected tag cost $7,500 at that load ($200 per MW "
+        "held through it); the ladder starts to shed load (training first, 5.0-10.0 MW) "
+        "above $2,900/MWh: 20% chance out of sample at some point"
+    )
+
+
+def test_a_schedule_without_the_ladder_sheds_nothing() -> None:
+    (cp,) = operator_alerts(_problem(cp=_tag()), _decision(ladder=False), iso="ercot")
+    assert cp.message.endswith(
+        "the ladder sheds nothing here (no load that can be curtailed in real time)"
+    )
+
+
+def test_first_shed_is_the_lowest_rung_that_sheds() -> None:
+    # Training: half its power does 75 % of the work, so segment values 4,500 and 1,500 $/MWh.
+    curve = (np.array([0.0, 0.5, 1.0]), np.array([0.0, 0.75, 1.0]))
+    flex = (_flex("training", 3, 3.75, curve), _flex("batch", 3, 1.25))
+    problem = _problem(cp=_tag(), flex=flex)
+    shed = first_shed(problem, _decision(schedule=[[10.0, 4.0, 10.0], [0.0, 0.0, 10.0]]))
+    # At 10 MW the 1,500 rung sheds 5 MW (less the $100 tag in 15:00); at 4 MW only the
+    # 4,500 rung runs (4 MW, minus the tag); batch sheds 10 MW above 1,000 where scheduled.
+    np.testing.assert_allclose(shed.price_usd_per_mwh[0], [1400.0, 4400.0, 1500.0])
+    np.testing.assert_allclose(shed.mw[0], [5.0, 4.0, 5.0])
+    assert shed.price_usd_per_mwh[1].tolist() == [np.inf, np.inf, 1000.0]
+    assert shed.mw[1].tolist() == [0.0, 0.0, 10.0]
+
+
+def test_scarcity_windows_merge_and_respect_the_threshold() -> None:
+    prices = np.array(
+        [
+            [50.0, 1500.0, 70.0],
+            [100.0, 1200.0, 80.0],
+            [40.0, 3200.0, 3100.0],
+            [3100.0, 50.0, 5000.0],
+        ]
+    )
+    # Above $1,000 (batch): 15:00 5 %, 16:00 95 %, 17:00 20 %; at 10 %, 16:00-18:00 merge and
+    # the chance of at least one is s0 + s1 + s2 + s3 = 100 %.
+    (merged,) = operator_alerts(_problem(prices), _decision(), iso="ercot", min_probability=0.1)
+    assert merged.when == "2023-08-17 16:00-18:00 CDT"
+    assert "above $1,000/MWh: 100% chance out of sample at some point;" in merged.message
+    (whole,) = operator_alerts(_problem(prices), _decision(), iso="ercot")
+    assert whole.when == "2023-08-17 15:00-18:00 CDT"
+    assert operator_alerts(_problem(np.full((4, 3), 45.0)), _decision(), iso="ercot") == []
 
 
 def test_dr_call_only_where_capacity_is_offered() -> None:
     called = np.zeros((4, 3), dtype=bool)
-    called[0, 0] = True  # 50 % at 18:00, but no DR offered then
-    called[1, 1] = True  # 30 % at 19:00
-    called[3, 2] = True  # 5 % at 20:00
+    called[0, 0] = True  # 50 % at 15:00, but no DR offered then
+    called[1, 1] = True  # 30 % at 16:00
+    called[3, 2] = True  # 5 % at 17:00
     low = np.full((4, 3), 50.0)
     decision = _decision(dr_mw=[0.0, 10.0, 20.0])
     (alert,) = operator_alerts(_problem(low, called=called), decision, iso="ercot")
     assert alert.kind == "dr_call"
     assert alert.message == (
-        "2023-08-17 19:00-21:00 CDT: 35% chance the up to 20.0 MW of DR capacity offered is "
+        "2023-08-17 16:00-18:00 CDT: 35% chance the up to 20.0 MW of DR capacity offered is "
         "called at some point; be ready to curtail it"
     )
     flat = _decision(dr_mw=[0.0, 10.0, 10.0])
     (alert,) = operator_alerts(_problem(low, called=called), flat, iso="ercot", min_probability=0.1)
     assert alert.message == (
-        "2023-08-17 19:00 CDT: 30% chance the 10.0 MW of DR capacity offered is called; "
+        "2023-08-17 16:00 CDT: 30% chance the 10.0 MW of DR capacity offered is called; "
         "be ready to curtail it"
     )
 
 
 def test_data_and_solver_alerts_and_order() -> None:
     finding = Finding("gap", "ercot/rtm/LZ_HOUSTON/60min", 2, "2 intervals missing")
-    cp = np.zeros((4, 3))
-    cp[:, 0] = 100.0
     alerts = operator_alerts(
-        _problem(cp=cp),
+        _problem(cp=_tag()),
         _decision(),
         findings=[finding],
         solver={"status": "Time limit reached"},
         refresh="refresh failed: used the price store as is",
         iso="ercot",
-        min_probability=0.1,
     )
     assert [(a.level, a.kind) for a in alerts] == [
         ("warning", "data"),
         ("warning", "solver"),
-        ("warning", "coincident_peak"),  # 18:00
-        ("warning", "scarcity"),  # 19:00
+        ("warning", "coincident_peak"),  # 15:00
+        ("warning", "scarcity"),  # 17:00
         ("info", "data"),
     ]
     assert alerts[0].message == "market data refresh failed: used the price store as is"
     assert alerts[0].interval_start_utc is None and alerts[0].when == ""
     assert "'Time limit reached'" in alerts[1].message
     assert alerts[-1].message == "ercot/rtm/LZ_HOUSTON/60min: gap: 2 intervals missing"
-    assert alerts[2].record() == {
-        "level": "warning",
-        "kind": "coincident_peak",
-        "message": "2023-08-17 18:00 CDT: coincident-peak risk, keep load low: expected tag "
-        "cost $100 per MW of load",
-        "interval_start_utc": "2023-08-17T23:00:00Z",
-        "interval_end_utc": "2023-08-18T00:00:00Z",
-    }
+    assert alerts[2].record()["interval_start_utc"] == "2023-08-17T20:00:00Z"
+    assert alerts[2].record()["interval_end_utc"] == "2023-08-17T22:00:00Z"
 
 
 def test_quiet_day_raises_nothing() -> None:
@@ -195,22 +214,25 @@ def test_quiet_day_raises_nothing() -> None:
     assert quiet == []
 
 
-def test_local_labels_across_dst_and_midnight() -> None:
-    # 2023-11-05, Central: 06:00Z is 01:00 CDT, 07:00Z the repeated 01:00 CST.
-    prices = np.full((4, 4), 50.0)
-    for flagged, label in (
+@pytest.mark.parametrize(
+    ("flagged", "label"),
+    [
         ([1], "2023-11-05 01:00 CDT"),
         ([2], "2023-11-05 01:00 CST"),
         ([1, 2], "2023-11-05 01:00 CDT to 2023-11-05 02:00 CST"),
         ([2, 3], "2023-11-05 01:00-03:00 CST"),
-    ):
-        high = prices.copy()
-        high[:, flagged] = 4000.0
-        (alert,) = operator_alerts(
-            _problem(high, start="2023-11-05T05:00"), _decision(4), iso="ercot"
-        )
-        assert alert.when == label and alert.message.startswith(label + ": 100% chance")
-    # A window to local midnight ends at 24:00; PJM labels are Eastern.
+    ],
+)
+def test_local_labels_across_dst(flagged: list[int], label: str) -> None:
+    # 2023-11-05, Central: 06:00Z is 01:00 CDT, 07:00Z the repeated 01:00 CST.
+    high = np.full((4, 4), 50.0)
+    high[:, flagged] = 4000.0
+    (alert,) = operator_alerts(_problem(high, start="2023-11-05T05:00"), _decision(4), iso="ercot")
+    assert alert.when == label
+    assert alert.message.startswith(label + ": the ladder starts to shed load")
+
+
+def test_windows_to_midnight_and_pjm_clock() -> None:
     late = np.full((4, 2), 4000.0)
     (alert,) = operator_alerts(_problem(late, start="2023-08-18T03:00"), _decision(2), iso="ercot")
     assert alert.when == "2023-08-17 22:00-24:00 CDT"
@@ -221,23 +243,17 @@ def test_local_labels_across_dst_and_midnight() -> None:
 def test_intervals_that_are_not_back_to_back_do_not_merge() -> None:
     problem = _problem(np.full((4, 3), 4000.0))
     stamps = problem.interval_start_utc.copy()
-    stamps[2] += np.timedelta64(1, "h")  # 18:00, 19:00, then 21:00
+    stamps[2] += np.timedelta64(1, "h")  # 15:00, 16:00, then 18:00
     alerts = operator_alerts(replace(problem, interval_start_utc=stamps), _decision(), iso="ercot")
-    assert [a.when for a in alerts] == ["2023-08-17 18:00-20:00 CDT", "2023-08-17 21:00 CDT"]
+    assert [a.when for a in alerts] == ["2023-08-17 15:00-17:00 CDT", "2023-08-17 18:00 CDT"]
 
 
 def test_report_rows_put_the_window_in_its_own_column() -> None:
     alerts = [
-        Alert(
-            "warning",
-            "scarcity",
-            "2023-08-17 19:00 CDT: 45% chance",
-            "x",
-            "y",
-            "2023-08-17 19:00 CDT",
-        ),
+        Alert("warning", "scarcity", "2023-08-17 19:00 CDT: 45% chance", "x", "y",
+              "2023-08-17 19:00 CDT"),
         Alert("info", "data", "ercot/rtm/LZ_HOUSTON/60min: gap: 2 intervals missing"),
-    ]
+    ]  # fmt: skip
     assert alert_rows(alerts) == (
         AlertRow("warning", "2023-08-17 19:00 CDT", "45% chance"),
         AlertRow("info", "", "ercot/rtm/LZ_HOUSTON/60min: gap: 2 intervals missing"),
