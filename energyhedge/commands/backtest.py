@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     missing = [f"--{k}" for k in ("config", "start", "end") if fields.get(k) is None]
     if missing:
         raise ConfigError(f"backtest needs {', '.join(missing)} (or a --replay file giving them)")
+    if fields["end"] < fields["start"]:
+        source = f"{args.replay}: backtest.end" if args.replay else "--end"
+        raise ConfigError(f"{source}: {fields['end']} is before the start {fields['start']}")
     if fields.get("window_days") is not None and fields["window_days"] < 1:
         raise ConfigError(f"--window-days must be at least 1, got {fields['window_days']}")
     if fields.get("fill_missing", 0) < 0:
