@@ -44,6 +44,15 @@ from energyhedge.config import Table, load_toml
 from energyhedge.data.calendar import ISO_TZ, SHAPES, local_fields, shape_mask
 from energyhedge.data.schema import MARKETS
 from energyhedge.errors import ConfigError, DataError
+from energyhedge.units import (
+    PREMIUM,
+    PRICE,
+    check_quote,
+    checked,
+    fraction_problem,
+    heat_rate_problem,
+    price_problem,
+)
 
 KINDS = ("block", "call", "scarcity", "heat_rate_call")
 
@@ -135,11 +144,14 @@ class Catalogue:
     def __len__(self) -> int:
         return len(self.products)
 
-    def with_quotes(self, quotes_usd_per_mwh: dict[str, float]) -> Catalogue:
+    def with_quotes(
+        self, quotes_usd_per_mwh: dict[str, float], *, allow_unusual_values: bool = False
+    ) -> Catalogue:
         """The catalogue with broker quotes ($/MWh of notional) in place of the file's terms.
 
         For a block the quote is its fixed price F; for an option it is the premium per MWh of
-        notional in the product's shape. ConfigError names an unknown product.
+        notional in the product's shape. ConfigError names an unknown product, or a quote
+        outside the plausible band of ``energyhedge.units`` unless ``allow_unusual_values``.
         """
         names = [spec.name for spec in self.products]
         unknown = sorted(set(quotes_usd_per_mwh) - set(names))
@@ -153,6 +165,8 @@ class Catalogue:
             if spec.name not in quotes_usd_per_mwh:
                 return spec
             value = float(quotes_usd_per_mwh[spec.name])
+            kind = PRICE if spec.kind == "block" else PREMIUM
+            check_quote(spec.name, value, kind, spec.iso, allow=allow_unusual_values)
             if spec.kind == "block":
                 return replace(spec, fixed_price_usd_per_mwh=value)
             return replace(spec, premium_usd_per_mwh=value, premium_usd_per_mw=None)
@@ -191,25 +205,38 @@ _KIND_KEYS = {
 }
 
 
-def load_catalogue(path: str | Path) -> Catalogue:
-    """Read a contract catalogue; ConfigError naming file, key and reason on bad input."""
+MAX_PRODUCTS = 200
+"""Most products one catalogue may list."""
+MAX_PRODUCT_MW = 100_000.0
+"""Largest quantity bound of a product (MW), far beyond any campus."""
+
+
+def load_catalogue(path: str | Path, *, allow_unusual_values: bool = False) -> Catalogue:
+    """Read a contract catalogue; ConfigError naming file, key and reason on bad input.
+
+    Every $/MWh term is checked against the ISO's plausible band (``energyhedge.units``) unless
+    ``allow_unusual_values`` (the run profile's ``[run] allow_unusual_values``).
+    """
     root = load_toml(path)
     root.reject_unknown({"catalogue", "product"})
     head = root.table("catalogue", default={})
     head.reject_unknown({"name", "iso", "node", "market", "description"})
+    head.get("description", str, "")
     defaults = {k: head.data[k] for k in ("iso", "node", "market") if k in head.data}
     items = root.tables("product")
     if not items:
         raise root.error("product", "the catalogue lists no [[product]]")
-    products = tuple(_product(item, defaults) for item in items)
+    if len(items) > MAX_PRODUCTS:
+        raise root.error("product", f"{len(items)} products; at most {MAX_PRODUCTS}")
+    products = tuple(_product(item, defaults, allow_unusual_values) for item in items)
     names = [p.name for p in products]
     for i, name in enumerate(names):
         if name in names[:i]:
             raise items[i].error("name", f"duplicate product name {name!r}")
-    return Catalogue(head.get("name", str, Path(path).stem), Path(path), products)
+    return Catalogue(head.name("name", Path(path).stem), Path(path), products)
 
 
-def _product(t: Table, defaults: dict) -> ProductSpec:
+def _product(t: Table, defaults: dict, allow: bool) -> ProductSpec:
     t.reject_unknown(_PRODUCT_KEYS)
     kind = t.choice("kind", KINDS)
     foreign = {k for k in t.data if k in set().union(*_KIND_KEYS.values())} - _KIND_KEYS[kind]
@@ -220,19 +247,21 @@ def _product(t: Table, defaults: dict) -> ProductSpec:
     iso = merged.choice("iso", tuple(ISO_TZ))
     start, end = _tenor(t)
     min_default = -float("inf") if kind == "block" else 0.0
-    min_mw = t.number("min_mw", 0.0 if kind != "block" else min_default)
-    max_mw = t.number("max_mw", float("inf"))
+    bound = {"min_value": -MAX_PRODUCT_MW, "max_value": MAX_PRODUCT_MW}
+    min_mw = t.number("min_mw", 0.0 if kind != "block" else min_default, **bound)
+    max_mw = t.number("max_mw", float("inf"), **bound)
     if kind != "block" and min_mw < 0:
         raise t.error("min_mw", f"only blocks may be sold; a {kind} needs min_mw >= 0")
     if max_mw < min_mw:
         raise t.error("max_mw", f"must be >= min_mw ({min_mw:g}), got {max_mw:g}")
     if t.has("premium_usd_per_mw") and t.has("premium_usd_per_mwh"):
         raise t.error("premium_usd_per_mwh", "give the quote either per MW or per MWh, not both")
+    t.get("description", str, "")
     spec = ProductSpec(
-        name=t.get("name", str),
+        name=t.name("name"),
         kind=kind,
         iso=iso,
-        node=merged.get("node", str),
+        node=merged.name("node"),
         market=merged.choice("market", MARKETS),
         shape=t.choice("shape", SHAPES),
         start=start,
@@ -256,7 +285,33 @@ def _product(t: Table, defaults: dict) -> ProductSpec:
     cap = spec.payout_cap_usd_per_mwh
     if cap is not None and cap <= spec.strike_usd_per_mwh:
         raise t.error("payout_cap_usd_per_mwh", f"must exceed the strike, got {cap:g}")
+    _check_units(t, spec, allow)
     return spec
+
+
+_UNIT_KINDS = {
+    "price_usd_per_mwh": ("fixed_price_usd_per_mwh", PRICE),
+    "strike_usd_per_mwh": ("strike_usd_per_mwh", PRICE),
+    "payout_cap_usd_per_mwh": ("payout_cap_usd_per_mwh", PRICE),
+    "vom_usd_per_mwh": ("vom_usd_per_mwh", PREMIUM),
+    "premium_usd_per_mwh": ("premium_usd_per_mwh", PREMIUM),
+}
+
+
+def _check_units(t: Table, spec: ProductSpec, allow: bool) -> None:
+    """Refuse implausible terms (likely unit mistakes) unless ``allow``: ``energyhedge.units``."""
+    for key, (field, kind) in _UNIT_KINDS.items():
+        if t.has(key):
+            checked(t, key, price_problem(getattr(spec, field), kind, spec.iso), allow=allow)
+    if t.has("heat_rate_mmbtu_per_mwh"):
+        problem = heat_rate_problem(spec.heat_rate_mmbtu_per_mwh)
+        checked(t, "heat_rate_mmbtu_per_mwh", problem, allow=allow)
+    if t.has("loading"):
+        checked(t, "loading", fraction_problem(spec.loading), allow=allow)
+    for key in ("premium_usd_per_mw", "gas_usd_per_mmbtu"):
+        value = getattr(spec, key)
+        if value is not None and value < 0:
+            raise t.error(key, f"must not be negative, got {value:g}")
 
 
 def _tenor(t: Table) -> tuple[date | None, date | None]:

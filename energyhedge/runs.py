@@ -5,6 +5,10 @@ Layout of a profile (paths are relative to the profile's folder)::
     [run]
     campus = "../campus/tx-100mw.toml"          # iso, node and market come from the campus
     contracts = "../contracts/ercot-standard.toml"
+    allow_unusual_values = false                 # true: accept $/MWh terms outside the ISO's
+                                                 #   plausible band (energyhedge.units)
+    max_history_age_days = 7                     # older history is stale (energyhedge.freshness)
+    allow_stale_data = false                     # true: stale history is a warning, not exit 3
 
     [scenarios]
     model = "bootstrap"                          # or "regime"
@@ -40,17 +44,22 @@ Layout of a profile (paths are relative to the profile's folder)::
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
 from energyhedge.config import Table, load_toml, shown_path
+from energyhedge.freshness import DEFAULT_MAX_HISTORY_AGE_DAYS, FreshnessRule
 from energyhedge.instruments import Catalogue, load_catalogue
 from energyhedge.optimize.options import DEFAULT_HIGHS_OPTIONS, SolveOptions
 from energyhedge.scenarios import MODELS, CapEvent, HistoricalReplay
+from energyhedge.units import ALLOW_KEY, OFFER_CAP, checked, price_problem
 
 DEFAULT_FRONTIER_LAMBDAS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
+MAX_SCENARIOS = 1_000_000
+MAX_SEED = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -101,10 +110,17 @@ class RunProfile:
     frontier_lambdas: tuple[float, ...]
     quotes_usd_per_mwh: tuple[tuple[str, float], ...] = ()
     """Broker quotes given on the command line: (product, $/MWh), see ``Catalogue.with_quotes``."""
+    allow_unusual_values: bool = False
+    """``[run] allow_unusual_values``: accept $/MWh terms outside ``energyhedge.units`` bands."""
+    freshness: FreshnessRule = field(default_factory=FreshnessRule)
+    """``[run] max_history_age_days`` and ``allow_stale_data`` (``energyhedge.freshness``)."""
 
     def contracts(self) -> Catalogue:
         """The contract catalogue with the profile's broker quotes applied."""
-        return load_catalogue(self.contracts_path).with_quotes(dict(self.quotes_usd_per_mwh))
+        allow = self.allow_unusual_values
+        return load_catalogue(self.contracts_path, allow_unusual_values=allow).with_quotes(
+            dict(self.quotes_usd_per_mwh), allow_unusual_values=allow
+        )
 
     def with_overrides(
         self,
@@ -179,26 +195,29 @@ def load_run_profile(path: str | Path) -> RunProfile:
     root.reject_unknown({"run", "scenarios", "risk", "solver", "out_of_sample"})
     folder = Path(path).resolve().parent
     run = root.table("run")
-    run.reject_unknown({"campus", "contracts"})
-    scenarios = _scenarios(root.table("scenarios"), root.table("out_of_sample", {}))
+    run.reject_unknown(
+        {"campus", "contracts", ALLOW_KEY, "max_history_age_days", "allow_stale_data"}
+    )
+    allow = run.get(ALLOW_KEY, bool, False)
+    scenarios = _scenarios(root.table("scenarios"), root.table("out_of_sample", {}), allow)
     risk = root.table("risk")
     risk.reject_unknown({"alpha", "lambda", "cvar_budget_usd", "frontier_lambdas"})
     if risk.has("lambda") and risk.has("cvar_budget_usd"):
         raise risk.error("cvar_budget_usd", "give either lambda or cvar_budget_usd, not both")
     solver = root.table("solver", {})
     solver.reject_unknown({"time_limit_s", "marginals", "highs"})
-    highs = {**DEFAULT_HIGHS_OPTIONS, **solver.get("highs", dict, {})}
+    highs = {**DEFAULT_HIGHS_OPTIONS, **_highs(solver.table("highs", {}))}
     options = SolveOptions(
         alpha=risk.number("alpha", 0.95, min_value=0.5, max_value=0.9999),
-        cvar_weight=risk.number("lambda", 1.0, min_value=0.0),
-        cvar_budget_usd=risk.number("cvar_budget_usd", None),
+        cvar_weight=risk.number("lambda", 1.0, min_value=0.0, max_value=1e6),
+        cvar_budget_usd=risk.number("cvar_budget_usd", None, min_value=0.0),
         time_limit_s=solver.number("time_limit_s", 60.0, min_value=0.1, max_value=86400.0),
         highs_options=highs,
         marginals=solver.get("marginals", bool, True),
     )
     lambdas = risk.get("frontier_lambdas", list, list(DEFAULT_FRONTIER_LAMBDAS))
-    if not lambdas or not all(isinstance(v, int | float) and v >= 0 for v in lambdas):
-        raise risk.error("frontier_lambdas", "expected a non-empty list of numbers >= 0")
+    if not lambdas or not all(_finite(v) and 0 <= v <= 1e6 for v in lambdas):
+        raise risk.error("frontier_lambdas", "expected a non-empty list of numbers 0..1e6")
     return RunProfile(
         path=Path(path),
         campus_path=Path(os.path.normpath(folder / run.get("campus", str))),
@@ -206,10 +225,31 @@ def load_run_profile(path: str | Path) -> RunProfile:
         scenarios=scenarios,
         solve_options=options,
         frontier_lambdas=tuple(sorted(float(v) for v in lambdas)),
+        allow_unusual_values=allow,
+        freshness=FreshnessRule(
+            max_history_age_days=run.number(
+                "max_history_age_days", DEFAULT_MAX_HISTORY_AGE_DAYS, min_value=0.0
+            ),
+            allow_stale_data=run.get("allow_stale_data", bool, False),
+        ),
     )
 
 
-def _scenarios(table: Table, oos: Table) -> ScenarioSettings:
+def _finite(value: object) -> bool:
+    """A TOML number (not a boolean) that is finite."""
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _highs(table: Table) -> dict:
+    """HiGHS options, verbatim, each a string, boolean or finite number."""
+    for key, value in table.data.items():
+        if not (isinstance(value, str | bool) or _finite(value)):
+            raise table.error(key, "expected a string, true/false or a finite number")
+        table.get(key, (str, bool, int, float))
+    return dict(table.data)
+
+
+def _scenarios(table: Table, oos: Table, allow: bool) -> ScenarioSettings:
     table.reject_unknown(
         {
             "model",
@@ -224,49 +264,63 @@ def _scenarios(table: Table, oos: Table) -> ScenarioSettings:
         }
     )
     oos.reject_unknown({"seed", "n"})
-    n = int(table.number("n", min_value=2, max_value=1e6))
-    seed = int(table.number("seed", min_value=0))
+    n = table.integer("n", min_value=2, max_value=MAX_SCENARIOS)
+    seed = table.integer("seed", min_value=0, max_value=MAX_SEED)
     start = table.get("start", date, None)
     stress = tuple(_replay(t) for t in table.tables("replay"))
-    stress += tuple(_cap_event(t) for t in table.tables("cap_event"))
+    stress += tuple(_cap_event(t, allow) for t in table.tables("cap_event"))
+    offer_cap = table.number("offer_cap_usd_per_mwh", None, min_value=0.0)
+    if offer_cap is not None:
+        problem = price_problem(offer_cap, OFFER_CAP)
+        checked(table, "offer_cap_usd_per_mwh", problem, allow=allow)
     return ScenarioSettings(
         model=table.choice("model", MODELS, "bootstrap"),
         n=n,
         seed=seed,
         start=start,
-        days=int(table.number("days", 1, min_value=1, max_value=31)),
+        days=table.integer("days", 1, min_value=1, max_value=31),
         stress=stress,
-        out_of_sample_seed=int(oos.number("seed", seed + 1, min_value=0)),
-        out_of_sample_n=int(oos.number("n", n, min_value=2, max_value=1e6)),
-        month_window=int(table.number("month_window", 0, min_value=0, max_value=6)),
-        offer_cap_usd_per_mwh=table.number("offer_cap_usd_per_mwh", None, min_value=0.0),
+        out_of_sample_seed=oos.integer("seed", seed + 1, min_value=0, max_value=MAX_SEED),
+        out_of_sample_n=oos.integer("n", n, min_value=2, max_value=MAX_SCENARIOS),
+        month_window=table.integer("month_window", 0, min_value=0, max_value=6),
+        offer_cap_usd_per_mwh=offer_cap,
     )
 
 
 def _replay(t: Table) -> HistoricalReplay:
     t.reject_unknown({"name", "first_day", "last_day", "probability", "hours", "onto"})
     hours = t.get("hours", list, None)
-    if hours is not None and (len(hours) != 2 or not all(isinstance(v, int) for v in hours)):
-        raise t.error("hours", "expected [from, to] local hours, e.g. [16, 22]")
+    if hours is not None and not (
+        len(hours) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in hours)
+        and 0 <= hours[0] < hours[1] <= 24
+    ):
+        raise t.error("hours", "expected [from, to] local hours, 0 <= from < to <= 24: [16, 22]")
+    first_day, last_day = t.get("first_day", date), t.get("last_day", date)
+    if last_day < first_day:
+        raise t.error("last_day", f"must not be before first_day ({first_day}), got {last_day}")
     return HistoricalReplay(
-        name=t.get("name", str),
-        first_day=t.get("first_day", date),
-        last_day=t.get("last_day", date),
+        name=t.name("name"),
+        first_day=first_day,
+        last_day=last_day,
         probability=t.number("probability", min_value=0.0, max_value=1.0),
         hours=tuple(hours) if hours else None,
         onto=t.get("onto", date, None),
     )
 
 
-def _cap_event(t: Table) -> CapEvent:
+def _cap_event(t: Table, allow: bool) -> CapEvent:
     t.reject_unknown({"name", "hours", "start_hour", "probability", "day", "price_usd_per_mwh"})
+    price = t.number("price_usd_per_mwh", None, min_value=0.0)
+    if price is not None:
+        checked(t, "price_usd_per_mwh", price_problem(price, OFFER_CAP), allow=allow)
     return CapEvent(
-        name=t.get("name", str),
-        hours=int(t.number("hours", min_value=1, max_value=744)),
-        start_hour=int(t.number("start_hour", min_value=0, max_value=23)),
+        name=t.name("name"),
+        hours=t.integer("hours", min_value=1, max_value=744),
+        start_hour=t.integer("start_hour", min_value=0, max_value=23),
         probability=t.number("probability", min_value=0.0, max_value=1.0),
         day=t.get("day", date, None),
-        price_usd_per_mwh=t.number("price_usd_per_mwh", None, min_value=0.0),
+        price_usd_per_mwh=price,
     )
 
 
