@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import polars as pl
@@ -213,3 +214,26 @@ def test_shipped_august_2023_replay_runs(repo_root, tmp_path):
         mine = rows.filter(pl.col("strategy") == name)
         for column in TOTAL_COLUMNS:
             assert abs(mine[column].sum() - totals[column]) < 0.005, (name, column)
+
+
+def test_store_option_is_where_the_back_test_reads(profile, tmp_path, capsys, monkeypatch):
+    store = tmp_path / "own-store"
+    monkeypatch.setenv("ENERGYHEDGE_STORE", str(tmp_path / "default-store"))
+    argv = ["backtest", "--config", str(profile), "--start", "2024-01-01", "--end", "2024-01-02"]
+    assert main([*argv, "--store", str(store), "--out", str(tmp_path / "o")]) == 3
+    assert "no ercot rtm prices" in capsys.readouterr().err
+    assert any(store.iterdir())  # opened (and seeded) there, not in the default store
+    assert not (tmp_path / "default-store").exists()
+    assert os.environ["ENERGYHEDGE_STORE"] == str(tmp_path / "default-store")
+
+
+def test_out_that_is_a_file_or_a_foreign_folder_exits_2(profile, tmp_path, capsys):
+    argv = ["backtest", "--config", str(profile), "--start", "2023-08-15", "--end", "2023-08-15"]
+    (tmp_path / "file").write_text("keep")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "n.md").write_text("keep")
+    for out, said in (("file", "is a file, not a folder"), ("notes", "not written by energyhedge")):
+        assert main([*argv, "--out", str(tmp_path / out)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err
+    assert (tmp_path / "file").read_text() == (tmp_path / "notes" / "n.md").read_text() == "keep"

@@ -31,6 +31,18 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_cvar_options(parser: argparse.ArgumentParser) -> None:
+    """``--lambda L`` or ``--cvar-budget B`` (never both: argparse exits 2), and ``--alpha A``."""
+    form = parser.add_mutually_exclusive_group()
+    form.add_argument(
+        "--lambda", dest="cvar_weight", type=float, metavar="L", help="CVaR weight (>= 0)"
+    )
+    form.add_argument(
+        "--cvar-budget", type=float, metavar="B", help="CVaR budget ($): minimise E[C] under it"
+    )
+    parser.add_argument("--alpha", type=float, metavar="A", help="CVaR level, e.g. 0.95")
+
+
 def add_csv_layout_options(
     parser: argparse.ArgumentParser, description: str, *, with_iso_market: bool
 ) -> None:
