@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 
 from energyhedge import assemble
-from energyhedge.assemble import build_problem
+from energyhedge.assemble import build_problem, struck_catalogue
 from energyhedge.campus import load_campus
 from energyhedge.errors import ConfigError, InfeasibleError
 from energyhedge.instruments import load_catalogue, payoff_usd_per_mwh
+from energyhedge.model.cost import premium_usd, product_cash_usd
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
 REPO = Path(__file__).resolve().parents[1]
@@ -127,6 +128,7 @@ kind = "block"
 shape = "5x16"
 tenor = "horizon"
 loading = 0.1
+min_mw = -5.0
 
 [[product]]
 name = "call_day_quote"
@@ -199,25 +201,36 @@ def test_every_array_by_hand(files):
     assert fast.curve_power_frac[0] == 0.0 and fast.curve_work_frac[-1] == 1.0
 
     products = {k.name: k for k in p.products}
+    # On-peak (5x16) and 7x24 both cover the two hours: notional 2 h each.
     expected = {
-        # name: (payoff per MW [s0, s1], premium, fair premium)
-        "block_100": ([1850.0, 1030.0], 0.0, 1235.0),
-        "call_500": ([1500.0, 700.0], 990.0, 990.0),  # mean 900 x 1.1
-        "scarcity_quoted": ([500.0, 200.0], 40.0, 275.0),  # $20/MWh x 2 h
-        "heat_rate": ([1950.0, 1150.0], 1620.0, 1620.0),  # strike 50; mean 1350 x 1.2
-        # forward = (0.25 x 2050 + 0.75 x 1230) / 2 = 717.5; F = 789.25
-        "block_forward": ([471.5, -348.5], 0.0, -143.5),
+        # name: (payoff per MW [s0, s1], ask, bid, mid, pricing)
+        # fixed-price block: the swap at 100, no premium on either side
+        "block_100": ([1850.0, 1030.0], 0.0, 0.0, 1235.0, "quote"),
+        # mid 0.25 x 1500 + 0.75 x 700 = 900; ask 900 x 1.1, bid 900 x 0.9
+        "call_500": ([1500.0, 700.0], 990.0, 810.0, 900.0, "model"),
+        # quoted $20/MWh x 2 h sets both sides; mid 0.25 x 500 + 0.75 x 200
+        "scarcity_quoted": ([500.0, 200.0], 40.0, 40.0, 275.0, "quote"),
+        # strike 10 x 5 = 50; mid 1350; ask x 1.2, bid x 0.8
+        "heat_rate": ([1950.0, 1150.0], 1620.0, 1080.0, 1350.0, "model"),
+        # forward F = (0.25 x 2050 + 0.75 x 1230) / 2 = 717.5, payoff sum (P - F): mid 0;
+        # bought at F + 0.1 x F (x 2 h = 143.5 $/MW), sold at F - 0.1 x F
+        "block_forward": ([615.0, -205.0], 143.5, -143.5, 0.0, "model"),
         # $1,600 per MW for the 16 on-peak hours of 20 Aug; 2 of them in the horizon
-        "call_day_quote": ([1500.0, 700.0], 200.0, 900.0),
+        "call_day_quote": ([1500.0, 700.0], 200.0, 200.0, 900.0, "quote"),
     }
     assert list(products) == list(expected)
-    for name, (payoff, premium, fair) in expected.items():
+    for name, (payoff, ask, bid, mid, pricing) in expected.items():
         k = products[name]
         np.testing.assert_allclose(k.payoff_usd_per_mw, payoff, err_msg=name)
-        assert k.premium_usd_per_mw == pytest.approx(premium), name
-        assert k.fair_premium_usd_per_mw == pytest.approx(fair), name
+        assert k.premium_usd_per_mw == pytest.approx(ask), name
+        assert k.bid_usd_per_mw == pytest.approx(bid), name
+        assert k.fair_premium_usd_per_mw == pytest.approx(mid), name
+        assert k.notional_hours == 2.0, name
+        assert k.meta["pricing"] == pricing, name
     assert (products["block_100"].min_mw, products["block_100"].max_mw) == (-5.0, 5.0)
-    assert products["block_forward"].meta["strike_usd_per_mwh"] == pytest.approx(789.25)
+    assert products["block_100"].meta["strike_usd_per_mwh"] == 100.0
+    assert products["block_forward"].meta["strike_usd_per_mwh"] == pytest.approx(717.5)
+    assert products["block_forward"].sellable and not products["call_500"].sellable
     assert products["call_500"].meta["shape"] == "5x16"
 
     np.testing.assert_allclose(p.dr_price_usd_per_mw_h, [5.0, 0.0])  # HE17 only
@@ -304,3 +317,78 @@ def test_blocked_payoff_sum_equals_full_array(files, monkeypatch):
             continue
         full = payoff_usd_per_mwh(spec, prices, stamps, 60, gas=gas) @ big.interval_hours
         np.testing.assert_allclose(product.payoff_usd_per_mw, full, rtol=1e-12, err_msg=spec.name)
+
+
+# Books over the catalogue's products, in catalogue order:
+# block_100, call_500, scarcity_quoted, heat_rate, block_forward, call_day_quote.
+BOUGHT = np.array([3.0, 2.0, 1.0, 1.0, 2.0, 1.0])
+SOLD = np.array([-3.0, -1.0, 0.0, 0.0, -4.0, 0.0])
+
+
+def traded(files, product_mw):
+    """The problem decided on, and the catalogue struck at what ``product_mw`` traded."""
+    campus, catalogue = load_campus(files[0]), load_catalogue(files[1])
+    problem = build_problem(campus, catalogue, scenarios())
+    return campus, problem, struck_catalogue(catalogue, problem, product_mw)
+
+
+@pytest.mark.parametrize(
+    ("book", "prices"),
+    [
+        # every product bought: blocks at their ask, options at their ask per MWh (2 h)
+        (BOUGHT, [100.0, 495.0, 20.0, 810.0, 717.5 * 1.1, 100.0]),
+        # sold: block_forward at forward x (1 - loading), call_500 at its bid 810 / 2 h;
+        # products not held keep their ask (options) or their mid reference (blocks)
+        (SOLD, [100.0, 405.0, 20.0, 810.0, 717.5 * 0.9, 100.0]),
+        (np.zeros(6), [100.0, 495.0, 20.0, 810.0, 717.5, 100.0]),
+    ],
+)
+def test_struck_catalogue_fixes_each_product_at_its_traded_price(files, book, prices):
+    _, _, struck = traded(files, book)
+    original = load_catalogue(files[1])
+    for spec, before, price in zip(struck.products, original.products, prices, strict=True):
+        assert spec.loading == 0.0 and spec.premium_usd_per_mw is None, spec.name
+        assert (spec.shape, spec.start, spec.end) == (before.shape, before.start, before.end)
+        assert (spec.min_mw, spec.max_mw) == (before.min_mw, before.max_mw)
+        if spec.kind == "block":
+            assert spec.fixed_price_usd_per_mwh == pytest.approx(price, rel=1e-12), spec.name
+            assert spec.premium_usd_per_mwh is None
+        else:
+            assert spec.premium_usd_per_mwh == pytest.approx(price, rel=1e-12), spec.name
+            assert spec.strike_usd_per_mwh == before.strike_usd_per_mwh
+
+
+@pytest.mark.parametrize(
+    ("book", "premium", "cash"),
+    [
+        # premium 2 x 990 + 40 + 1620 + 200 (+ 2 x 143.5 block spread, in the struck payoff)
+        # cash s0: -5550 - 1020 - 460 - 330 - 943 - 1300; s1: -3090 + 580 - 160 + 470 + 697 - 500
+        (BOUGHT, 3_840.0, [-9_603.0, -2_003.0]),
+        # premium: the call sold at its bid 810; cash s0: 5550 + 690 + 4 x 758.5,
+        # s1: 3090 - 110 - 4 x 61.5 (block_forward sold at 645.75: payoffs 758.5, -61.5)
+        (SOLD, -810.0, [9_274.0, 2_734.0]),
+    ],
+)
+def test_struck_problem_charges_exactly_the_traded_cash(files, book, premium, cash):
+    campus, problem, struck = traded(files, book)
+    again = build_problem(campus, struck, scenarios())
+    assert premium_usd(again, book) == pytest.approx(premium)
+    np.testing.assert_allclose(product_cash_usd(again, book).sum(axis=1), cash, rtol=1e-12)
+    np.testing.assert_allclose(
+        product_cash_usd(again, book), product_cash_usd(problem, book), rtol=1e-12, atol=1e-9
+    )
+
+
+def test_struck_problem_on_fresh_prices_keeps_the_traded_prices(files):
+    campus, _, struck = traded(files, BOUGHT)
+    fresh = build_problem(
+        campus, struck, scenarios(prices=np.array([[100.0, 900.0], [3000.0, 10.0]]))
+    )
+    k = {p.name: p for p in fresh.products}
+    # The fresh call mid would be 0.25 x 400 + 0.75 x 2500 = 1975; the struck one pays 990.
+    assert k["call_500"].premium_usd_per_mw == pytest.approx(990.0)
+    np.testing.assert_allclose(k["call_500"].payoff_usd_per_mw, [400.0, 2500.0])
+    # The block settles against 789.25, not the fresh forward: sum (P - 789.25) x 1 h.
+    assert k["block_forward"].meta["strike_usd_per_mwh"] == pytest.approx(789.25)
+    assert k["block_forward"].premium_usd_per_mw == 0.0
+    np.testing.assert_allclose(k["block_forward"].payoff_usd_per_mw, [-578.5, 1431.5])
