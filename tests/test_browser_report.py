@@ -91,6 +91,18 @@ def _open_offline(driver, page: Path, shot: Path) -> None:
     assert colours > 50
 
 
+def _cells(driver, selector: str) -> list[str]:
+    script = f"return [...document.querySelectorAll({selector!r})].map(e => e.textContent)"
+    return driver.execute_script(script)
+
+
+def _dollars(text: str) -> tuple[float, float]:
+    """``$225.51k`` -> (225510.0, 1000.0); ``$225,509`` -> (225509.0, 1.0)."""
+    scale = {"k": 1e3, "M": 1e6}.get(text[-1], 1.0)
+    number = text.replace("$", "").replace(",", "").rstrip("kM").replace("−", "-")
+    return float(number) * scale, scale
+
+
 def test_fixture_report_with_hostile_names(driver, tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     page.write_text(render_report(sample_report(HOSTILE, "call" + HOSTILE)), encoding="utf-8")
@@ -98,7 +110,7 @@ def test_fixture_report_with_hostile_names(driver, tmp_path: Path) -> None:
     # The hostile campus name is shown as text, never run as a script.
     assert HOSTILE in driver.find_element("css selector", "header h1").text
     svg_count = driver.execute_script("return document.querySelectorAll('svg.chart').length")
-    assert svg_count == 5  # cost CDF, frontier, two payoffs, schedule
+    assert svg_count == 6  # frontier, hedge-load, cost CDF, two payoffs, schedule
     alerts = driver.execute_script("return document.querySelectorAll('#alerts tbody tr').length")
     assert alerts == 2
 
@@ -113,3 +125,13 @@ def test_nightly_report_on_shipped_data(driver, tmp_path: Path) -> None:
     doc = json.loads((out / "latest" / "recommendation.json").read_text(encoding="utf-8"))
     alerts = driver.execute_script("return document.querySelectorAll('#alerts tbody tr').length")
     assert alerts == len(doc["alerts"]) > 0
+    # The frontier's chosen point is the risk table's out-of-sample "both", cell for cell.
+    both = _cells(driver, "#risk-out-of-sample tr.recommended td")
+    chosen = _cells(driver, "#frontier tr.recommended td")
+    for table, frontier in ((both[1], chosen[1]), (both[2], chosen[2])):
+        value, scale = _dollars(table.split(" (")[0])
+        assert abs(value - _dollars(frontier)[0]) <= 0.005 * scale, (table, frontier)
+    assert len(_cells(driver, "#risk-out-of-sample tbody tr")) == 4
+    assert driver.execute_script("return document.querySelectorAll('#hedge-load svg').length") == 1
+    text = driver.find_element("css selector", "body").text
+    assert "99999" not in text and "keep load low" not in text
