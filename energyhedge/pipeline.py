@@ -26,6 +26,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from energyhedge.alerts import operator_alerts
+from energyhedge.atomic_dir import atomic_directory
 from energyhedge.campus import Campus, load_campus
 from energyhedge.config import shown_path
 from energyhedge.data import ercot_api, pjm_api
@@ -91,13 +92,8 @@ def new_run_id(now_utc: datetime) -> str:
     return f"{now_utc:%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
 
 
-def publish(tmp_dir: Path, final_dir: Path, out: Path) -> None:
-    """Rename the finished ``tmp_dir`` to ``final_dir`` and point ``out/latest`` at it.
-
-    Both steps are single renames: readers see the old ``latest`` or the new one, never a
-    half-written directory.
-    """
-    os.rename(tmp_dir, final_dir)
+def point_latest(final_dir: Path, out: Path) -> None:
+    """Point ``out/latest`` at ``final_dir`` with one rename (readers see old or new)."""
     link_tmp = out / f".{LATEST}.{os.getpid()}.tmp"
     link_tmp.unlink(missing_ok=True)
     os.symlink(final_dir.relative_to(out), link_tmp)
@@ -105,11 +101,11 @@ def publish(tmp_dir: Path, final_dir: Path, out: Path) -> None:
 
 
 def remove_stale_builds(out: Path) -> list[str]:
-    """Delete ``<out>/<as-of>/.<run-id>.tmp`` folders left by runs that were killed.
+    """Delete the temporary build folders (``<out>/<as-of>/.<run-id>.tmp.*``) of killed runs.
 
     Call only while holding the output lock: then no live run owns such a folder.
     """
-    stale = sorted(out.glob("*/.*.tmp"))
+    stale = sorted(p for p in out.glob("*/.*.tmp*") if p.is_dir())
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return [str(p) for p in stale]
@@ -308,9 +304,6 @@ def run_nightly(options: NightlyOptions) -> NightlyResult:
     with OutputLock(out, wait_s=options.wait_s, owner=f"run {run_id}"):
         stale = remove_stale_builds(out)
         day_dir = out / as_of.isoformat()
-        day_dir.mkdir(parents=True, exist_ok=True)
-        tmp_dir = day_dir / f".{run_id}.tmp"
-        tmp_dir.mkdir()
         config = Path(options.config)
         config_hash = sha256_file(config) if config.is_file() else "missing"
         registry = Registry(out)
@@ -321,30 +314,33 @@ def run_nightly(options: NightlyOptions) -> NightlyResult:
             config_hash=config_hash,
             inputs_hash="pending",
         )
-        log = RunLog(tmp_dir / "run.log", run_id, echo=None if options.quiet else sys.stderr)
-        run = _Run(
-            options=options,
-            run_id=run_id,
-            as_of=as_of,
-            started=started,
-            tmp_dir=tmp_dir,
-            log=log,
-            registry=registry,
-            inputs={"profile": {"path": shown_path(config), "sha256": config_hash}},
-            stale=stale,
-        )
         try:
-            outcome = run.execute()
-            log.close()
-            publish(tmp_dir, day_dir / run_id, out)
+            with atomic_directory(day_dir / run_id, command="nightly") as tmp_dir:
+                log = RunLog(
+                    tmp_dir / "run.log", run_id, echo=None if options.quiet else sys.stderr
+                )
+                run = _Run(
+                    options=options,
+                    run_id=run_id,
+                    as_of=as_of,
+                    started=started,
+                    tmp_dir=tmp_dir,
+                    log=log,
+                    registry=registry,
+                    inputs={"profile": {"path": shown_path(config), "sha256": config_hash}},
+                    stale=stale,
+                )
+                try:
+                    outcome = run.execute()
+                except BaseException as exc:
+                    _keep_failed_log(log, day_dir / f"{run_id}.failed.log", exc)
+                    raise
+                log.close()
+            point_latest(day_dir / run_id, out)
         except BaseException as exc:
-            _fail(
-                exc,
-                log=log,
-                tmp_dir=tmp_dir,
-                failed_log=day_dir / f"{run_id}.failed.log",
-                registry=registry,
-                run_id=run_id,
+            code = exc.exit_code if isinstance(exc, EnergyHedgeError) else 1
+            registry.finish(
+                run_id, status="failed", exit_code=code, message=str(exc) or type(exc).__name__
             )
             raise
         registry.finish(
@@ -359,27 +355,15 @@ def run_nightly(options: NightlyOptions) -> NightlyResult:
     return NightlyResult(run_id, day_dir / run_id, outcome.sentence)
 
 
-def _fail(
-    exc: BaseException,
-    *,
-    log: RunLog,
-    tmp_dir: Path,
-    failed_log: Path,
-    registry: Registry,
-    run_id: str,
-) -> None:
-    """Record a failure: log line, kept log file, registry row; remove the half-built folder."""
+def _keep_failed_log(log: RunLog, failed_log: Path, exc: BaseException) -> None:
+    """Log the error, close the run log and keep it as ``failed_log`` (the build is removed)."""
     code = exc.exit_code if isinstance(exc, EnergyHedgeError) else 1
     message = str(exc) or type(exc).__name__
-    if not log.closed:
-        log.event(
-            "run.failed", level="error", exit_code=code, error=type(exc).__name__, message=message
-        )
-        log.close()
-    if (tmp_dir / "run.log").exists():
-        os.replace(tmp_dir / "run.log", failed_log)
-    shutil.rmtree(tmp_dir, ignore_errors=True)
-    registry.finish(run_id, status="failed", exit_code=code, message=message)
+    log.event(
+        "run.failed", level="error", exit_code=code, error=type(exc).__name__, message=message
+    )
+    log.close()
+    os.replace(log.path, failed_log)
 
 
 class _Stage:

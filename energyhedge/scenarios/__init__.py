@@ -1,9 +1,24 @@
-"""Price scenarios: block bootstrap of historical days, a calibrated regime model, stress events."""
+"""Price scenarios: block bootstrap of historical days, a calibrated regime model, stress events.
 
-from energyhedge.scenarios.generate import MODELS, generate
-from energyhedge.scenarios.regime import RegimeParams, fit_regime
-from energyhedge.scenarios.scenario_set import ScenarioSet
-from energyhedge.scenarios.stress import CapEvent, HistoricalReplay
+Names are loaded on first use, so reading a run profile (which needs only ``MODELS`` and the
+stress event types) does not import SciPy.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+MODELS = ("bootstrap", "regime")
+"""Scenario models ``generate`` knows."""
+
+_HOMES = {
+    "CapEvent": "stress",
+    "HistoricalReplay": "stress",
+    "RegimeParams": "regime",
+    "ScenarioSet": "scenario_set",
+    "fit_regime": "regime",
+    "generate": "generate",
+}
 
 __all__ = [
     "MODELS",
@@ -14,3 +29,15 @@ __all__ = [
     "fit_regime",
     "generate",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -9,6 +9,7 @@ import polars as pl
 
 from energyhedge.data.schema import KEY_COLUMNS
 from energyhedge.errors import ConfigError, DataError
+from energyhedge.scenarios import MODELS
 from energyhedge.scenarios.bootstrap import sample_days
 from energyhedge.scenarios.caps import (
     DEFAULT_ADDER_ROOM_USD_PER_MWH,
@@ -21,7 +22,6 @@ from energyhedge.scenarios.regime import RegimeParams, fit_regime, simulate_regi
 from energyhedge.scenarios.scenario_set import ScenarioSet
 from energyhedge.scenarios.stress import StressEvent, stress_paths
 
-MODELS = ("bootstrap", "regime")
 # Scenarios generated per block. Fixed so that the output depends on the seed only.
 CHUNK = 500
 
