@@ -37,27 +37,39 @@ def check_out_dir(out_dir: str | Path, *, protected: Iterable[str | Path | None]
     ``protected`` adds folders (e.g. a ``--store`` given on the command line) that ``out_dir``
     must be neither equal to nor above. ConfigError (exit 2) otherwise, in one line.
     """
+    resolved = _check_root(out_dir, protected, Path.cwd() / "reports" / "latest")
+    if _is_foreign(resolved):
+        given = Path(out_dir)
+        raise ConfigError(
+            f"--out {given}: folder is not empty and was not written by energyhedge (no "
+            f"{MARKER_NAME}); give a new or empty folder, e.g. {given / 'run-1'}"
+        )
+    return resolved
+
+
+def check_runs_root(out_dir: str | Path, *, protected: Iterable[str | Path | None] = ()) -> Path:
+    """The resolved ``out_dir`` of a command that adds a new run folder inside it (nightly).
+
+    Refused like :func:`check_out_dir` (a file, the working directory, the price store or a
+    folder above them), except that a non-empty folder such as ``reports/`` is accepted.
+    """
+    return _check_root(out_dir, protected)
+
+
+def _check_root(out_dir: str | Path, protected: Iterable[str | Path | None], *extra: Path) -> Path:
     given = Path(out_dir)
     if given.exists() and not given.is_dir():
         raise ConfigError(f"--out {given}: is a file, not a folder; give a folder path")
     resolved = given.resolve()
-    guards = {
-        Path.cwd(): "the working directory",
-        default_root(): "the price store",
-        Path.cwd() / "reports" / "latest": "reports/latest",
-    }
+    guards = {Path.cwd(): "the working directory", default_root(): "the price store"}
     guards.update({Path(p): "the price store" for p in protected if p is not None})
+    guards.update({path: "reports/latest" for path in extra})
     for guard, what in guards.items():
         if resolved == guard.resolve() or resolved in guard.resolve().parents:
             raise ConfigError(
                 f"--out {given}: refusing to write into {resolved}, which is or contains {what}; "
                 "give a new folder, e.g. reports/my-run"
             )
-    if _is_foreign(resolved):
-        raise ConfigError(
-            f"--out {given}: folder is not empty and was not written by energyhedge (no "
-            f"{MARKER_NAME}); give a new or empty folder, e.g. {given / 'run-1'}"
-        )
     return resolved
 
 

@@ -170,3 +170,14 @@ def test_scenarios_generate_refuses_a_folder_as_out(tmp_path, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is a folder, expected a file" in err
+
+
+def test_nightly_refuses_the_working_directory_and_a_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "keep.txt").write_text("keep")
+    argv = ["nightly", "--config", "missing.toml", "--offline"]
+    assert main([*argv, "--out", "."]) == 2
+    assert "refusing to write into" in capsys.readouterr().err
+    assert main([*argv, "--out", "keep.txt"]) == 2
+    assert "is a file, not a folder" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]

@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from energyhedge.atomic_dir import check_runs_root
 from energyhedge.commands.arguments import add_quote_option, add_store_option, local_day
 from energyhedge.errors import ConfigError
 from energyhedge.pipeline import NightlyOptions, run_nightly
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the nightly pipeline; errors propagate to the CLI, which maps them to exit codes."""
     if args.wait < 0:
         raise ConfigError(f"--wait must be >= 0 seconds, got {args.wait:g}")
+    check_runs_root(args.out, protected=(args.store,))
     result = run_nightly(
         NightlyOptions(
             config=args.config,
