@@ -37,6 +37,8 @@ def _optimize(args: argparse.Namespace) -> int:
     )
     print(
         f"array build {result['array_build_s']:.3f} s, HiGHS {result['solve_s']:.3f} s, "
+        f"solution {result['solution_s']:.3f} s "
+        f"({result['solution_to_solve_ratio']:.1%} of the solve), "
         f"total {result['total_s']:.3f} s; objective ${result['objective']:,.2f} "
         f"({result['status']}); peak RSS {result['peak_rss_mb']:,.0f} MB"
     )
