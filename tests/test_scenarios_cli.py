@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 from datetime import date
 from pathlib import Path
 
@@ -210,3 +211,22 @@ def test_fit_then_generate_with_saved_parameters_equals_fitting_in_process(
                 str(params),
             ]
         )
+
+
+@pytest.mark.parametrize(("cap", "said"), [("5", "5000 $/MWh?"), ("250000", "250 $/MWh?")])
+def test_offer_cap_unit_mistake_is_refused(tmp_path: Path, cap: str, said: str) -> None:
+    argv = ["scenarios", "generate", *COMMON, "--start", "2023-08-01", "--days", "1"]
+    argv += ["--n", "2", "--seed", "1", "--offer-cap", cap, "--out", str(tmp_path / "s.parquet")]
+    with pytest.raises(ConfigError, match=f"--offer-cap {cap}: .*{re.escape(said)}"):
+        _run(argv)
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_out_folder_where_a_file_is_expected_is_refused(tmp_path: Path) -> None:
+    argv = ["scenarios", "generate", *COMMON, "--start", "2023-08-01", "--days", "1"]
+    argv += ["--n", "2", "--seed", "1", "--out", str(tmp_path)]
+    with pytest.raises(ConfigError, match="is a folder, expected a file"):
+        _run(argv)
+    fit = ["scenarios", "fit", *COMMON, "--out", str(tmp_path)]
+    with pytest.raises(ConfigError, match="is a folder, expected a file"):
+        _run(fit)

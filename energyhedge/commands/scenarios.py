@@ -20,6 +20,7 @@ from energyhedge.scenarios.daygrid import day_matrix, iso_zone
 from energyhedge.scenarios.io import write_scenarios
 from energyhedge.scenarios.regime import fit_regime
 from energyhedge.scenarios.validate import compare, plot
+from energyhedge.units import OFFER_CAP, price_problem
 
 REPLAY_SPEC = re.compile(
     r"^(?P<name>[\w-]+):(?P<first>\d{4}-\d\d-\d\d):(?P<last>\d{4}-\d\d-\d\d)"
@@ -78,6 +79,15 @@ def _history(args: argparse.Namespace) -> pl.DataFrame:
             "import them with `energyhedge data import` or `energyhedge data fetch` first"
         )
     return history
+
+
+def _offer_cap(args: argparse.Namespace) -> float | None:
+    """``--offer-cap`` ($/MWh), refused when it looks like a unit mistake (``units``)."""
+    if args.offer_cap is not None:
+        problem = price_problem(args.offer_cap, OFFER_CAP, args.iso)
+        if problem is not None:
+            raise ConfigError(f"--offer-cap {args.offer_cap:g}: {problem}")
+    return args.offer_cap
 
 
 def _params(args: argparse.Namespace) -> RegimeParams | None:
@@ -180,7 +190,7 @@ def run_generate(args: argparse.Namespace) -> int:
         n=args.n,
         seed=args.seed,
         model=args.model,
-        offer_cap=args.offer_cap,
+        offer_cap=_offer_cap(args),
         forward_curve=forward,
         stress=(*args.replay, *args.cap_event),
         month_window=args.month_window,
@@ -209,7 +219,7 @@ def run_validate(args: argparse.Namespace) -> int:
         n=args.n,
         seed=args.seed,
         model=args.model,
-        offer_cap=args.offer_cap,
+        offer_cap=_offer_cap(args),
         month_window=args.month_window,
         regime_params=_params(args),
     )
@@ -234,7 +244,7 @@ def run_fit(args: argparse.Namespace) -> int:
     """Fit the regime model to the stored history and save the parameters as JSON."""
     check_out_file(args.out)
     hist = day_matrix(_history(args), args.iso)
-    cap = history_cap_usd_per_mwh(args.iso, hist.dates, args.offer_cap)
+    cap = history_cap_usd_per_mwh(args.iso, hist.dates, _offer_cap(args))
     params = fit_regime(hist, cap + DEFAULT_ADDER_ROOM_USD_PER_MWH)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     params.save(args.out)
