@@ -156,8 +156,9 @@ def _move_entries(tmp: Path, out: Path) -> None:
 
 def _finish_interrupted(out: Path) -> None:
     """Complete (marker present) or remove (no marker) temporary siblings of dead processes."""
-    for tmp in out.parent.glob(f".{out.name}.tmp.*"):
-        pid = tmp.name.removeprefix(f".{out.name}.tmp.").split(".")[0]
+    prefix = f".{out.name}.tmp."
+    for tmp in [p for p in out.parent.iterdir() if p.name.startswith(prefix)]:
+        pid = tmp.name.removeprefix(prefix).split(".")[0]
         if not (pid.isdigit() and tmp.is_dir() and process_gone(int(pid))):
             continue
         if (tmp / MARKER_NAME).is_file() and out.is_dir():

@@ -181,3 +181,28 @@ def test_nightly_refuses_the_working_directory_and_a_file(tmp_path, monkeypatch,
     assert main([*argv, "--out", "keep.txt"]) == 2
     assert "is a file, not a folder" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.txt"]
+
+
+def test_sigkill_between_the_moves_is_rolled_forward(tmp_path):
+    """A process killed after moving one of two files: the next publish completes the swap."""
+    out = tmp_path / "run"
+    _publish(out, {"a.csv": "old", "b.csv": "old"})
+    code = f"""
+import os, signal
+from pathlib import Path
+from energyhedge import atomic_dir
+real = os.replace
+def replace_then_die(src, dst):
+    real(src, dst)
+    os.kill(os.getpid(), signal.SIGKILL)
+with atomic_dir.atomic_directory({str(out)!r}) as tmp:
+    (tmp / "a.csv").write_text("new")
+    (tmp / "b.csv").write_text("new")
+    atomic_dir.os.replace = replace_then_die
+"""
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
+    assert child.returncode == -9
+    assert [(out / n).read_text() for n in ("a.csv", "b.csv")] == ["new", "old"]  # torn
+    _publish(out, {"c.csv": "third"})
+    assert [(out / n).read_text() for n in ("a.csv", "b.csv", "c.csv")] == ["new", "new", "third"]
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
