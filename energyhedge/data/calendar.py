@@ -55,13 +55,36 @@ def local_time(interval_start_utc: np.ndarray, iso: str) -> np.ndarray:
 
 
 def local_fields(interval_start_utc: np.ndarray, iso: str) -> dict[str, np.ndarray]:
-    """Local calendar fields of each interval start.
+    """Local calendar fields of each interval start (read-only arrays).
+
+    A horizon's calendar is needed by the campus profile, every product's shape, the DR
+    programme and the coincident-peak rule: it is computed once per (iso, interval grid) and
+    the same read-only arrays are handed to every caller (the last ``CALENDAR_CACHE_SIZE``
+    grids are kept).
 
     Returns
     -------
     dict with ``date`` (datetime64[D]), ``year``, ``month`` (1-12), ``weekday`` (0 = Monday)
     and ``hour_ending`` (1-24), each an ndarray [T].
     """
+    stamps = np.ascontiguousarray(interval_start_utc, dtype="datetime64[us]")
+    key = (iso, stamps.tobytes())
+    fields = _CALENDARS.pop(key, None)
+    if fields is None:
+        fields = _local_fields(stamps, iso)
+        for array in fields.values():
+            array.flags.writeable = False
+    _CALENDARS[key] = fields  # most recently used last
+    while len(_CALENDARS) > CALENDAR_CACHE_SIZE:
+        del _CALENDARS[next(iter(_CALENDARS))]
+    return dict(fields)
+
+
+CALENDAR_CACHE_SIZE = 8
+_CALENDARS: dict[tuple[str, bytes], dict[str, np.ndarray]] = {}
+
+
+def _local_fields(interval_start_utc: np.ndarray, iso: str) -> dict[str, np.ndarray]:
     local = local_time(interval_start_utc, iso)
     day = local.astype("datetime64[D]")
     hour = ((local - day) // np.timedelta64(1, "h")).astype(np.int64)
