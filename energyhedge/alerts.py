@@ -90,15 +90,22 @@ class FirstShed:
     mw: np.ndarray
 
 
+def rung_sheds(steps) -> tuple[np.ndarray, np.ndarray]:
+    """MW each rung of one class's ladder (``LadderStep`` list) sheds and the price above which
+    it does ($/MWh), [M, T] each: rung m drops ``run_mw[m] - run_mw[m - 1]`` (0 before rung 0).
+    """
+    run = np.array([s.run_mw for s in steps])
+    shed = run - np.vstack([np.zeros((1, run.shape[1])), run[:-1]])
+    return shed, np.array([s.price_at_most_usd_per_mwh for s in steps])
+
+
 def first_shed(problem: HedgeProblem, decision: Decision) -> FirstShed:
     """The lowest rung of each class's ladder (``energyhedge.model.cost.ladder_steps``) that
     sheds at least ``MW_SHED``, per interval."""
     j_n, t_n = len(problem.flex), problem.n_intervals
     price, mw = np.full((j_n, t_n), np.inf), np.zeros((j_n, t_n))
     for j, steps in enumerate(ladder_steps(problem, decision)):
-        run = np.array([s.run_mw for s in steps])
-        shed = run - np.vstack([np.zeros(t_n), run[:-1]])
-        level = np.array([s.price_at_most_usd_per_mwh for s in steps])
+        shed, level = rung_sheds(steps)
         for m in range(len(steps)):  # later rungs (lower prices) overwrite earlier ones
             sheds = (shed[m] >= MW_SHED) & np.isfinite(level[m])
             price[j] = np.where(sheds, level[m], price[j])

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from energyhedge.alerts import Alert, first_shed, window_labels
+from energyhedge.alerts import Alert, first_shed, rung_sheds, window_labels
 from energyhedge.model.cost import ladder_steps, real_time_power_mw
 from energyhedge.model.measures import QUANTILE_TOLERANCE, weighted_quantile
 from energyhedge.model.problem import Decision, HedgeProblem
@@ -180,12 +180,10 @@ def ladder(problem: HedgeProblem, decision: Decision, iso: str) -> Ladder:
     rungs, fixed = [], []
     tag_hours = np.zeros(problem.n_intervals, dtype=bool)
     for flex, steps in zip(problem.flex, ladder_steps(problem, decision), strict=True):
-        run = np.array([s.run_mw for s in steps])
-        level = np.array([s.price_at_most_usd_per_mwh for s in steps])
+        shed, level = rung_sheds(steps)
         if not np.isfinite(level).any():
-            fixed.append((flex.name, float(run.max(initial=0.0))))
+            fixed.append((flex.name, float(shed.sum(axis=0).max(initial=0.0))))
             continue
-        shed = run - np.vstack([np.zeros(problem.n_intervals), run[:-1]])
         for m, value in enumerate(flex.segment_value_usd_per_mwh()):
             if shed[m].max(initial=0.0) < MW_SHOWN:
                 continue
