@@ -195,9 +195,9 @@ def test_sentence_names_trades_prices_sides_and_tail_effect() -> None:
         "For Campus A (ERCOT LZ_HOUSTON, 2026-11-26 to 2026-11-27 (24 h)): buy 12.5 MW "
         "call_100_5x16 at a premium of $2.19/MWh (ask), buy 95.5 MW block_7x24 at "
         "$123.45/MWh (ask) and sell 3.0 MW block_5x16 at $44.50/MWh (bid); out of sample "
-        "(model-priced, 20 fresh scenarios, curtailment ladder), this with the schedule moves "
-        "the CVaR 95% of cost per GPU-hour from $0.150 (no hedge, no flexibility) to $0.103 "
-        "and its mean from $0.080 to $0.076."
+        "(model-priced, 20 fresh scenarios), trades, schedule and curtailment ladder together "
+        "take the CVaR 95% of cost per GPU-hour from $0.150 with no hedge and no flexibility "
+        "to $0.103, and its mean from $0.080 to $0.076."
     )
     none = dataclasses.replace(data, trades=())
     assert recommendation_sentence(none).startswith(

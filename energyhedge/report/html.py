@@ -416,10 +416,10 @@ def recommendation_sentence(data: ReportData) -> str:
         none, both = data.risk.row("unhedged"), data.risk.row("recommended")
         effect = (
             f"; out of sample (model-priced, {data.risk.out_of_sample_scenarios} fresh "
-            f"scenarios, curtailment ladder), this with the schedule moves the CVaR "
+            f"scenarios), trades, schedule and curtailment ladder together take the CVaR "
             f"{data.alpha:.0%} of cost per GPU-hour from {_usd_gpu_h(none.cvar_usd_per_gpu_hour)} "
-            f"(no hedge, no flexibility) to {_usd_gpu_h(both.cvar_usd_per_gpu_hour)} and its mean "
-            f"from {_usd_gpu_h(none.expected_usd_per_gpu_hour)} to "
+            f"with no hedge and no flexibility to {_usd_gpu_h(both.cvar_usd_per_gpu_hour)}, and "
+            f"its mean from {_usd_gpu_h(none.expected_usd_per_gpu_hour)} to "
             f"{_usd_gpu_h(both.expected_usd_per_gpu_hour)}"
         )
     return f"For {data.campus} ({data.iso.upper()} {data.node}, {data.horizon}): {action}{effect}."
