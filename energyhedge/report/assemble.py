@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -22,6 +23,9 @@ from energyhedge.report import content
 from energyhedge.report.html import LadderGap, PayoffCurve, Provenance, ReportData, RiskTable
 from energyhedge.report.plots import payoff_grid
 from energyhedge.risk import CONFIDENCE_LEVEL
+
+if TYPE_CHECKING:
+    from energyhedge.decide import DecisionRun
 
 
 @dataclass(frozen=True)
@@ -62,9 +66,9 @@ class ReportContext:
     alerts: tuple
 
 
-def report_data(run, context: ReportContext) -> ReportData:
-    """Everything the report shows for ``run`` (a ``DecisionRun``); ``changes`` is None (the
-    pipeline fills it from the registry)."""
+def report_data(run: DecisionRun, context: ReportContext) -> ReportData:
+    """Everything the report shows for ``run``; ``changes`` is None (the pipeline fills it from
+    the registry)."""
     campus, problem, fresh = run.campus, run.problem, run.fresh_problem
     decision = run.decision
     tz = ISO_TZ[campus.iso]
