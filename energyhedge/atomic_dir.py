@@ -24,7 +24,7 @@ from pathlib import Path
 
 from energyhedge.data.store import default_root
 from energyhedge.errors import ConfigError
-from energyhedge.lock import process_gone
+from energyhedge.lock import folder_lock, process_gone
 
 MARKER_NAME = ".energyhedge-output"
 """JSON file the engine writes into every folder it publishes: ``{"command", "files"}``."""
@@ -97,23 +97,26 @@ def atomic_directory(
     or one of ours) each file written is moved over its old copy, then the marker; a run killed
     during those moves is completed by the next call on the same ``out_dir``. On any error before
     publishing, the temporary folder is removed and ``out_dir`` is left as it was.
-    ``command`` is recorded in the marker.
+    ``command`` is recorded in the marker. Publishing (not writing) holds a lock on the parent
+    folder, so two runs on one ``out_dir`` never interleave their files.
     """
     out = check_out_dir(out_dir, protected=protected)
     out.parent.mkdir(parents=True, exist_ok=True)
-    _finish_interrupted(out)
+    with folder_lock(out.parent):
+        _finish_interrupted(out)
     tmp = out.with_name(f".{out.name}.tmp.{os.getpid()}.{secrets.token_hex(4)}")
     tmp.mkdir()  # honours the umask, unlike tempfile.mkdtemp (0700)
     try:
         yield tmp
         written = sorted(p.name for p in tmp.iterdir())
-        if out.is_dir():
-            check_out_dir(out, protected=protected)  # still ours: nobody filled it meanwhile
-            _write_marker(tmp, command, set(written) | _marked_files(out))
-            _move_entries(tmp, out)
-        else:
-            _write_marker(tmp, command, set(written))
-            os.rename(tmp, out)
+        with folder_lock(out.parent):  # one publisher at a time: no interleaved files
+            if out.is_dir():
+                check_out_dir(out, protected=protected)  # still ours: nobody filled it meanwhile
+                _write_marker(tmp, command, set(written) | _marked_files(out))
+                _move_entries(tmp, out)
+            else:
+                _write_marker(tmp, command, set(written))
+                os.rename(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

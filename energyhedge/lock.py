@@ -10,6 +10,8 @@ from __future__ import annotations
 import fcntl
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -30,6 +32,29 @@ def process_gone(pid: int) -> bool:
     except PermissionError:
         return False
     return False
+
+
+@contextmanager
+def folder_lock(folder: str | Path, *, wait_s: float = 60.0) -> Iterator[None]:
+    """Hold ``fcntl.flock`` on the folder itself (no lock file is created) for a short critical
+    section, such as publishing into one of its sub-folders; LockedError after ``wait_s``."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockedError(
+                        f"{folder}: another process has been publishing into it for over "
+                        f"{wait_s:g} s; try again when it has finished"
+                    ) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 class OutputLock:

@@ -206,3 +206,34 @@ with atomic_dir.atomic_directory({str(out)!r}) as tmp:
     _publish(out, {"c.csv": "third"})
     assert [(out / n).read_text() for n in ("a.csv", "b.csv", "c.csv")] == ["new", "new", "third"]
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+_PUBLISHER = """
+import os, sys, time
+from energyhedge import atomic_dir
+tag, slow = sys.argv[1], sys.argv[2] == "slow"
+real = os.replace
+def replace(src, dst):
+    real(src, dst)
+    if slow:
+        print("moved", flush=True)
+        time.sleep(0.4)
+with atomic_dir.atomic_directory(sys.argv[3]) as tmp:
+    (tmp / "a.csv").write_text(tag)
+    (tmp / "b.csv").write_text(tag)
+    atomic_dir.os.replace = replace
+"""
+
+
+def test_two_publishers_on_one_folder_do_not_interleave(tmp_path):
+    out = tmp_path / "run"
+    _publish(out, {"a.csv": "old", "b.csv": "old"})
+    slow = subprocess.Popen(
+        [sys.executable, "-c", _PUBLISHER, "A", "slow", str(out)], stdout=subprocess.PIPE, text=True
+    )
+    assert slow.stdout.readline().strip() == "moved"  # A is between its moves
+    fast = subprocess.run(
+        [sys.executable, "-c", _PUBLISHER, "B", "fast", str(out)], capture_output=True, check=False
+    )
+    assert slow.wait(timeout=30) == 0 and fast.returncode == 0
+    assert (out / "a.csv").read_text() == (out / "b.csv").read_text() == "B"
