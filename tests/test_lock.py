@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from energyhedge.errors import ConfigError, LockedError
-from energyhedge.lock import LOCK_NAME, OutputLock
+from energyhedge.lock import LOCK_NAME, OutputLock, folder_lock
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -91,3 +91,29 @@ def test_unwritable_output_directory_is_a_configuration_error(tmp_path: Path) ->
     blocker.write_text("not a directory")
     with pytest.raises(ConfigError, match=r"cannot write to the output directory .*writable --out"):
         OutputLock(blocker / "reports").acquire()
+
+
+def test_folder_lock_times_out_and_leaves_no_file(tmp_path: Path) -> None:
+    code = textwrap.dedent(
+        f"""
+        import time
+        from energyhedge.lock import folder_lock
+        with folder_lock({str(tmp_path)!r}):
+            print("held", flush=True)
+            time.sleep(30)
+        """
+    )
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "held"
+        with (
+            pytest.raises(LockedError, match=r"publishing into it for over 0\.3 s") as info,
+            folder_lock(tmp_path, wait_s=0.3),
+        ):
+            pass
+        assert info.value.exit_code == 5
+    finally:
+        child.kill()
+        child.wait()
+    with folder_lock(tmp_path, wait_s=0):
+        assert list(tmp_path.iterdir()) == []
