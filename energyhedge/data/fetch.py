@@ -58,13 +58,14 @@ def fetch(
     today: date | None = None,
     source: ErcotApi | ErcotMis | PjmApi | None = None,
     progress: bool = True,
-    deadline_s: float = DEADLINE_S,
+    deadline_s: float | None = None,
 ) -> FetchReport:
     """Fetch every chunk of ``request`` and upsert each completed one into the store.
 
     A chunk that fails is recorded in the report and the fetch goes on with the next one;
     a :class:`FetchStoppedError` (rejected credentials, unreachable host, failing token service,
-    ``deadline_s`` seconds passed) stops the whole fetch at once, saying how much was stored.
+    ``deadline_s`` seconds passed, default ``DEADLINE_S``) stops the whole fetch at once, saying
+    how much was stored.
     ``source`` (default: built from the environment) and ``http`` are injectable; ``today``
     dates PJM's archive boundary.
     """
@@ -72,7 +73,7 @@ def fetch(
     if source is None:
         source = source_from_env(request, http or HttpClient(), archive_before, today)
     http = source.http
-    http.start_deadline(deadline_s)
+    http.start_deadline(DEADLINE_S if deadline_s is None else deadline_s)
     chunks = source.chunks(request)
     store = open_store(store_root)
     report = FetchReport(chunks=len(chunks))

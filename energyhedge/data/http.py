@@ -240,7 +240,7 @@ class HttpClient:
                 problem = self.redact(failure.phrase)
                 last = attempt >= min(2, self.max_attempts)
                 if failure.kind == "dns" or (failure.kind == "refused" and last):
-                    raise UnreachableError(f"{what}: {problem}{_join(hint)}") from None
+                    raise UnreachableError(f"{what}: {problem}") from None
                 if failure.kind == "decode":
                     raise DataError(f"{what} returned {problem}; try again later") from None
                 wait = failure.retry_after
