@@ -1,4 +1,4 @@
-"""Time ``value_decision`` on a synthetic year: 10,000 scenarios x 8,760 hourly intervals.
+"""Time the ladder valuation (``model.cost.cost_breakdown``) on a synthetic year: 10,000 x 8,760.
 
 Run (after ``python3 -m pip install -e .``):
 ``python3 benchmarks/bench_valuation.py [--scenarios S] [--intervals T]``. Prints the
@@ -14,8 +14,9 @@ import time
 
 import numpy as np
 
+from energyhedge.model.cost import cost_breakdown
+from energyhedge.model.measures import risk_measures
 from energyhedge.model.problem import Decision, FlexClass, HedgeProblem, Product
-from energyhedge.risk import break_even_thresholds, risk_metrics, value_decision
 
 
 def synthetic_problem(s: int, t: int, seed: int = 0) -> tuple[HedgeProblem, Decision]:
@@ -60,7 +61,7 @@ def synthetic_problem(s: int, t: int, seed: int = 0) -> tuple[HedgeProblem, Deci
         product_mw=np.array([10.0, 40.0, 20.0]),
         schedule_mw=np.vstack([np.full(t, 50.0), np.full(t, 15.0)]),
         dr_mw=np.full(t, 20.0),
-        curtail_above_usd_per_mwh=break_even_thresholds(problem),
+        follows_ladder=True,
     )
     return problem, decision
 
@@ -72,10 +73,8 @@ def main() -> None:
     args = parser.parse_args()
     problem, decision = synthetic_problem(args.scenarios, args.intervals)
     start = time.perf_counter()
-    costs = value_decision(problem, decision)
-    metrics = risk_metrics(
-        costs.total_cost_usd, problem.probabilities, 0.95, gpu_hours=costs.gpu_hours
-    )
+    costs = cost_breakdown(problem, decision)
+    per_gpu_hour = risk_measures(costs.cost_per_gpu_hour_usd, problem.probabilities, 0.95)
     seconds = time.perf_counter() - start
     cells = args.scenarios * args.intervals
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
@@ -83,7 +82,7 @@ def main() -> None:
     print(f"valuation seconds: {seconds:.2f}")
     print(f"scenario-intervals per second: {cells / seconds:,.0f}")
     print(f"peak RSS MB (inputs included): {peak_mb:,.0f}")
-    print(f"mean cost per GPU-hour: {metrics['expected_cost_per_gpu_hour_usd']:.4f} $")
+    print(f"mean cost per GPU-hour: {per_gpu_hour.expected_usd:.4f} $")
 
 
 if __name__ == "__main__":

@@ -130,22 +130,41 @@ def real_time_power_mw(
     problem: HedgeProblem, decision: Decision, rows: slice = slice(None)
 ) -> np.ndarray:
     """Power each class draws under the ladder (module docstring), [J, n, T] (MW)."""
-    schedule = np.asarray(decision.schedule_mw, dtype=float)
     n = len(range(*rows.indices(problem.n_scenarios)))
+    schedule = np.asarray(decision.schedule_mw, dtype=float)
     power = np.broadcast_to(schedule[:, None, :], (len(problem.flex), n, problem.n_intervals))
     power = power.copy()
+    for j, (r, c, mw) in enumerate(_ladder_changes(problem, decision, rows)):
+        power[j, r, c] = mw
+    return power
+
+
+Changes = list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+"""Per class: the cells (scenario row within a chunk, interval) where its power departs from
+the schedule, and the MW it draws there; sorted by cell, each cell at most once. Curtailment is
+rare, so pricing a chunk costs a few passes over its prices plus work on these cells only."""
+
+
+def _ladder_changes(problem: HedgeProblem, decision: Decision, rows: slice) -> Changes:
+    """Where and how the ladder (steps 1 and 2 of the module docstring) departs from the
+    schedule, for scenarios ``rows``."""
+    schedule = np.asarray(decision.schedule_mw, dtype=float)
+    empty = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
+    changes: Changes = [empty] * len(problem.flex)
     ladder = [j for j, c in enumerate(problem.flex) if c.rt_curtailable]
     if not decision.follows_ladder or not ladder:
-        return power
+        return changes
     price = effective_price_usd_per_mwh(problem, rows)
     for j in ladder:
         flex = problem.flex[j]
         value = flex.segment_value_usd_per_mwh()  # non-increasing
         knots = np.concatenate([[0.0], np.cumsum(flex.segments()[0])])
-        running = np.searchsorted(-value, -price, side="right")  # segments with value >= price
-        power[j] = np.minimum(power[j], knots[running] * flex.max_mw[None, :])
-    _dispatch_dr(problem, decision, rows, price=price, power=power, ladder=ladder)
-    return power
+        r, c = np.nonzero((price > value[-1]) & (schedule[j] > 0.0)[None, :])
+        running = np.searchsorted(-value, -price[r, c], side="right")  # segments worth the price
+        mw = np.minimum(schedule[j, c], knots[running] * flex.max_mw[c])
+        less = mw < schedule[j, c]
+        changes[j] = (r[less], c[less], mw[less])
+    return _dispatch_dr(problem, decision, rows, price=price, changes=changes, ladder=ladder)
 
 
 def _dispatch_dr(
@@ -154,17 +173,18 @@ def _dispatch_dr(
     rows: slice,
     *,
     price: np.ndarray,
-    power: np.ndarray,
+    changes: Changes,
     ladder: list[int],
-) -> None:
-    """Shed running segments, lowest value first, where a DR call is not yet met (in place)."""
+) -> Changes:
+    """Shed running segments, lowest value first, where a DR call is not yet met."""
     dr_mw = np.asarray(decision.dr_mw, dtype=float)
     r, c = np.nonzero(problem.dr_deployed[rows] & (dr_mw > 0.0)[None, :])
     if r.size == 0:
-        return
+        return changes
+    t_n = problem.n_intervals
     schedule = decision.schedule_mw
-    need = dr_mw[c] - sum(schedule[j, c] - power[j, r, c] for j in ladder)
-    need = np.maximum(need, 0.0)
+    power = {j: _power_at(changes[j], schedule[j], r, c, t_n) for j in ladder}
+    need = np.maximum(dr_mw[c] - sum(schedule[j, c] - power[j] for j in ladder), 0.0)
     limit = price[r, c] + problem.dr_penalty_usd_per_mwh
     pieces = []  # (value $/MWh, class, MW available in the cell) per running segment
     for j in ladder:
@@ -173,61 +193,151 @@ def _dispatch_dr(
         lower = np.concatenate([[0.0], np.cumsum(width)[:-1]])
         max_mw = flex.max_mw[c]
         for m, value in enumerate(flex.segment_value_usd_per_mwh()):
-            avail = np.clip(power[j, r, c] - lower[m] * max_mw, 0.0, width[m] * max_mw)
+            avail = np.clip(power[j] - lower[m] * max_mw, 0.0, width[m] * max_mw)
             pieces.append((value, j, np.where(value < limit, avail, 0.0)))
     for _, j, avail in sorted(pieces, key=lambda piece: piece[0]):
         cut = np.minimum(avail, need)
-        power[j, r, c] -= cut
+        power[j] = power[j] - cut
         need = need - cut
+    out = list(changes)
+    for j in ladder:
+        out[j] = _merge(changes[j], (r, c, power[j]), schedule[j], t_n)
+    return out
+
+
+def _power_at(change, schedule: np.ndarray, r: np.ndarray, c: np.ndarray, t_n: int) -> np.ndarray:
+    """A class's power at cells (r, c): its change there, else its schedule."""
+    cells = change[0] * t_n + change[1]
+    want = r * t_n + c
+    pos = np.minimum(np.searchsorted(cells, want), max(cells.size - 1, 0))
+    hit = (cells.size > 0) & (cells[pos] == want) if cells.size else np.zeros(want.size, bool)
+    return np.where(hit, change[2][pos] if cells.size else 0.0, schedule[c])
+
+
+def _merge(change, update, schedule: np.ndarray, t_n: int):
+    """``change`` with the cells of ``update`` overwritten; cells back at the schedule dropped."""
+    r = np.concatenate([change[0], update[0]])
+    c = np.concatenate([change[1], update[1]])
+    mw = np.concatenate([change[2], update[2]])
+    cells = r * t_n + c
+    order = np.argsort(cells, kind="stable")
+    cells, r, c, mw = cells[order], r[order], c[order], mw[order]
+    last = np.append(cells[1:] != cells[:-1], True)  # the update comes after the change
+    keep = last & (mw != schedule[c])
+    return r[keep], c[keep], mw[keep]
+
+
+def _changes_from_power(power: np.ndarray, schedule: np.ndarray) -> Changes:
+    """Changes (see ``Changes``) of given power [J, n, T] against the schedule [J, T]."""
+    out = []
+    for j in range(power.shape[0]):
+        r, c = np.nonzero(power[j] != schedule[j][None, :])
+        out.append((r, c, power[j, r, c]))
+    return out
+
+
+def _load_lines(price, cp_weight, hours, load_mw) -> dict[str, np.ndarray]:
+    """Energy and tag lines of ``load_mw`` (elementwise; linear in the load)."""
+    return {
+        "energy_mwh": load_mw * hours,
+        "energy_cost_usd": price * load_mw * hours,
+        "cp_tag_usd": cp_weight * load_mw,
+    }
+
+
+def _work_gpu_hours(problem: HedgeProblem, j: int, power_mw, cols) -> np.ndarray:
+    """GPU-hours class j delivers in intervals ``cols`` drawing ``power_mw`` there."""
+    flex = problem.flex[j]
+    width, slope = flex.segments()
+    max_mw = np.asarray(flex.max_mw, dtype=float)[cols]
+    power = np.asarray(power_mw, dtype=float)
+    frac = np.divide(power, max_mw, out=np.zeros(np.shape(power)), where=max_mw > 0)
+    full = flex.gpu_hours_per_mwh * max_mw * problem.interval_hours[cols]
+    return full * work_fraction(frac, width, slope)
+
+
+def _chunk_totals(
+    problem: HedgeProblem, decision: Decision, rows: slice, power_mw: np.ndarray | None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per-scenario totals of the interval lines for scenarios ``rows``, and work [J, n] (GPU-h).
+
+    The schedule's lines are computed once for all scenarios; the cells where real-time power
+    departs from the schedule add their differences.
+    """
+    h = problem.interval_hours
+    n = len(range(*rows.indices(problem.n_scenarios)))
+    schedule = np.asarray(decision.schedule_mw, dtype=float)
+    changes = (
+        _ladder_changes(problem, decision, rows)
+        if power_mw is None
+        else _changes_from_power(np.asarray(power_mw, dtype=float)[:, rows, :], schedule)
+    )
+    prices, cp = problem.prices_usd_per_mwh[rows], problem.cp_weight_usd_per_mw[rows]
+    base_load = problem.firm_load_mw + schedule.sum(axis=0)
+    totals = {
+        "energy_mwh": np.full(n, float(base_load @ h)),
+        "energy_cost_usd": prices @ (base_load * h),
+        "cp_tag_usd": cp @ base_load,
+    }
+    base_work = [
+        _work_gpu_hours(problem, j, schedule[j], slice(None)) for j in range(len(schedule))
+    ]
+    work = np.array([np.full(n, w.sum()) for w in base_work]).reshape(len(schedule), n)
+    for j, (r, c, mw) in enumerate(changes):
+        delta = mw - schedule[j, c]
+        for name, values in _load_lines(prices[r, c], cp[r, c], h[c], delta).items():
+            totals[name] += np.bincount(r, values, n)
+        work[j] += np.bincount(r, _work_gpu_hours(problem, j, mw, c) - base_work[j][c], n)
+    r, c = np.nonzero(problem.dr_deployed[rows] & (decision.dr_mw > 0.0)[None, :])
+    curtailed = sum(
+        (schedule[j, c] - _power_at(changes[j], schedule[j], r, c, problem.n_intervals))
+        for j, f in enumerate(problem.flex)
+        if f.rt_curtailable
+    )
+    short_mw = np.maximum(decision.dr_mw[c] - curtailed, 0.0)
+    totals["dr_penalty_usd"] = np.bincount(r, problem.dr_penalty_usd_per_mwh * short_mw * h[c], n)
+    return totals, work
 
 
 def _interval_lines(
-    problem: HedgeProblem,
-    decision: Decision,
-    rows: slice,
-    power_mw: np.ndarray | None,
+    problem: HedgeProblem, decision: Decision, scenario: int
 ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """Per-interval cost lines of scenarios ``rows`` ([n, T] each), power and work [J, n, T]."""
+    """Per-interval lines of one scenario ([T] each), its power and work [J, T]."""
     h = problem.interval_hours
-    power = (
-        real_time_power_mw(problem, decision, rows)
-        if power_mw is None
-        else np.asarray(power_mw, dtype=float)[:, rows, :]
+    power = real_time_power_mw(problem, decision, slice(scenario, scenario + 1))[:, 0, :]
+    load = problem.firm_load_mw + power.sum(axis=0)
+    lines = _load_lines(
+        problem.prices_usd_per_mwh[scenario], problem.cp_weight_usd_per_mw[scenario], h, load
     )
-    prices = problem.prices_usd_per_mwh[rows]
-    load = problem.firm_load_mw[None, :] + power.sum(axis=0)
     schedule = np.asarray(decision.schedule_mw, dtype=float)
     curtailed = sum(
-        (schedule[j][None, :] - power[j] for j, f in enumerate(problem.flex) if f.rt_curtailable),
+        (schedule[j] - power[j] for j, f in enumerate(problem.flex) if f.rt_curtailable),
         start=np.zeros_like(load),
     )
-    deployed = problem.dr_deployed[rows]
-    short_mw = np.where(deployed, np.maximum(decision.dr_mw[None, :] - curtailed, 0.0), 0.0)
-    work = np.zeros_like(power)
-    value_lost = np.zeros_like(load)
-    produced = np.broadcast_to(
-        problem.firm_gpu_hours * problem.firm_value_usd_per_gpu_hour, load.shape
-    ).copy()
-    for j, flex in enumerate(problem.flex):
-        width, slope = flex.segments()
-        max_mw = np.asarray(flex.max_mw, dtype=float)
-        frac = np.divide(power[j], max_mw, out=np.zeros_like(power[j]), where=max_mw > 0)
-        full = flex.gpu_hours_per_mwh * max_mw * h
-        work[j] = full * work_fraction(frac, width, slope)
-        value_lost += flex.value_usd_per_gpu_hour * (full - work[j])
-        produced += flex.value_usd_per_gpu_hour * work[j]
-    lines = {
-        "price_usd_per_mwh": prices,
-        "load_mw": load,
-        "energy_mwh": load * h,
-        "energy_cost_usd": prices * load * h,
-        "dr_penalty_usd": problem.dr_penalty_usd_per_mwh * short_mw * h,
-        "cp_tag_usd": problem.cp_weight_usd_per_mw[rows] * load,
-        "value_lost_usd": value_lost,
-        "value_produced_usd": produced,
-        "gpu_hours": problem.firm_gpu_hours[None, :] + work.sum(axis=0),
+    deployed = problem.dr_deployed[scenario] & (decision.dr_mw > 0.0)
+    short_mw = np.where(deployed, np.maximum(decision.dr_mw - curtailed, 0.0), 0.0)
+    lines["dr_penalty_usd"] = problem.dr_penalty_usd_per_mwh * short_mw * h
+    lines["price_usd_per_mwh"] = problem.prices_usd_per_mwh[scenario]
+    lines["load_mw"] = load
+    work = np.array([_work_gpu_hours(problem, j, power[j], slice(None)) for j in range(len(power))])
+    return lines, power, work.reshape(len(power), problem.n_intervals)
+
+
+def _work_lines(
+    problem: HedgeProblem, work: np.ndarray, firm_gpu_hours, full_gpu_hours: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Value lost, value produced and GPU-hours from each class's work ``work`` [J, m].
+
+    ``m`` is scenarios (then ``firm_gpu_hours`` and ``full_gpu_hours`` [J, 1] are horizon
+    totals) or intervals of one scenario (then they are per interval, [T] and [J, T]).
+    """
+    value = np.array([f.value_usd_per_gpu_hour for f in problem.flex]).reshape(-1, 1)
+    firm_value = problem.firm_value_usd_per_gpu_hour
+    return {
+        "value_lost_usd": (value * (full_gpu_hours - work)).sum(axis=0),
+        "value_produced_usd": firm_gpu_hours * firm_value + (value * work).sum(axis=0),
+        "gpu_hours": firm_gpu_hours + work.sum(axis=0),
     }
-    return lines, power, work
 
 
 def _unserved_usd(problem: HedgeProblem, work_gpu_hours: np.ndarray) -> np.ndarray:
@@ -288,11 +398,18 @@ def cost_breakdown(
     chunk = max(1, SCENARIO_CHUNK_CELLS // max(t, 1))
     for start in range(0, s_total, chunk):
         rows = slice(start, min(start + chunk, s_total))
-        lines, _, work = _interval_lines(problem, decision, rows, power_mw)
+        lines, work = _chunk_totals(problem, decision, rows, power_mw)
         for name, values in lines.items():
-            if name not in ("price_usd_per_mwh", "load_mw"):
-                totals.setdefault(name, np.zeros(s_total))[rows] = values.sum(axis=1)
-        work_by_class[:, rows] = work.sum(axis=2)
+            totals.setdefault(name, np.zeros(s_total))[rows] = values
+        work_by_class[:, rows] = work
+    totals.update(
+        _work_lines(
+            problem,
+            work_by_class,
+            float(problem.firm_gpu_hours.sum()),
+            full_work_gpu_hours(problem).reshape(-1, 1),
+        )
+    )
     x = np.asarray(decision.product_mw, dtype=float)
     payoff = np.zeros(s_total)
     for xk, product in zip(x, problem.products, strict=True):
@@ -361,21 +478,23 @@ def interval_breakdown(
                 f"interval payoffs of product {p.name!r} add to {row.sum():.2f} $/MW but the "
                 f"problem says {p.payoff_usd_per_mw[scenario]:.2f} $/MW; they must match"
             )
-    lines, power, work = _interval_lines(
-        problem, decision, slice(scenario, scenario + 1), power_mw=None
-    )
-    columns = {name: values[0] for name, values in lines.items()}
+    lines, power, work = _interval_lines(problem, decision, scenario)
     h = problem.interval_hours
+    full = np.array([f.gpu_hours_per_mwh * f.max_mw * h for f in problem.flex])
+    columns = {
+        **lines,
+        **_work_lines(problem, work, problem.firm_gpu_hours, full.reshape(work.shape)),
+    }
     x = np.asarray(decision.product_mw, dtype=float)
     unserved = np.zeros(t)
     if t:
-        unserved[-1] = _unserved_usd(problem, work.sum(axis=2))[0]
+        unserved[-1] = _unserved_usd(problem, work.sum(axis=1, keepdims=True))[0]
     columns["hedge_payoff_usd"] = x @ by_interval if k else np.zeros(t)
     columns["premium_usd"] = premium_usd(problem, x) * h / h.sum() if t else np.zeros(t)
     columns["dr_revenue_usd"] = h * problem.dr_price_usd_per_mw_h * decision.dr_mw
     columns["unserved_penalty_usd"] = unserved
     for j, flex in enumerate(problem.flex):
-        columns[f"power_mw_{flex.name}"] = power[j, 0]
+        columns[f"power_mw_{flex.name}"] = power[j]
     columns["total_cost_usd"] = (
         columns["energy_cost_usd"]
         + columns["premium_usd"]
