@@ -97,11 +97,10 @@ class _Call:
 class _Failure(Exception):
     """A failed attempt: ``kind`` is dns, refused, timeout, decode, broken or status."""
 
-    def __init__(self, kind: str, phrase: str, retry_after: float | None = None) -> None:
+    def __init__(self, kind: str, phrase: str) -> None:
         super().__init__(phrase)
         self.kind = kind
         self.phrase = phrase
-        self.retry_after = retry_after
 
 
 class HttpClient:
@@ -243,7 +242,7 @@ class HttpClient:
                     raise UnreachableError(f"{what}: {problem}") from None
                 if failure.kind == "decode":
                     raise DataError(f"{what} returned {problem}; try again later") from None
-                wait = failure.retry_after
+                wait = None
             else:
                 if 200 <= answer.status < 300:
                     return answer
@@ -251,12 +250,12 @@ class HttpClient:
                 if not _retryable(answer.status):
                     self._raise_status(what, answer, hint, auth_statuses)
                 wait = parse_retry_after(answer.headers.get("Retry-After"))
+            if attempt == self.max_attempts:
+                break
             if wait is None:
                 wait = self._backoff(attempt)
             if self.clock() + wait >= limit_at:
                 self._out_of_time(what, limit_at, attempt, problem)
-            if attempt == self.max_attempts:
-                break
             log.info(
                 "%s failed (%s); attempt %d of %d, retrying in %.1f s",
                 what,
@@ -396,15 +395,16 @@ class HttpClient:
         return any(self.redact(str(v)) != str(v) for v in [*headers.values(), *form.values()])
 
     def _out_of_time(self, what: str, limit_at: float, attempts: int, problem: str) -> None:
-        last = f" (last problem: {problem})" if problem else ""
+        """Raise: the request cannot finish before ``limit_at`` (the fetch's or its own bound)."""
+        made = f"{attempts} attempt(s) made" + (f", last problem: {problem}" if problem else "")
         if limit_at >= self._deadline_at:
             raise DeadlineError(
-                f"{what} was not done when the {self.deadline_s:g} s deadline of the fetch "
-                f"passed, after {attempts} attempt(s){last}"
+                f"{what} could not finish within the {self.deadline_s:g} s deadline of the "
+                f"fetch ({made})"
             )
         raise DataError(
-            f"{what} gave up after {self.max_total_s:g} s and {attempts} attempt(s){last}; "
-            f"the service is slow or unavailable, try again later"
+            f"{what} could not finish within its {self.max_total_s:g} s bound ({made}); the "
+            f"service is slow or unavailable, try again later"
         )
 
     def _backoff(self, attempt: int) -> float:
