@@ -158,3 +158,13 @@ def test_final_error_names_at_most_five_parts():
     assert message.startswith("7 part(s) missing: failed chunk 0: HTTP 503 | failed chunk 1")
     assert "chunk 4" in message and "chunk 5" not in message and "and 2 more" in message
     assert out.getvalue().endswith("(0 of 7 chunks stored)\n")
+
+
+@pytest.mark.parametrize("value", ["0", "-5", "nan", "inf", "soon"])
+def test_deadline_must_be_a_positive_number_of_seconds(value, capsys):
+    with pytest.raises(SystemExit):
+        run_fetch(
+            *("--iso", "pjm", "--market", "dam", "--node", "WESTERN HUB"),
+            *("--start", "2025-01-01", "--end", "2025-01-02", "--deadline-s", value),
+        )
+    assert f"'{value}' is not a positive number of seconds" in capsys.readouterr().err
