@@ -2,17 +2,17 @@
 
 ``energyhedge backtest`` replays a run profile over a period, one window of local days at a
 time. For each window a decision is made on price scenarios for that window, learnt from
-prices outside it (or only before it), never from the window's own prices: optimised by the
-stochastic program, or a fixed set of products. The decision's trades keep the premiums and
-block prices agreed then; it is valued on the realised prices (S = 1) with the policy and cost
-lines of ``energyhedge.risk.value_decision``, next to the unhedged, flexibility-only and
-hedges-only strategies.
+prices before it (the default; or, labelled as looking ahead, from all prices outside it),
+never from the window's own prices: optimised by the stochastic program, or a fixed set of
+products. The decision's trades settle at the prices traded then (``assemble.struck_catalogue``);
+it is valued on the realised prices (S = 1) with the real-time ladder and cost lines of
+``energyhedge.model.cost``, next to the unhedged, flexibility-only and hedges-only strategies.
 
 Outputs:
 
-- ``backtest.json``: the settings, one record per window (products, premiums, thresholds),
+- ``backtest.json``: the settings, one record per window (products, traded prices, premiums),
   and per strategy the totals of every cost line, the all-in cost and the cost per delivered
-  GPU-hour (summed from ``value_decision`` of each window).
+  GPU-hour (summed from ``cost_breakdown`` of each window).
 - ``backtest_intervals.csv``: one row per interval and strategy with the same lines (from
   ``interval_breakdown``), so the totals can be re-added from the rows. Each window's
   premiums are allocated pro rata to interval length over that window; a work-requirement
@@ -588,7 +588,7 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         else "leave-window-out: all prices outside each window, later ones included "
         "(looks ahead; not an honest out-of-sample test)",
         "scenarios": {"n": settings.n, "seed": settings.seed, "model": settings.model},
-        "decision": "fixed products, break-even thresholds"
+        "decision": "fixed products, curtailment ladder"
         if spec.fixed_product_mw is not None
         else "optimised per window",
         "alpha": profile.solve_options.alpha,

@@ -17,6 +17,7 @@ prices before the earlier of the as-of date and the horizon start (no look-ahead
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import sys
@@ -100,12 +101,19 @@ def point_latest(final_dir: Path, out: Path) -> None:
     os.replace(link_tmp, out / LATEST)
 
 
-def remove_stale_builds(out: Path) -> list[str]:
-    """Delete the temporary build folders (``<out>/<as-of>/.<run-id>.tmp.*``) of killed runs.
+STALE_BUILD = re.compile(r"\.\d{8}T\d{6}Z-[0-9a-f]{6}\.tmp(\..*)?")
+"""Name of a run's temporary build folder (``.<run-id>.tmp...``, see ``new_run_id``)."""
 
-    Call only while holding the output lock: then no live run owns such a folder.
+
+def remove_stale_builds(out: Path) -> list[str]:
+    """Delete the temporary build folders (``<out>/<as-of>/.<run-id>.tmp*``) of killed runs.
+
+    Only folders named like a run's build inside a date folder are touched. Call only while
+    holding the output lock: then no live run owns such a folder.
     """
-    stale = sorted(p for p in out.glob("*/.*.tmp*") if p.is_dir())
+    stale = sorted(
+        p for p in out.glob("*-*-*/.*.tmp*") if p.is_dir() and STALE_BUILD.fullmatch(p.name)
+    )
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
     return [str(p) for p in stale]

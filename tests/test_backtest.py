@@ -474,11 +474,6 @@ def test_default_back_test_is_past_only_and_leave_window_out_is_labelled(
     assert "looks ahead" in docs["leave-out"]["history"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="backtest.py backtest_profile writes meta['decision'] = 'fixed products, break-even "
-    "thresholds', but a fixed decision follows the curtailment ladder (there are no thresholds)",
-)
 def test_fixed_decision_is_labelled_with_the_real_time_rule_it_follows(tmp_path, repo_root):
     profile = tmp_path / "bt.toml"
     profile.write_text(PROFILE.format(repo=repo_root))

@@ -10,6 +10,7 @@ import polars as pl
 import pytest
 
 from energyhedge.backtest import TOTAL_COLUMNS, load_replay
+from energyhedge.campus import load_campus
 from energyhedge.cli import main
 from energyhedge.risk import STRATEGIES
 
@@ -85,8 +86,19 @@ def test_metadata_states_windows_and_history_rule(two_weeks):
     doc, _ = two_weeks
     assert [w["first_day"] for w in doc["windows"]] == ["2023-08-01", "2023-08-08"]
     assert all(w["scenarios"] == 12 for w in doc["windows"])
-    assert "leave-window-out" in doc["history"]
+    assert doc["history"] == "past only: prices before each window"
     assert doc["node"] == "LZ_HOUSTON" and doc["intervals"] == 336
+
+
+def test_leave_window_out_is_opt_in_and_labelled_as_looking_ahead(profile, tmp_path):
+    out = tmp_path / "lwo"
+    argv = ["backtest", "--config", str(profile), "--start", "2023-08-15", "--end", "2023-08-15"]
+    assert main([*argv, "--leave-window-out", "--out", str(out)]) == 0
+    doc = json.loads((out / "backtest.json").read_text())
+    assert doc["history"].startswith("leave-window-out") and "looks ahead" in doc["history"]
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--leave-window-out", "--past-only", "--out", str(tmp_path / "both")])
+    assert info.value.code == 2
 
 
 def test_replay_file_and_node_override(profile, tmp_path, repo_root):
@@ -170,7 +182,8 @@ def test_fixed_decision_holds_the_given_products(profile, tmp_path, repo_root, c
     (window,) = doc["windows"]
     assert window["product_mw"]["scarcity_1000_7x24"] == 70.0
     assert sum(window["product_mw"].values()) == 70.0
-    assert window["curtail_above_usd_per_mwh"] == {"training": 3_000.0}
+    assert window["real_time"] == "curtailment ladder"
+    assert doc["decision"] == "fixed products, curtailment ladder"
     price = raw_prices(repo_root, "LZ_HOUSTON", 15, 21)
     payoff = 70.0 * np.maximum(price - 1_000.0, 0.0).sum()
     assert payoff > 0.0
@@ -179,8 +192,19 @@ def test_fixed_decision_holds_the_given_products(profile, tmp_path, repo_root, c
     premium = 70.0 * window["premium_usd_per_mw"]["scarcity_1000_7x24"]
     assert doc["strategies"]["recommended"]["premium_usd"] == pytest.approx(premium)
     rows = pl.read_csv(out / "backtest_intervals.csv").filter(pl.col("strategy") == "recommended")
-    stopped = rows.filter(pl.col("price_usd_per_mwh") > 3_000.0)["power_mw_training"]
+    # The ladder: training's steepest segment (56.7 % of its MW, slope 1.422) is worth
+    # $3.75/GPU-h x 800 GPU-h/MWh x 1.422 = $4,267/MWh; above that price training draws nothing,
+    # between the next segment's value ($2,099) and it, only that first segment.
+    tier = load_campus(repo_root / "models/campus/tx-100mw.toml").training[0]
+    width = np.diff(tier.curve_power_frac)
+    value = 3.75 * 800.0 * np.diff(tier.curve_work_frac) / width
+    stopped = rows.filter(pl.col("price_usd_per_mwh") > value[0])["power_mw_training"]
     assert stopped.len() > 0 and (stopped == 0.0).all()
+    first = rows.filter(
+        (pl.col("price_usd_per_mwh") > value[1]) & (pl.col("price_usd_per_mwh") <= value[0])
+    )["power_mw_training"]
+    assert first.len() > 0
+    np.testing.assert_allclose(first.to_numpy(), width[0] * 70.0, rtol=1e-9)
     bad = ["backtest", "--config", str(profile), "--start", "2023-08-15", "--end", "2023-08-15"]
     assert main([*bad, "--fixed", "nope=5", "--out", str(tmp_path / "bad")]) == 2
     assert "nope" in capsys.readouterr().err

@@ -21,11 +21,6 @@ def test_lambda_and_budget_together_exit_2(capsys):
     assert (args.cvar_weight, args.cvar_budget, args.alpha) == (None, 5e5, 0.9)
 
 
-@pytest.mark.xfail(
-    reason="commands/optimize.py registers --lambda/--cvar-budget itself; it must call "
-    "arguments.add_cvar_options",
-    strict=True,
-)
 def test_optimize_refuses_lambda_with_budget(tmp_path, capsys):
     argv = ["optimize", "--config", "run.toml", "--out", str(tmp_path / "o")]
     with pytest.raises(SystemExit) as info:

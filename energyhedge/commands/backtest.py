@@ -51,11 +51,22 @@ def register(sub: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--window-days", type=int, help="days per decision (default: the profile's horizon)"
     )
-    parser.add_argument(
+    history = parser.add_mutually_exclusive_group()
+    history.add_argument(
         "--past-only",
-        action="store_true",
+        dest="past_only",
+        action="store_const",
+        const=True,
         default=None,
-        help="learn scenarios only from prices before each window (default: all outside it)",
+        help="learn scenarios only from prices before each window (the default)",
+    )
+    history.add_argument(
+        "--leave-window-out",
+        dest="past_only",
+        action="store_const",
+        const=False,
+        help="learn from all prices outside each window, later ones included (looks ahead; "
+        "labelled so in backtest.json)",
     )
     parser.add_argument(
         "--fill-missing",

@@ -14,7 +14,7 @@ import polars as pl
 from energyhedge.alerts import operator_alerts
 from energyhedge.atomic_dir import check_out_dir
 from energyhedge.campus import load_campus
-from energyhedge.commands.arguments import add_quote_option, add_store_option
+from energyhedge.commands.arguments import add_cvar_options, add_quote_option, add_store_option
 from energyhedge.config import shown_path
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.data.quality import assess
@@ -48,13 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="output folder: new, empty, or written by energyhedge before (its files are "
         "replaced, anything else in it is kept)",
     )
-    parser.add_argument(
-        "--lambda", dest="cvar_weight", type=float, metavar="L", help="CVaR weight (>= 0)"
-    )
-    parser.add_argument("--alpha", type=float, metavar="A", help="CVaR level, e.g. 0.95")
-    parser.add_argument(
-        "--cvar-budget", type=float, metavar="B", help="CVaR budget ($): minimise E[C] under it"
-    )
+    add_cvar_options(parser)
     parser.add_argument("--scenarios", type=int, metavar="N", help="in-sample scenarios")
     parser.add_argument("--seed", type=int, metavar="K", help="in-sample scenario seed")
     add_quote_option(parser)
