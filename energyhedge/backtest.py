@@ -249,7 +249,7 @@ def write_backtest(result: BacktestResult, out_dir: str | Path, meta: dict) -> P
     The files are written into a temporary sibling folder that then replaces ``out_dir``, so a
     failure leaves either the previous outputs or none, never half of them.
     """
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, command="backtest") as tmp:
         result.intervals.with_columns(
             pl.col("interval_start_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
         ).write_csv(tmp / "backtest_intervals.csv")
@@ -485,6 +485,16 @@ REPLAY_KEYS = {
 }
 
 
+def _whole(table, key: str, default, *, min_value: int) -> int | None:
+    """A finite whole number at ``key`` (``7`` or ``7.0``; ``1.5`` is an error)."""
+    value = table.number(key, default, min_value=min_value)
+    if value is None:
+        return None
+    if value != int(value):
+        raise table.error(key, f"must be a whole number, got {value}")
+    return int(value)
+
+
 def load_replay(path: str | Path) -> dict:
     """The ``[backtest]`` table of a replay file (``models/backtests/*.toml``) as spec fields.
 
@@ -496,13 +506,13 @@ def load_replay(path: str | Path) -> dict:
     out: dict = {"config": folder / table.get("config", str)}
     prices = table.get("prices", str, "store")
     out["prices"] = prices if prices == "store" else str(folder / prices)
-    for key in ("node", "market"):
-        out[key] = table.get(key, str, None)
+    out["node"] = table.name("node", None)
+    out["market"] = table.get("market", str, None)
     for key in ("start", "end"):
         out[key] = table.get(key, date)
-    out["window_days"] = int(table.number("window_days", None, min_value=1) or 0) or None
+    out["window_days"] = _whole(table, "window_days", None, min_value=1)
     out["past_only"] = table.get("past_only", bool, True)
-    out["fill_missing"] = int(table.number("fill_missing", 0, min_value=0))
+    out["fill_missing"] = _whole(table, "fill_missing", 0, min_value=0)
     if table.has("csv_layout"):
         out["csv_layout"] = dict(table.table("csv_layout").data)
     if table.has("fixed_product_mw"):

@@ -76,7 +76,7 @@ def load_campus(path: str | Path) -> Campus:
     if not inference and not training:
         raise root.error("training", "the campus has no [[inference]] or [[training]] class")
     campus = Campus(
-        name=site.get("name", str, Path(path).stem),
+        name=site.name("name", Path(path).stem),
         path=Path(path),
         iso=iso,
         node=site.get("node", str),

@@ -363,7 +363,7 @@ def write_outputs(
 
     An existing ``out_dir`` is replaced only once the new one is complete.
     """
-    with atomic_directory(out_dir) as tmp:
+    with atomic_directory(out_dir, command="optimize") as tmp:
         write_files(tmp, recommendation, schedule, trades_table)
     return Path(out_dir).resolve()
 
