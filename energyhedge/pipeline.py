@@ -26,7 +26,6 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from energyhedge.alerts import operator_alerts
 from energyhedge.atomic_dir import atomic_directory
 from energyhedge.campus import Campus, load_campus
 from energyhedge.config import shown_path
@@ -44,7 +43,7 @@ from energyhedge.report import outputs
 from energyhedge.report.assemble import ReportContext
 from energyhedge.report.content import key_metrics
 from energyhedge.report.html import render_report
-from energyhedge.report.record import report_and_recommendation
+from energyhedge.report.record import report_and_recommendation, run_alerts
 from energyhedge.report.registry import Registry, changes_since
 from energyhedge.run_inputs import (
     combined_hash,
@@ -204,14 +203,7 @@ class _Run:
             )
             self.log_decision(run)
             with self.stage("outputs", bar):
-                alerts = operator_alerts(
-                    run.fresh_problem,
-                    run.decision,
-                    findings=findings,
-                    solver=run.solution.solver,
-                    refresh=refresh,
-                    iso=campus.iso,
-                )
+                alerts = run_alerts(run, findings=findings, refresh=refresh)
                 for alert in alerts:
                     record = alert.record()
                     self.log.event(f"alert.{alert.kind}", level=record.pop("level"), **record)
@@ -226,7 +218,7 @@ class _Run:
                     inputs=self.inputs,
                     timings_s=dict(self.timings),
                     warnings=run.warnings,
-                    alerts=tuple(alerts),
+                    alerts=alerts,
                 )
                 data, recommendation = report_and_recommendation(run, context, as_of=self.as_of)
                 previous = self.registry.previous_success(data.profile, before_run_id=self.run_id)

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import polars as pl
 
-from energyhedge.alerts import operator_alerts
 from energyhedge.atomic_dir import check_out_dir
 from energyhedge.campus import load_campus
 from energyhedge.commands.arguments import add_cvar_options, add_quote_option, add_store_option
@@ -23,7 +22,7 @@ from energyhedge.decide import decide
 from energyhedge.errors import DataError
 from energyhedge.report import outputs
 from energyhedge.report.assemble import ReportContext
-from energyhedge.report.record import report_and_recommendation
+from energyhedge.report.record import report_and_recommendation, run_alerts
 from energyhedge.run_inputs import combined_hash, decision_history, input_record, sha256_prices
 from energyhedge.runs import RunProfile, load_run_profile
 
@@ -134,16 +133,7 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
         inputs=inputs,
         timings_s={},
         warnings=run.warnings,
-        alerts=tuple(
-            operator_alerts(
-                run.fresh_problem,
-                run.decision,
-                findings=findings,
-                solver=run.solution.solver,
-                refresh=refresh,
-                iso=campus.iso,
-            )
-        ),
+        alerts=run_alerts(run, findings=findings, refresh=refresh),
     )
     _, recommendation = report_and_recommendation(run, context, as_of=as_of)
     return outputs.write_outputs(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from datetime import date
 
+from energyhedge.alerts import Alert, operator_alerts
 from energyhedge.decide import DecisionRun
 from energyhedge.report.assemble import ReportContext, report_data
 from energyhedge.report.html import ReportData, recommendation_sentence
@@ -28,3 +29,17 @@ def report_and_recommendation(
         stress=[asdict(row) for row in data.stress],
     )
     return data, recommendation
+
+
+def run_alerts(run: DecisionRun, *, findings: list, refresh: str) -> tuple[Alert, ...]:
+    """The operator alerts of a decision, on its out-of-sample scenarios."""
+    return tuple(
+        operator_alerts(
+            run.fresh_problem,
+            run.decision,
+            findings=findings,
+            solver=run.solution.solver,
+            refresh=refresh,
+            iso=run.campus.iso,
+        )
+    )

@@ -6,7 +6,7 @@ stress event types) does not import SciPy.
 
 from __future__ import annotations
 
-import importlib
+from energyhedge.lazy import lazy_names
 
 MODELS = ("bootstrap", "regime")
 """Scenario models ``generate`` knows."""
@@ -31,13 +31,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name not in _HOMES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_names(__name__, _HOMES)
