@@ -96,6 +96,7 @@ class DecisionRun:
     out_of_sample: Valuation
     ladder_gap: LadderGap
     frontier: tuple[FrontierPoint, ...]
+    frontier_error: str | None
     gap_sentence: str
     warnings: tuple[str, ...]
 
@@ -189,11 +190,13 @@ def decide(
     decision = solution.decision
     fresh_problem = out_of_sample_problem(campus, catalogue, problem, decision.product_mw, fresh)
     points: tuple[FrontierPoint, ...] = ()
+    frontier_error = None
     with stage("frontier"):
         try:
             solved = solve_frontier(problem, profile.frontier_lambdas, options)
         except SolverError as exc:  # the recommendation stands without the frontier
-            notes.append(f"efficient frontier not computed: {exc}")
+            frontier_error = f"efficient frontier not computed: {exc}"
+            notes.append(frontier_error)
         else:
             points = tuple(
                 _frontier_point(campus, catalogue, problem, fresh, point=point, alpha=options.alpha)
@@ -239,6 +242,7 @@ def decide(
         out_of_sample=out_of_sample,
         ladder_gap=gap,
         frontier=points,
+        frontier_error=frontier_error,
         gap_sentence=describe_gap(in_sample, out_of_sample),
         warnings=tuple(notes),
     )

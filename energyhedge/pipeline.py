@@ -57,6 +57,8 @@ from energyhedge.runs import load_run_profile
 LATEST = "latest"
 REFRESH_DAYS = 7
 """Days before the as-of date that a refresh fetches again (late revisions land in them)."""
+REFRESH_DEADLINE_S = 120.0
+"""Longest a refresh may take before the run goes on with the store as it is (s)."""
 ISO_KEYS = {
     "ercot": (ercot_api.ENV_USERNAME, ercot_api.ENV_PASSWORD, ercot_api.ENV_KEY),
     "pjm": (pjm_api.ENV_KEY,),
@@ -245,7 +247,9 @@ class _Run:
             solver=run.solution.solver,
         )
         for note in run.warnings:
-            if note not in self.warnings:
+            if note == run.frontier_error:
+                self.warn("frontier.failed", note)
+            elif note not in self.warnings:
                 self.warn("solve.note", note)
         oos = run.out_of_sample
         self.log.event(
@@ -277,7 +281,9 @@ class _Run:
             end=self.as_of - timedelta(days=1),
         )
         try:
-            report = fetch(request, store_root=store.root, progress=False)
+            report = fetch(
+                request, store_root=store.root, progress=False, deadline_s=REFRESH_DEADLINE_S
+            )
         except DataError as exc:
             self.warn("data.refresh", f"refresh failed, used the price store as is: {exc}")
             return "refresh failed: used the price store as is"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from test_nightly import AS_OF, write_profile
 
-from energyhedge import pipeline
+from energyhedge import decide, pipeline
 from energyhedge.cli import main
 from energyhedge.data.fetch import FetchReport
 from energyhedge.errors import DataError, SolverError
@@ -56,7 +56,8 @@ def test_with_keys_the_last_days_are_fetched(tmp_path, monkeypatch) -> None:
         monkeypatch.setenv(name, "x")
     calls = []
 
-    def fake_fetch(request, *, store_root, progress):
+    def fake_fetch(request, *, store_root, progress, deadline_s):
+        assert deadline_s == pipeline.REFRESH_DEADLINE_S
         calls.append((request, store_root, progress))
         return FetchReport(chunks=1, rows=168)
 
@@ -98,7 +99,7 @@ def test_a_failed_frontier_is_reported_and_the_run_succeeds(tmp_path, monkeypatc
     def failing_frontier(*args, **kwargs):
         raise SolverError("frontier point lambda = 4: HiGHS status Time limit reached")
 
-    monkeypatch.setattr(pipeline, "frontier", failing_frontier)
+    monkeypatch.setattr(decide, "solve_frontier", failing_frontier)
     code, records, page = _run(tmp_path, "--offline")
     assert code == 0
     failed = next(r for r in records if r["event"] == "frontier.failed")
