@@ -1,0 +1,130 @@
+"""Concurrent runs: two nightly runs on one ``--out``, and an import during a nightly run.
+
+Serialised or refused, never interleaved: a second nightly run on the same ``--out`` exits 5
+(or queues behind the first with ``--wait``), and a nightly run's history hash is that of the
+store either before or after an import made meanwhile.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import polars as pl
+import pytest
+from run_harness import (
+    NIGHTLY_FILES,
+    RUN_TIMEOUT_S,
+    copy_store,
+    missing_outputs,
+    nightly_args,
+    one_line_error,
+    registry_problems,
+    run_cli,
+    seeded_store,
+    start_cli,
+    temporary_leftovers,
+    tree_hashes,
+    wait_for_lock_holder,
+)
+from test_nightly import AS_OF, write_profile
+
+from energyhedge.campus import load_campus
+from energyhedge.data.store import open_store
+from energyhedge.errors import LockedError
+from energyhedge.report.registry import Registry
+from energyhedge.run_inputs import decision_history, sha256_prices
+from energyhedge.runs import load_run_profile
+
+NODE = ("ercot", "rtm", "LZ_HOUSTON")
+
+
+@pytest.fixture(scope="module")
+def shipped_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store seeded from the shipped ERCOT file, copied by each test."""
+    return seeded_store(tmp_path_factory.mktemp("seeded") / "store")
+
+
+def finish(process, timeout_s: float = RUN_TIMEOUT_S) -> tuple[int, str]:
+    """Wait for ``process``; its exit code and stderr."""
+    _, stderr = process.communicate(timeout=timeout_s)
+    return process.returncode, stderr
+
+
+def test_second_nightly_on_one_out_is_refused_or_queued(shipped_store: Path, tmp_path: Path):
+    profile, store = write_profile(tmp_path), copy_store(shipped_store, tmp_path / "store")
+    out = tmp_path / "reports"
+    first = start_cli(*nightly_args(profile, out, store))
+    wait_for_lock_holder(out, first)
+    refused = start_cli(*nightly_args(profile, out, store))
+    queued = start_cli(*nightly_args(profile, out, store, "--wait", "120"))
+    code, stderr = finish(refused)
+    assert code == LockedError.exit_code == 5
+    assert one_line_error(stderr) and "another run holds the output lock" in stderr, stderr
+    assert finish(first)[0] == 0
+    code, stderr = finish(queued)
+    assert code == 0, stderr
+
+    runs = Registry(out).runs()
+    assert [r.status for r in runs] == ["success", "success"]  # the refused run left no row
+    assert runs[0].finished_utc <= runs[1].started_utc  # the queued run began after the first
+    for run in runs:
+        assert missing_outputs(Path(run.output_dir), NIGHTLY_FILES) == []
+    assert (out / "latest").resolve() == Path(runs[1].output_dir).resolve()
+    assert registry_problems(out) == [] and temporary_leftovers(out) == []
+
+
+def history_hash(profile: Path, store: Path) -> str:
+    """SHA-256 of the history a nightly run as of ``AS_OF`` decides on, read from ``store``."""
+    run_profile = load_run_profile(profile)
+    campus = load_campus(run_profile.campus_path)
+    as_of = date.fromisoformat(AS_OF)
+    start = run_profile.scenarios.start or as_of + timedelta(days=1)
+    history, _ = decision_history(open_store(store), run_profile, campus, as_of=as_of, start=start)
+    return sha256_prices(history)
+
+
+def shifted_prices_file(store: Path, folder: Path) -> Path:
+    """A CSV of every stored LZ_HOUSTON hour priced 1 $/MWh higher (an import that changes it)."""
+    stored = open_store(store).read(*NODE)
+    path = folder / "houston_plus_1.csv"
+    stored.select(
+        pl.col("interval_start_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ").alias("time"),
+        "node",
+        (pl.col("price_usd_per_mwh") + 1.0).alias("price"),
+    ).write_csv(path)
+    return path
+
+
+@pytest.mark.parametrize("import_delay_s", [0.0, 0.4])
+def test_import_during_nightly_is_seen_whole_or_not_at_all(
+    shipped_store: Path, tmp_path: Path, import_delay_s: float
+) -> None:
+    """The import starts ``import_delay_s`` after the nightly run takes its output lock."""
+    profile, store = write_profile(tmp_path), copy_store(shipped_store, tmp_path / "store")
+    changes = shifted_prices_file(store, tmp_path)
+    import_args = ["data", "import", str(changes), "--time-col", "time", "--store"]
+    after = copy_store(store, tmp_path / "after")
+    assert run_cli(*import_args, str(after)).returncode == 0
+    hashes = {"before": history_hash(profile, store), "after": history_hash(profile, after)}
+    assert hashes["before"] != hashes["after"]
+
+    out, store_before = tmp_path / "reports", tree_hashes(store)
+    nightly = start_cli(*nightly_args(profile, out, store))
+    wait_for_lock_holder(out, nightly)
+    time.sleep(import_delay_s)
+    importing = start_cli(*import_args, str(store))
+    import_code, import_err = finish(importing)
+    code, stderr = finish(nightly)
+    assert code == 0, stderr
+    assert import_code == 0 or (import_code == 3 and one_line_error(import_err)), import_err
+
+    doc = json.loads((out / "latest" / "recommendation.json").read_text(encoding="utf-8"))
+    seen = doc["inputs"]["history"]["sha256"]
+    assert seen in hashes.values(), f"history hash {seen} is neither of {hashes}"
+    if import_code == 0:
+        assert open_store(store).read(*NODE).equals(open_store(after).read(*NODE))
+    else:
+        assert tree_hashes(store) == store_before
