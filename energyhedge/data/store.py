@@ -360,7 +360,7 @@ class PriceStore:
                 if path.is_file() and path not in keep:
                     path.unlink(missing_ok=True)
         _repair_manifest(self.manifest_path, index.generation)
-        for path in (self.index_path, self.manifest_path, self._marker):
+        for path in (self.index_path, self.manifest_path):
             path.with_name(path.name + ".tmp").unlink(missing_ok=True)
         self._marker.unlink(missing_ok=True)
 
@@ -451,7 +451,10 @@ class StoreBatch:
         written: list[Path] = []
         manifest_size = store.manifest_path.stat().st_size if store.manifest_path.exists() else -1
         try:
-            _write_durably(store._marker, str(generation).encode())
+            with store._marker.open("w") as marker:  # its presence is the signal
+                marker.write(str(generation))
+                marker.flush()
+                os.fsync(marker.fileno())
             for key, frame in self._staged.items():
                 files[key] = store._file(key, generation)
                 path = store.root / files[key]

@@ -1,0 +1,281 @@
+"""A whole import is one commit: crashes, write errors, torn manifests, old layouts, two writers."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from data_helpers import FIXTURES, utc
+
+from energyhedge.cli import main
+from energyhedge.data.importers import read_prices
+from energyhedge.data.store import PriceStore, open_store
+
+IMPORTED = [
+    FIXTURES / "ercot_dam_np4_190.csv",
+    FIXTURES / "ercot_rtm_np6_905.csv",
+    FIXTURES / "pjm_rt_hrl_lmps.csv",
+]
+REPO = Path(__file__).resolve().parents[1]
+# Runs the CLI and SIGKILLs itself just before the n-th fsync (0: never), or sleeps after every
+# fsync so that a kill from outside lands inside the commit more often.
+DRIVER = """
+import os, signal, sys, time
+kill_at, pause = int(sys.argv[1]), float(sys.argv[2])
+real, calls = os.fsync, [0]
+def fsync(fd):
+    calls[0] += 1
+    if calls[0] == kill_at:
+        os.kill(os.getpid(), signal.SIGKILL)
+    real(fd)
+    time.sleep(pause)
+os.fsync = fsync
+from energyhedge.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _import_argv(root: Path, paths=IMPORTED) -> list[str]:
+    return ["data", "import", "--store", str(root), *map(str, paths)]
+
+
+def _driver(root: Path, kill_at: int = 0, pause: float = 0.0, paths=IMPORTED):
+    return subprocess.Popen(
+        [sys.executable, "-c", DRIVER, str(kill_at), str(pause), *_import_argv(root, paths)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _state(root: Path) -> tuple[pl.DataFrame, int]:
+    store = PriceStore(root)
+    return store.read_all(), len(store.manifest())
+
+
+@pytest.fixture(scope="module")
+def before_after(tmp_path_factory):
+    """A seeded store (before), and the state after importing ``IMPORTED`` into a copy."""
+    base = tmp_path_factory.mktemp("kill")
+    before = base / "before"
+    open_store(before)
+    after = base / "after"
+    shutil.copytree(before, after)
+    assert main(_import_argv(after)) == 0
+    return before, _state(before), _state(after)
+
+
+def _assert_before_or_after(root: Path, before, after) -> str:
+    """The store reads as exactly the old or the new state, also before any recovery."""
+    for _ in range(2):
+        frame, batches = _state(root)
+        if frame.equals(before[0]):
+            assert batches == before[1]
+            seen = "before"
+        else:
+            assert frame.equals(after[0]) and batches == after[1]
+            seen = "after"
+        open_store(root, seed=False)  # the next command recovers
+    index = json.loads((root / "index.json").read_text())
+    named = {f for *_, f in index["series"]} | set(index["retired"])
+    on_disk = {str(p.relative_to(root)) for p in (root / "prices").rglob("*") if p.is_file()}
+    assert on_disk == named
+    assert not list(root.rglob("*.tmp")) and not (root / ".commit").exists()
+    assert (root / "manifest.jsonl").read_bytes().endswith(b"\n")
+    return seen
+
+
+FSYNC_POINTS = range(1, 10)  # marker, 5 series files, manifest, index, its folder
+
+
+@pytest.mark.parametrize("kill_at", FSYNC_POINTS)
+def test_sigkill_at_each_commit_step_leaves_before_or_after(kill_at, tmp_path, before_after):
+    source, before, after = before_after
+    root = tmp_path / "store"
+    shutil.copytree(source, root)
+    proc = _driver(root, kill_at)
+    proc.communicate(timeout=60)
+    assert proc.returncode == -9
+    seen = _assert_before_or_after(root, before, after)
+    assert seen == ("after" if kill_at == 9 else "before")  # index renamed before fsync 9
+
+
+@pytest.mark.parametrize("trial", range(6))
+def test_sigkill_at_random_times_leaves_before_or_after(trial, tmp_path, before_after):
+    source, before, after = before_after
+    root = tmp_path / "store"
+    shutil.copytree(source, root)
+    proc = _driver(root, pause=0.02)
+    time.sleep(random.Random(trial).uniform(0.3, 1.6))
+    proc.kill()
+    proc.communicate(timeout=60)
+    _assert_before_or_after(root, before, after)
+
+
+def test_interrupted_commit_is_rolled_back_byte_for_byte(tmp_path, before_after):
+    source, *_ = before_after
+    root = tmp_path / "store"
+    shutil.copytree(source, root)
+    before = _hashes(root)
+    stray = root / "prices" / "ercot" / "dam" / "HB_NORTH__60min.g9.parquet"
+    stray.parent.mkdir(parents=True)
+    stray.write_bytes(b"PAR1 half written")
+    (root / ".commit").write_text("9")
+    with (root / "manifest.jsonl").open("a") as handle:
+        handle.write(json.dumps({"generation": 9, "inserted": 1}) + "\n" + '{"generati')
+    assert PriceStore(root).manifest() == open_store(source, seed=False).manifest()
+    open_store(root)
+    assert _hashes(root) == before
+
+
+def test_write_error_in_a_later_file_leaves_the_store_unchanged(tmp_path, capsys, monkeypatch):
+    root = tmp_path / "store"
+    open_store(root)
+    before = _hashes(root)
+    real, calls = pl.DataFrame.write_parquet, [0]
+
+    def failing(self, path, **kwargs):
+        calls[0] += 1
+        if calls[0] == 3:
+            raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(path))
+        return real(self, path, **kwargs)
+
+    monkeypatch.setattr(pl.DataFrame, "write_parquet", failing)
+    assert main(_import_argv(root)) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert f"{root}: cannot write the store (File name too long); nothing was imported" in err
+    assert _hashes(root) == before
+
+
+def test_one_import_is_one_generation(tmp_path, capsys):
+    root = tmp_path / "store"
+    open_store(root)
+    assert main(_import_argv(root)) == 0
+    batches = PriceStore(root).manifest()
+    assert [b["generation"] for b in batches] == [1, 2, 2, 2]
+    assert [Path(b["provenance"]["path"]).name for b in batches[1:]] == [p.name for p in IMPORTED]
+    assert json.loads((root / "index.json").read_text())["generation"] == 2
+
+
+def test_a_replaced_file_outlives_one_commit_for_slow_readers(tmp_path):
+    store = open_store(tmp_path, seed=False)
+    frame = read_prices(IMPORTED[0]).frame
+    store.upsert(frame, {"kind": "test"})
+    first = sorted((tmp_path / "prices").rglob("*.parquet"))
+    store.upsert(frame.with_columns(pl.col("price_usd_per_mwh") + 1), {"kind": "test"})
+    assert all(p.exists() for p in first)  # still readable through the previous index
+    store.upsert(frame.with_columns(pl.col("price_usd_per_mwh") + 2), {"kind": "test"})
+    assert not any(p.exists() for p in first)
+    stored = store.read("ercot", "dam", "HB_NORTH")["price_usd_per_mwh"].to_list()
+    assert stored == [p + 2 for p in frame.filter(node="HB_NORTH")["price_usd_per_mwh"]]
+
+
+def test_torn_manifest_line_is_skipped_then_repaired(tmp_path, capsys):
+    root = tmp_path / "store"
+    open_store(root)
+    manifest = root / "manifest.jsonl"
+    with manifest.open("a") as handle:
+        handle.write('{"time_utc": "2026-')
+    assert len(PriceStore(root).manifest()) == 1
+    assert main(["data", "quality", "--store", str(root)]) == 0
+    assert "standard-time repeat" in capsys.readouterr().out
+    assert manifest.read_bytes().endswith(b"\n")  # repaired by the command's store open
+    assert main(_import_argv(root, IMPORTED[:1])) == 0
+    lines = manifest.read_text().splitlines()
+    assert len(lines) == 2 and all(json.loads(line) for line in lines)
+
+
+def _legacy_store(root: Path, node: str = "HB_NORTH") -> None:
+    """A store as written before index.json: fixed file names, stray temporary copies."""
+    frame = read_prices(IMPORTED[0]).frame.filter(pl.col("node") == "HB_NORTH")
+    folder = root / "prices" / "ercot" / "dam"
+    folder.mkdir(parents=True)
+    name = node.replace("=", "%3D")
+    frame.with_columns(node=pl.lit(node)).write_parquet(folder / f"{name}__60min.parquet")
+    for pid in (4242, 4243):
+        (folder / f".{name}__60min.parquet.{pid}.tmp").write_bytes(b"half")
+    (root / "manifest.jsonl").write_text(json.dumps({"provenance": {"kind": "old"}}) + "\n")
+
+
+def test_legacy_store_is_indexed_and_stray_temporaries_swept(tmp_path):
+    root = tmp_path / "store"
+    _legacy_store(root)
+    assert PriceStore(root).read("ercot", "dam", "HB_NORTH").height == 9  # readable as is
+    store = open_store(root)
+    assert not list(root.rglob("*.tmp"))
+    assert store.read("ercot", "dam", "HB_NORTH")["interval_start_utc"][0] == utc(
+        "2023-11-05T05:00"
+    )
+    assert [b["provenance"]["kind"] for b in store.manifest()] == ["old"]
+    assert json.loads((root / "index.json").read_text())["generation"] == 0
+
+
+def test_export_neutralises_formula_names_and_checks_out(tmp_path, capsys):
+    root = tmp_path / "store"
+    _legacy_store(root, node="=HB")
+    out = tmp_path / "x.csv"
+    base = ["data", "export", "--store", str(root), "--iso", "ercot", "--market", "dam",
+            "--node", "=HB", "--start", "2023-11-04", "--end", "2023-11-05"]  # fmt: skip
+    assert main([*base, "--out", str(out)]) == 0
+    assert out.read_text().splitlines()[1].startswith("ercot,dam,'=HB,2023-11-05T05:00:00Z,60,")
+    for bad, message in (
+        (tmp_path, "is a folder; give a CSV file path inside it"),
+        (tmp_path / "missing" / "x.csv", "does not exist; create the folder first"),
+        (out / "x.csv", "is not a folder; create the folder first"),
+    ):
+        capsys.readouterr()
+        assert main([*base, "--out", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err
+
+
+def test_two_imports_at_once_are_serialised(tmp_path, before_after):
+    source, before, _ = before_after
+    root = tmp_path / "store"
+    shutil.copytree(source, root)
+    first = _driver(root, pause=0.02, paths=IMPORTED[:2])
+    second = _driver(root, pause=0.02, paths=IMPORTED[2:])
+    for proc in (first, second):
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+    batches = PriceStore(root).manifest()
+    generations = [b["generation"] for b in batches[before[1] :]]
+    assert sorted(generations) in ([2, 2, 3], [2, 3, 3])  # two whole commits, one after the other
+    assert {g: generations.count(g) for g in generations} in ({2: 2, 3: 1}, {2: 1, 3: 2})
+    assert PriceStore(root).read_all().height == before[0].height + 9 + 8 + 6
+
+
+def test_an_import_waits_for_the_store_lock(tmp_path, before_after):
+    source, *_ = before_after
+    root = tmp_path / "store"
+    shutil.copytree(source, root)
+    before = _hashes(root)
+    with (root / ".lock").open("w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        proc = _driver(root, paths=IMPORTED[:1])
+        time.sleep(1.5)
+        assert proc.poll() is None and _hashes(root) == before
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert b"9 rows: 9 inserted" in out
