@@ -1,7 +1,8 @@
 """The report view and the recommendation record of one decision, made together.
 
-``energyhedge optimize`` and the nightly run both call ``report_and_recommendation``, so the
-sentence, stress rows and alerts in ``recommendation.json`` are the ones the report shows.
+``energyhedge optimize`` and the nightly run both call ``report_and_recommendation``: the record
+is built once, from the decision run (stress rows, alerts) and the one recommendation sentence
+the report states, so the two always agree.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from datetime import date
 from energyhedge.alerts import Alert, operator_alerts
 from energyhedge.decide import DecisionRun
 from energyhedge.report.assemble import ReportContext, report_data
+from energyhedge.report.content import stress_rows
 from energyhedge.report.html import ReportData, recommendation_sentence
 from energyhedge.report.outputs import build_recommendation
 
@@ -26,7 +28,7 @@ def report_and_recommendation(
         context,
         as_of=as_of,
         sentence=recommendation_sentence(data),
-        stress=[asdict(row) for row in data.stress],
+        stress=[asdict(row) for row in stress_rows(run.fresh.kind, run.out_of_sample)],
     )
     return data, recommendation
 
