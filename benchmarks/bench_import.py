@@ -2,8 +2,9 @@
 
 Builds (deterministically, in a temporary folder) an NP6-785-ER layout CSV for 2023: every hub
 and load zone, the energy-weighted zones, 15-minute intervals, with the DST days labelled as
-ERCOT does. Then times `read_prices` + `PriceStore.upsert` into a fresh store, and the export of
-one node for the whole year. Run: ``python3 benchmarks/bench_import.py``.
+ERCOT does. Then times `read_prices` + `PriceStore.upsert` into a fresh store (one commit), a
+re-import, reads of one node-year and of the whole store, and the export of one node for the
+whole year. Run: ``python3 benchmarks/bench_import.py``.
 """
 
 from __future__ import annotations
@@ -93,17 +94,26 @@ def main() -> None:
         assert again.unchanged == n, again
         print(f"re-import upsert (all unchanged): {t4 - t3:.2f} s")
 
+        t5 = time.perf_counter()
+        one = store.read("ercot", "rtm", "HB_NORTH")
+        t6 = time.perf_counter()
+        every = store.read_all()
+        t7 = time.perf_counter()
+        assert every.height == n, every.height
+        print(f"read: one node-year ({one.height:,} rows) in {t6 - t5:.3f} s; ", end="")
+        print(f"whole store ({every.height:,} rows) in {t7 - t6:.3f} s")
+
         out = folder / "export.csv"
         args = argparse.Namespace(
             store=store.root, iso="ercot", market="rtm", node="HB_NORTH",
             start=date(2023, 1, 1), end=date(2023, 12, 31), utc=False, out=out,
             interval_minutes=None,
         )  # fmt: skip
-        t5 = time.perf_counter()
+        t8 = time.perf_counter()
         run_export(args)
-        t6 = time.perf_counter()
+        t9 = time.perf_counter()
         exported = sum(1 for _ in out.open()) - 1
-        print(f"export: {exported:,} rows of one node for one year in {t6 - t5:.3f} s")
+        print(f"export: {exported:,} rows of one node for one year in {t9 - t8:.3f} s")
         print(f"(run {datetime.now(UTC):%Y-%m-%dT%H:%MZ})")
 
 

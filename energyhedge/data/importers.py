@@ -391,12 +391,16 @@ def _cell(value: object) -> str | None:
 
 def _drop_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Finding]]:
     """Keep the latest revision and one of identical rows; raise on the first conflicting key."""
-    keys = list(KEY_COLUMNS)
     if frame["revision"].is_not_null().any():
-        latest = pl.col("revision").eq_missing(pl.col("revision").max().over(keys))
-        frame = frame.filter(latest)
-    _raise_on_conflict(frame)
-    counted = frame.with_columns(pl.len().over(keys).alias("_n"))
+        latest = pl.col("revision").max().over(KEY_COLUMNS)
+        frame = frame.filter(pl.col("revision").eq_missing(latest))
+    keys = [*KEY_COLUMNS, "revision"]  # one revision per key from here on
+    counted = frame.with_columns(
+        pl.len().over(keys).alias("_n"),
+        pl.col("price_usd_per_mwh").n_unique().over(keys).alias("_prices"),
+    )
+    if (counted["_prices"] > 1).any():
+        _raise_on_conflict(frame)
     dupes = counted.filter(pl.col("_n") > 1)
     findings = []
     if dupes.height:
@@ -412,7 +416,7 @@ def _drop_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Finding]]:
                     f"{extra} identical duplicate rows dropped",
                 )
             )
-        frame = frame.unique(subset=keys, keep="first", maintain_order=True)
+        frame = frame.unique(subset=list(KEY_COLUMNS), keep="first", maintain_order=True)
     return frame, findings
 
 

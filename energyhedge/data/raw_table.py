@@ -106,12 +106,14 @@ def parse_float(table: RawTable, column: str) -> pl.Series:
     above :data:`PRICE_BOUND_USD_PER_MWH` is a :class:`DataError` naming the cell.
     """
     text = table.frame[column]
-    comma = (text.str.contains(",", literal=True) & ~text.str.contains(_GROUPED)).fill_null(False)
+    comma = text.str.contains(",", literal=True).fill_null(False)
     if comma.any():
-        raise table.error(
-            int(comma.arg_max()), column, "decimal comma is not accepted; write 20.50, not 20,50"
-        )
-    values = text.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        decimal = comma & ~text.str.contains(_GROUPED).fill_null(False)
+        if decimal.any():
+            problem = "decimal comma is not accepted; write 20.50, not 20,50"
+            raise table.error(int(decimal.arg_max()), column, problem)
+        text = text.str.replace_all(",", "")
+    values = text.cast(pl.Float64, strict=False)
     values = pl.select(pl.when(values.is_finite()).then(values)).to_series()
     table.check(values, column, "not a finite number")
     huge = values.abs() > PRICE_BOUND_USD_PER_MWH
