@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import polars as pl
 from data_helpers import utc
@@ -59,3 +59,11 @@ def test_out_of_range_uses_the_cap_in_force():
     strict = {"ercot": PriceBounds(-10.0, DEFAULT_BOUNDS["ercot"].caps, 0.0)}
     counts = {f.series: f.count for f in assess(frame, strict) if f.kind == "out_of_range"}
     assert counts == {"ercot/rtm/HB_NORTH/60min": 2, "ercot/rtm/LZ_CPS/60min": 1}
+
+
+def test_gap_count_over_eight_thousand_years_needs_no_grid():
+    # Two 5-minute rows in years 0001 and 9999: the full grid would be ~1e9 instants (8 GB).
+    stamps = [datetime(1, 1, 1, tzinfo=UTC), datetime(9999, 12, 31, 23, 55, tzinfo=UTC)]
+    (gap,) = assess(_series(stamps, [1.0, 2.0], iso="pjm", node="WESTERN HUB", minutes=5))
+    assert gap.kind == "gap" and gap.count == 1_051_792_990
+    assert gap.detail.startswith("1051792990 missing intervals: 1-01-01T00:05Z; 1-01-01T00:10Z")

@@ -21,6 +21,7 @@ from data_helpers import FIXTURES, utc
 from energyhedge.cli import main
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import PriceStore, open_store
+from energyhedge.errors import DataError
 
 IMPORTED = [
     FIXTURES / "ercot_dam_np4_190.csv",
@@ -279,3 +280,25 @@ def test_an_import_waits_for_the_store_lock(tmp_path, before_after):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert b"9 rows: 9 inserted" in out
+
+
+def test_a_reader_on_a_retired_index_retries_on_the_current_one(tmp_path, monkeypatch):
+    store = open_store(tmp_path, seed=False)
+    frame = read_prices(IMPORTED[0]).frame
+    store.upsert(frame, {"kind": "test"})
+    stale = store._index()
+    for step in (1, 2):
+        store.upsert(frame.with_columns(pl.col("price_usd_per_mwh") + step), {"kind": "test"})
+    current = store._index()
+    answers = iter([stale, current, current])
+    monkeypatch.setattr(store, "_index", lambda: next(answers))
+    stored = store.read("ercot", "dam", "HB_NORTH")["price_usd_per_mwh"].to_list()
+    assert stored == [p + 2 for p in frame.filter(node="HB_NORTH")["price_usd_per_mwh"]]
+
+
+def test_a_missing_series_file_is_a_clear_error(tmp_path):
+    store = open_store(tmp_path, seed=False)
+    store.upsert(read_prices(IMPORTED[0]).frame, {"kind": "test"})
+    next((tmp_path / "prices").rglob("*.parquet")).unlink()
+    with pytest.raises(DataError, match=r"a series file named in index.json is missing \("):
+        store.read_all()

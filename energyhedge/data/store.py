@@ -335,7 +335,10 @@ class PriceStore:
                 return read(index)
             except FileNotFoundError as exc:
                 if self._index().generation == index.generation:
-                    raise _unreadable(Path(exc.filename or self.index_path), exc) from None
+                    raise DataError(
+                        f"{self.root}: a series file named in index.json is missing "
+                        f"({shown(str(exc), 160)}); import or fetch that series again"
+                    ) from None
         raise DataError(f"{self.root}: the store kept changing while being read; try again")
 
     def _needs_recovery(self) -> bool:
