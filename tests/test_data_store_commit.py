@@ -7,44 +7,28 @@ import fcntl
 import hashlib
 import json
 import os
-import random
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import polars as pl
 import pytest
-from data_helpers import FIXTURES, utc
+from crash_import import (
+    FSYNC_POINTS,
+    IMPORTED,
+    INDEX_RENAMED_BEFORE,
+    before_and_after,
+    driver,
+    import_argv,
+    kill_at_fsync,
+    kill_at_random,
+)
+from data_helpers import utc
 
 from energyhedge.cli import main
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import PriceStore, open_store
 from energyhedge.errors import DataError
-
-IMPORTED = [
-    FIXTURES / "ercot_dam_np4_190.csv",
-    FIXTURES / "ercot_rtm_np6_905.csv",
-    FIXTURES / "pjm_rt_hrl_lmps.csv",
-]
-REPO = Path(__file__).resolve().parents[1]
-# Runs the CLI and SIGKILLs itself just before the n-th fsync (0: never), or sleeps after every
-# fsync so that a kill from outside lands inside the commit more often.
-DRIVER = """
-import os, signal, sys, time
-kill_at, pause = int(sys.argv[1]), float(sys.argv[2])
-real, calls = os.fsync, [0]
-def fsync(fd):
-    calls[0] += 1
-    if calls[0] == kill_at:
-        os.kill(os.getpid(), signal.SIGKILL)
-    real(fd)
-    time.sleep(pause)
-os.fsync = fsync
-from energyhedge.cli import main
-sys.exit(main(sys.argv[3:]))
-"""
 
 
 def _hashes(root: Path) -> dict[str, str]:
@@ -55,81 +39,23 @@ def _hashes(root: Path) -> dict[str, str]:
     }
 
 
-def _import_argv(root: Path, paths=IMPORTED) -> list[str]:
-    return ["data", "import", "--store", str(root), *map(str, paths)]
-
-
-def _driver(root: Path, kill_at: int = 0, pause: float = 0.0, paths=IMPORTED):
-    return subprocess.Popen(
-        [sys.executable, "-c", DRIVER, str(kill_at), str(pause), *_import_argv(root, paths)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-
-
-def _state(root: Path) -> tuple[pl.DataFrame, int]:
-    store = PriceStore(root)
-    return store.read_all(), len(store.manifest())
-
-
 @pytest.fixture(scope="module")
 def before_after(tmp_path_factory):
-    """A seeded store (before), and the state after importing ``IMPORTED`` into a copy."""
-    base = tmp_path_factory.mktemp("kill")
-    before = base / "before"
-    open_store(before)
-    after = base / "after"
-    shutil.copytree(before, after)
-    assert main(_import_argv(after)) == 0
-    return before, _state(before), _state(after)
-
-
-def _assert_before_or_after(root: Path, before, after) -> str:
-    """The store reads as exactly the old or the new state, also before any recovery."""
-    for _ in range(2):
-        frame, batches = _state(root)
-        if frame.equals(before[0]):
-            assert batches == before[1]
-            seen = "before"
-        else:
-            assert frame.equals(after[0]) and batches == after[1]
-            seen = "after"
-        open_store(root, seed=False)  # the next command recovers
-    index = json.loads((root / "index.json").read_text())
-    named = {f for *_, f in index["series"]} | set(index["retired"])
-    on_disk = {str(p.relative_to(root)) for p in (root / "prices").rglob("*") if p.is_file()}
-    assert on_disk == named
-    assert not list(root.rglob("*.tmp")) and not (root / ".commit").exists()
-    assert (root / "manifest.jsonl").read_bytes().endswith(b"\n")
-    return seen
-
-
-FSYNC_POINTS = range(1, 10)  # marker, 5 series files, manifest, index, its folder
+    """A seeded store (before), its state, and the state after importing ``IMPORTED``."""
+    return before_and_after(tmp_path_factory.mktemp("kill"))
 
 
 @pytest.mark.parametrize("kill_at", FSYNC_POINTS)
 def test_sigkill_at_each_commit_step_leaves_before_or_after(kill_at, tmp_path, before_after):
     source, before, after = before_after
-    root = tmp_path / "store"
-    shutil.copytree(source, root)
-    proc = _driver(root, kill_at)
-    proc.communicate(timeout=60)
-    assert proc.returncode == -9
-    seen = _assert_before_or_after(root, before, after)
-    assert seen == ("after" if kill_at == 9 else "before")  # index renamed before fsync 9
+    seen = kill_at_fsync(source, tmp_path / "store", kill_at, before, after)
+    assert seen == ("after" if kill_at >= INDEX_RENAMED_BEFORE else "before")
 
 
 @pytest.mark.parametrize("trial", range(6))
 def test_sigkill_at_random_times_leaves_before_or_after(trial, tmp_path, before_after):
     source, before, after = before_after
-    root = tmp_path / "store"
-    shutil.copytree(source, root)
-    proc = _driver(root, pause=0.02)
-    time.sleep(random.Random(trial).uniform(0.3, 1.6))
-    proc.kill()
-    proc.communicate(timeout=60)
-    _assert_before_or_after(root, before, after)
+    assert kill_at_random(source, tmp_path / "store", trial, before, after) in ("before", "after")
 
 
 def test_interrupted_commit_is_rolled_back_byte_for_byte(tmp_path, before_after):
@@ -161,7 +87,7 @@ def test_write_error_in_a_later_file_leaves_the_store_unchanged(tmp_path, capsys
         return real(self, path, **kwargs)
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", failing)
-    assert main(_import_argv(root)) == 3
+    assert main(import_argv(root)) == 3
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err
     assert f"{root}: cannot write the store (File name too long); nothing was imported" in err
@@ -171,7 +97,7 @@ def test_write_error_in_a_later_file_leaves_the_store_unchanged(tmp_path, capsys
 def test_one_import_is_one_generation(tmp_path, capsys):
     root = tmp_path / "store"
     open_store(root)
-    assert main(_import_argv(root)) == 0
+    assert main(import_argv(root)) == 0
     batches = PriceStore(root).manifest()
     assert [b["generation"] for b in batches] == [1, 2, 2, 2]
     assert [Path(b["provenance"]["path"]).name for b in batches[1:]] == [p.name for p in IMPORTED]
@@ -201,7 +127,7 @@ def test_torn_manifest_line_is_skipped_then_repaired(tmp_path, capsys):
     assert main(["data", "quality", "--store", str(root)]) == 0
     assert "standard-time repeat" in capsys.readouterr().out
     assert manifest.read_bytes().endswith(b"\n")  # repaired by the command's store open
-    assert main(_import_argv(root, IMPORTED[:1])) == 0
+    assert main(import_argv(root, IMPORTED[:1])) == 0
     lines = manifest.read_text().splitlines()
     assert len(lines) == 2 and all(json.loads(line) for line in lines)
 
@@ -254,8 +180,8 @@ def test_two_imports_at_once_are_serialised(tmp_path, before_after):
     source, before, _ = before_after
     root = tmp_path / "store"
     shutil.copytree(source, root)
-    first = _driver(root, pause=0.02, paths=IMPORTED[:2])
-    second = _driver(root, pause=0.02, paths=IMPORTED[2:])
+    first = driver(root, pause=0.02, paths=IMPORTED[:2])
+    second = driver(root, pause=0.02, paths=IMPORTED[2:])
     for proc in (first, second):
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
@@ -273,7 +199,7 @@ def test_an_import_waits_for_the_store_lock(tmp_path, before_after):
     before = _hashes(root)
     with (root / ".lock").open("w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        proc = _driver(root, paths=IMPORTED[:1])
+        proc = driver(root, paths=IMPORTED[:1])
         time.sleep(1.5)
         assert proc.poll() is None and _hashes(root) == before
         fcntl.flock(handle, fcntl.LOCK_UN)

@@ -283,8 +283,8 @@ class PriceStore:
 
         Cheap when there is nothing to do (two ``stat`` calls and a one-byte read).
         """
-        if not self._needs_recovery():
-            return False
+        if not self._needs_recovery() or not os.access(self.root, os.W_OK):
+            return False  # nothing to do, or a read-only store that readers still see whole
         with self._locked(wait=False) as got:
             if got:
                 self._recover_locked()
