@@ -8,6 +8,8 @@ how many the new one, and fails on the first torn or mixed store.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import json
 import random
 import shutil
@@ -81,8 +83,9 @@ def before_and_after(base: Path) -> tuple[Path, State, State]:
     open_store(before)
     after = base / "after"
     shutil.copytree(before, after)
-    if main(import_argv(after)) != 0:
-        raise RuntimeError("the reference import failed")
+    with contextlib.redirect_stdout(io.StringIO()):
+        if main(import_argv(after)) != 0:
+            raise RuntimeError("the reference import failed")
     return before, state(before), state(after)
 
 
@@ -122,30 +125,44 @@ def kill_at_fsync(source: Path, root: Path, kill_at: int, before, after) -> str:
     return check_before_or_after(root, before, after)
 
 
-def kill_at_random(source: Path, root: Path, seed: int, before, after) -> str:
-    """Copy ``source`` to ``root``, SIGKILL the import after a random delay, check."""
+def kill_at_random(
+    source: Path, root: Path, seed: int, before, after, *, window_s=(0.3, 1.6)
+) -> tuple[str, bool]:
+    """Copy ``source`` to ``root``, SIGKILL the import after a random delay, check.
+
+    Returns the state seen and whether the kill landed (the import had not finished yet).
+    """
     shutil.copytree(source, root)
     proc = driver(root, pause=0.02)
-    time.sleep(random.Random(seed).uniform(0.3, 1.6))
+    time.sleep(random.Random(seed).uniform(*window_s))
     proc.kill()
     proc.communicate(timeout=60)
-    return check_before_or_after(root, before, after)
+    return check_before_or_after(root, before, after), proc.returncode == -9
 
 
 def run(trials: int) -> None:
-    """Every fsync point once, then ``trials`` random kills; print the tally."""
+    """Every fsync point once, then ``trials`` kills at random times in the run; print the tally."""
     with tempfile.TemporaryDirectory() as tmp:
         base = Path(tmp)
         source, before, after = before_and_after(base)
+        shutil.copytree(source, base / "timed")
+        start = time.perf_counter()
+        driver(base / "timed", pause=0.02).communicate(timeout=60)
+        window = (0.3 * (time.perf_counter() - start), time.perf_counter() - start)
         tally = {"before": 0, "after": 0}
         for n, kill_at in enumerate(FSYNC_POINTS):
             tally[kill_at_fsync(source, base / f"f{n}", kill_at, before, after)] += 1
+        landed = 0
         for seed in range(trials):
-            tally[kill_at_random(source, base / f"r{seed}", seed, before, after)] += 1
-        kills = len(FSYNC_POINTS) + trials
+            root = base / f"r{seed}"
+            seen, hit = kill_at_random(source, root, seed, before, after, window_s=window)
+            tally[seen] += 1
+            landed += hit
         print(
-            f"{kills} SIGKILLs of data import: {tally['before']} left the store as before, "
-            f"{tally['after']} as after, 0 torn or mixed, 0 stray files after the next open"
+            f"{len(FSYNC_POINTS)} kills at each fsync of the commit and {trials} at random times "
+            f"in {window[0]:.2f}..{window[1]:.2f} s ({landed} landed before the import ended): "
+            f"{tally['before']} left the store as before, {tally['after']} as after, 0 torn or "
+            "mixed, 0 stray files after the next open"
         )
 
 
