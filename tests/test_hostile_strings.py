@@ -354,6 +354,11 @@ def iso_env(port: int, **overrides: str) -> dict[str, str]:
 
 SECRET_CASES = {
     "ercot-closed-port": ("small", {}, 0),
+    "ercot-key-pasted-with-newline": (
+        "small",
+        {ercot_api.ENV_KEY: "SNTLercotkey5e6f0a9b8c7d\n"},
+        0,
+    ),
     "ercot-key-with-line-break": ("small", {ercot_api.ENV_KEY: "SNTLercotkey5e6f\n0a9b8c7d"}, 2),
     "pjm-closed-port-no-data": ("demo-pjm", {}, 3),
 }
@@ -376,8 +381,10 @@ def test_sentinel_keys_reach_no_output(case, closed_port, shipped_store, tmp_pat
     assert elapsed_s < REFRESH_BOUND_S, f"{case}: took {elapsed_s:.0f} s"
     assert result.returncode == exit_code, result.stderr
     assert "Traceback" not in result.stderr
-    if exit_code:
-        assert list(out.glob("*/*.failed.log")), f"{case}: no failed log kept"
+    logs = [out / "latest" / "run.log"] if exit_code == 0 else list(out.glob("*/*.failed.log"))
+    assert len(logs) == 1, f"{case}: no run log kept"
+    if case != "ercot-key-with-line-break":  # refused before any request
+        assert "connection refused" in logs[0].read_text(encoding="utf-8")
     assert leaks(out, store, texts=(result.stdout, result.stderr)) == []
 
 

@@ -8,6 +8,7 @@ store either before or after an import made meanwhile.
 from __future__ import annotations
 
 import json
+import signal
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -73,6 +74,24 @@ def test_second_nightly_on_one_out_is_refused_or_queued(shipped_store: Path, tmp
     for run in runs:
         assert missing_outputs(Path(run.output_dir), NIGHTLY_FILES) == []
     assert (out / "latest").resolve() == Path(runs[1].output_dir).resolve()
+    assert registry_problems(out) == [] and temporary_leftovers(out) == []
+
+
+def test_queued_nightly_takes_over_from_a_killed_holder(shipped_store: Path, tmp_path: Path):
+    profile, store = write_profile(tmp_path), copy_store(shipped_store, tmp_path / "store")
+    out = tmp_path / "reports"
+    first = start_cli(*nightly_args(profile, out, store))
+    wait_for_lock_holder(out, first)
+    queued = start_cli(*nightly_args(profile, out, store, "--wait", "120"))
+    time.sleep(0.5)
+    first.kill()
+    assert finish(first)[0] == -signal.SIGKILL
+    code, stderr = finish(queued)
+    assert code == 0, stderr
+    runs = Registry(out).runs()
+    assert [r.status for r in runs] == ["killed", "success"]
+    assert (out / "latest").resolve() == Path(runs[1].output_dir).resolve()
+    assert missing_outputs(out / "latest", NIGHTLY_FILES) == []
     assert registry_problems(out) == [] and temporary_leftovers(out) == []
 
 
