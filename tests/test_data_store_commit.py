@@ -229,3 +229,18 @@ def test_a_missing_series_file_is_a_clear_error(tmp_path):
     next((tmp_path / "prices").rglob("*.parquet")).unlink()
     with pytest.raises(DataError, match=r"a series file named in index.json is missing \("):
         store.read_all()
+
+
+@pytest.mark.parametrize("command", ["list", "import"])
+def test_a_store_path_that_is_a_file_is_a_configuration_error(command, tmp_path, capsys):
+    path = tmp_path / "file"
+    path.write_text("x")
+    for store in (path, path / "sub"):
+        extra = [str(IMPORTED[0])] if command == "import" else []
+        assert main(["data", command, "--store", str(store), *extra]) == 2
+        err = capsys.readouterr().err
+        assert (
+            err == f"energyhedge: error: store {store}: not a folder; give a folder as "
+            "--store or ENERGYHEDGE_STORE\n"
+        )
+    assert path.read_text() == "x"

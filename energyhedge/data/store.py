@@ -36,6 +36,7 @@ import fcntl
 import hashlib
 import json
 import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
@@ -58,7 +59,7 @@ from energyhedge.data.schema import (
     conform,
     empty_prices,
 )
-from energyhedge.errors import DataError
+from energyhedge.errors import ConfigError, DataError
 from energyhedge.safe_text import name_problem, shown
 
 REPO_ROOT = Path(energyhedge.__file__).resolve().parents[1]
@@ -621,6 +622,16 @@ def open_store(root: str | Path | None = None, *, seed: bool = True) -> PriceSto
     ERCOT 2023 file, so a fresh clone has prices without an import step.
     """
     store = PriceStore(root if root is not None else default_root())
+    try:
+        is_folder = stat.S_ISDIR(os.stat(store.root).st_mode)
+    except FileNotFoundError:
+        is_folder = True  # created on first write
+    except OSError:
+        is_folder = False
+    if not is_folder:
+        raise ConfigError(
+            f"store {store.root}: not a folder; give a folder as --store or {STORE_ENV}"
+        )
     store.recover()
     if seed and store.is_empty():
         store.seed()
