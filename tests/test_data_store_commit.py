@@ -244,3 +244,20 @@ def test_a_store_path_that_is_a_file_is_a_configuration_error(command, tmp_path,
             "--store or ENERGYHEDGE_STORE\n"
         )
     assert path.read_text() == "x"
+
+
+def test_a_damaged_index_is_a_one_line_error_and_moving_it_aside_rebuilds_it(tmp_path, capsys):
+    root = tmp_path / "store"
+    open_store(root)
+    assert main(import_argv(root)) == 0
+    assert main(import_argv(root, [IMPORTED[0]])) == 0  # a commit that writes no file
+    expected = PriceStore(root).read_all(), PriceStore(root).manifest()
+    (root / "index.json").write_text('{"generation": "x"')
+    capsys.readouterr()
+    assert main(["data", "list", "--store", str(root)]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"store file {root / 'index.json'} is damaged" in err
+    (root / "index.json").rename(root / "index.json.damaged")
+    store = open_store(root)
+    assert store.read_all().equals(expected[0]) and store.manifest() == expected[1]
+    assert json.loads((root / "index.json").read_text())["generation"] == 3

@@ -36,6 +36,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -68,6 +69,7 @@ STORE_ENV = "ENERGYHEDGE_STORE"
 INDEX_FORMAT = 2
 
 SeriesKey = tuple[str, str, str, int]
+_FILE_NAME = re.compile(r"(.+)__(\d+)min(?:\.g(\d+))?\.parquet")
 _T = TypeVar("_T")
 
 
@@ -298,7 +300,7 @@ class PriceStore:
         try:
             info = os.stat(self.index_path)
         except FileNotFoundError:
-            return self._legacy_index()
+            return self._files_index()
         except OSError as exc:
             raise _unreadable(self.index_path, exc) from None
         stamp = (info.st_ino, info.st_mtime_ns, info.st_size)
@@ -318,15 +320,25 @@ class PriceStore:
         self._cache = (stamp, index)
         return index
 
-    def _legacy_index(self) -> _Index:
-        """A store written before ``index.json`` existed: every ``<node>__<m>min.parquet``."""
-        files = {}
-        for path in sorted(self.prices_dir.glob("*/*/*__*min.parquet")):
-            node, minutes = path.name[: -len("min.parquet")].rsplit("__", 1)
-            if minutes.isdigit():
-                key = (path.parent.parent.name, path.parent.name, unquote(node), int(minutes))
+    def _files_index(self) -> _Index:
+        """The index rebuilt from the files, for a store without ``index.json``.
+
+        That is a store written before the index existed (``<node>__<m>min.parquet``), or one
+        whose index was moved aside: per series the file of the highest generation is taken.
+        """
+        files: dict[SeriesKey, str] = {}
+        found: dict[SeriesKey, int] = {}
+        for path in sorted(self.prices_dir.glob("*/*/*.parquet")):
+            match = _FILE_NAME.fullmatch(path.name)
+            if match is None:
+                continue
+            node, minutes, generation = match.groups()
+            key = (path.parent.parent.name, path.parent.name, unquote(node), int(minutes))
+            if int(generation or 0) >= found.get(key, -1):
+                found[key] = int(generation or 0)
                 files[key] = str(path.relative_to(self.root))
-        return _Index(0, files)
+        tags = [e.get("generation", 0) for e in _manifest_entries(self.manifest_path, 1 << 62)]
+        return _Index(max([0, *found.values(), *tags]), files)
 
     def _consistent(self, read: Callable[[_Index], _T]) -> _T:
         """``read`` on one index; retried when a commit retired its files meanwhile."""
@@ -354,9 +366,9 @@ class PriceStore:
         if not self._needs_recovery():
             return
         if not self.index_path.exists() and self.prices_dir.exists():
-            legacy = self._legacy_index()
-            if legacy.files:
-                _write_index(self.index_path, legacy)
+            rebuilt = self._files_index()
+            if rebuilt.files:
+                _write_index(self.index_path, rebuilt)
         index = self._index()
         keep = {self.root / name for name in (*index.files.values(), *index.retired)}
         if self.prices_dir.exists():
@@ -529,9 +541,10 @@ def _committed(line: str, generation: int) -> dict | None:
         entry = json.loads(line)
     except ValueError:
         return None
-    if isinstance(entry, dict) and entry.get("generation", 0) <= generation:
-        return entry
-    return None
+    if not isinstance(entry, dict):
+        return None
+    tag = entry.get("generation", 0)  # lines written before generations existed have none
+    return entry if isinstance(tag, int) and tag <= generation else None
 
 
 def _torn_tail(path: Path) -> bool:
