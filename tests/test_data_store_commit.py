@@ -149,8 +149,10 @@ def test_legacy_store_is_indexed_and_stray_temporaries_swept(tmp_path):
     root = tmp_path / "store"
     _legacy_store(root)
     assert PriceStore(root).read("ercot", "dam", "HB_NORTH").height == 9  # readable as is
+    (root / "prices" / "notes.txt").write_text("mine")
     store = open_store(root)
     assert not list(root.rglob("*.tmp"))
+    assert (root / "prices" / "notes.txt").read_text() == "mine"  # not ours: kept
     assert store.read("ercot", "dam", "HB_NORTH")["interval_start_utc"][0] == utc(
         "2023-11-05T05:00"
     )

@@ -18,8 +18,8 @@ appends its manifest lines, and finally replaces ``index.json`` with one atomic 
 resolve the index once per call, so they see a whole commit or none of it; manifest lines of a
 generation the index does not reach yet are ignored. A commit cut short (a crash, SIGKILL, a full
 disk) leaves the index as it was; the next writer, or the next :func:`open_store` that finds
-``.commit``, rolls it back (or finishes a commit that had already swapped the index): files the
-index does not name, including ``*.parquet.<pid>.tmp`` left by older versions, are deleted and
+``.commit``, rolls it back (or finishes a commit that had already swapped the index): series
+files the index does not name and ``*.parquet.<pid>.tmp`` left by older versions are deleted and
 manifest lines beyond the index generation or torn at the end are dropped. A replaced series file
 is kept until the next commit, so a reader still holding the previous index can finish.
 
@@ -70,6 +70,8 @@ INDEX_FORMAT = 2
 
 SeriesKey = tuple[str, str, str, int]
 _FILE_NAME = re.compile(r"(.+)__(\d+)min(?:\.g(\d+))?\.parquet")
+_OLD_TEMP = re.compile(r"\..+\.parquet\.\d+\.tmp")
+"""Temporary copies that earlier versions left behind when killed mid-write."""
 _T = TypeVar("_T")
 
 
@@ -373,7 +375,8 @@ class PriceStore:
         keep = {self.root / name for name in (*index.files.values(), *index.retired)}
         if self.prices_dir.exists():
             for path in sorted(self.prices_dir.rglob("*")):
-                if path.is_file() and path not in keep:
+                ours = _FILE_NAME.fullmatch(path.name) or _OLD_TEMP.fullmatch(path.name)
+                if ours and path not in keep and path.is_file():
                     path.unlink(missing_ok=True)
         _repair_manifest(self.manifest_path, index.generation)
         for path in (self.index_path, self.manifest_path):
