@@ -107,10 +107,11 @@ STALE_BUILD = re.compile(r"\.\d{8}T\d{6}Z-[0-9a-f]{6}\.tmp(\..*)?")
 
 
 def remove_stale_builds(out: Path) -> list[str]:
-    """Delete the temporary build folders (``<out>/<as-of>/.<run-id>.tmp*``) of killed runs.
+    """Delete the temporary build folders (``<out>/<as-of>/.<run-id>.tmp*``) and ``latest``
+    links (``<out>/.latest.<pid>.tmp``) of killed runs.
 
-    Only folders named like a run's build inside a date folder are touched. Call only while
-    holding the output lock: then no live run owns such a folder.
+    Only folders named like a run's build inside a date folder, and such links, are touched.
+    Call only while holding the output lock: then no live run owns such a folder.
     """
     stale = sorted(
         p for p in out.glob("*-*-*/.*.tmp*") if p.is_dir() and STALE_BUILD.fullmatch(p.name)
