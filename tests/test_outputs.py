@@ -223,11 +223,6 @@ def test_publication_is_atomic(demo, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reports/example/recommendation.json predates the closed schema (it still has the "
-    "top-level key 'curtail_above_usd_per_mwh'); regenerate the example run",
-)
 def test_committed_example_report_follows_schema(repo_root):
     # reports/example/ is what a new user opens first; it must match the current contract.
     example = repo_root / "reports" / "example"
