@@ -235,8 +235,9 @@ def classify(
 ) -> str:
     """``absent``, ``previous`` or ``new`` for a sound output; ``partial: ...`` otherwise.
 
-    ``new`` must be complete and made entirely of files the previous output did not have (by
-    inode: the publisher moves new files in, so a mix of old and new files is a torn output).
+    ``new`` must be complete and its outputs all files the previous output did not have (by
+    inode: the publisher moves new files in, so a mix of old and new outputs is a torn output;
+    the marker file, which lists the outputs, may still be the old one).
     """
     if after is None:
         return "absent" if before is None else "partial: the previous output vanished"
@@ -247,7 +248,8 @@ def classify(
     if missing:
         return f"partial: missing {missing}"
     if before is not None:
-        kept = sorted(name for name in command.files if after.get(name) == before.get(name))
+        outputs = (name for name in command.files if name != MARKER_NAME)  # bookkeeping only
+        kept = sorted(name for name in outputs if after.get(name) == before.get(name))
         if kept:
             return f"partial: old {kept} beside new files"
     return "new"
@@ -359,3 +361,46 @@ def next_run_problems(command: Command, out: Path) -> list[str]:
                 if run.is_dir() and missing_outputs(run, command.files):
                     problems.append(f"published run {run} is incomplete")
     return problems
+
+
+PUBLISH_STEPS = {
+    "nightly": (("atomic_directory", 1), ("point_latest", 1), ("point_latest", 2)),
+    "optimize": (("atomic_directory", 1), *(("_move_entries", n) for n in range(1, 5))),
+    "backtest": (("atomic_directory", 1), *(("_move_entries", n) for n in range(1, 4))),
+}
+"""Every rename of publishing, as (function, n-th rename in it) for ``tests/kill_at_call.py``.
+
+``atomic_directory`` renames a new folder into place (optimize and backtest: ``--out`` absent;
+nightly: the run folder); ``_move_entries`` moves each file, then the marker, into an existing
+``--out``; ``point_latest`` makes the new link, then renames it over ``latest``."""
+
+
+def kill_at(function: str, n: int, args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run ``energyhedge ARGS``, killed just before the ``n``-th rename made by ``function``."""
+    return subprocess.run(
+        [sys.executable, str(TESTS / "kill_at_call.py"), function, str(n), *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=RUN_TIMEOUT_S,
+        check=False,
+    )
+
+
+def step_kill(command: Command, out: Path, function: str, n: int) -> tuple[str, list[str]]:
+    """Kill ``command`` at one publishing step over a published output; (outcome, problems).
+
+    The outcome is what a reader sees right after the kill (see :func:`classify`); the problems
+    are what the next run leaves wrong (see :func:`next_run_problems`).
+    """
+    first = run_cli(*command.args(out))
+    if first.returncode != 0:
+        return "clean run failed", [first.stderr[-300:]]
+    if function == "atomic_directory" and not command.nightly:
+        shutil.rmtree(out)  # a new --out folder is renamed into place
+    before = published_state(command, out)
+    killed = kill_at(function, n, command.args(out))
+    if killed.returncode != -signal.SIGKILL:
+        return f"not killed (exit {killed.returncode})", [killed.stderr[-300:]]
+    outcome = classify(command, out, before, published_state(command, out))
+    return outcome, registry_problems(out) + next_run_problems(command, out)

@@ -3,24 +3,21 @@
 After every kill a reader sees the previous output, a complete new one or none (never a torn
 one), the registry passes ``integrity_check``, the price store is byte-identical, and the next
 run succeeds without manual cleanup and leaves no temporary file or ``running`` row behind.
-``benchmarks/crash_trials.py`` runs the random trials many more times.
+``benchmarks/crash_trials.py`` runs the random trials many more times and, with ``--steps``,
+kills each command at every rename of publishing (``run_harness.PUBLISH_STEPS``).
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from run_harness import (
-    REPO,
-    RUN_TIMEOUT_S,
-    TESTS,
     classify,
     commands,
     copy_store,
     crash_trials,
+    kill_at,
     missing_outputs,
     next_run_problems,
     published_state,
@@ -56,18 +53,6 @@ def test_random_kills_leave_complete_outputs(name: str, setup, tmp_path: Path) -
     report = crash_trials(commands(profile, store)[name], out, store, trials=TRIALS, seed=SEED)
     assert report.problems == [], report.line()
     assert report.trials == TRIALS and report.kills_landed >= 1, report.line()
-
-
-def kill_at(function: str, n: int, args: list[str]) -> subprocess.CompletedProcess[str]:
-    """Run ``energyhedge ARGS``, killed before the ``n``-th rename made by ``function``."""
-    return subprocess.run(
-        [sys.executable, str(TESTS / "kill_at_call.py"), function, str(n), *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=RUN_TIMEOUT_S,
-        check=False,
-    )
 
 
 @pytest.fixture
