@@ -45,6 +45,7 @@ from energyhedge.model.cost import cost_breakdown, interval_breakdown
 from energyhedge.model.problem import Decision, HedgeProblem
 from energyhedge.risk import full_schedule_mw, strategies
 from energyhedge.runs import load_run_profile
+from energyhedge.safe_text import neutralise_frame
 from energyhedge.scenarios import CapEvent, generate
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
@@ -250,8 +251,10 @@ def write_backtest(result: BacktestResult, out_dir: str | Path, meta: dict) -> P
     failure leaves either the previous outputs or none, never half of them.
     """
     with atomic_directory(out_dir, command="backtest") as tmp:
-        result.intervals.with_columns(
-            pl.col("interval_start_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        neutralise_frame(
+            result.intervals.with_columns(
+                pl.col("interval_start_utc").dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            )
         ).write_csv(tmp / "backtest_intervals.csv")
         doc = {**meta, "strategies": result.totals}
         (tmp / "backtest.json").write_text(json.dumps(doc, indent=2, allow_nan=False) + "\n")

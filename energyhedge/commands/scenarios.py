@@ -14,6 +14,7 @@ from energyhedge.atomic_dir import atomic_directory, check_out_dir, check_out_fi
 from energyhedge.commands.arguments import local_day
 from energyhedge.data.store import open_store
 from energyhedge.errors import ConfigError, DataError
+from energyhedge.safe_text import neutralise_frame
 from energyhedge.scenarios import MODELS, CapEvent, HistoricalReplay, RegimeParams, generate
 from energyhedge.scenarios.caps import DEFAULT_ADDER_ROOM_USD_PER_MWH, history_cap_usd_per_mwh
 from energyhedge.scenarios.daygrid import day_matrix, iso_zone
@@ -227,7 +228,7 @@ def run_validate(args: argparse.Namespace) -> int:
     stem = f"validation_{args.iso}_{args.market}_{args.node}_{args.model}"
     names = (f"{stem}.csv", f"{stem}.{args.plot_format}")
     with atomic_directory(args.out, command="scenarios validate", protected=(args.store,)) as tmp:
-        table.write_csv(tmp / names[0])
+        neutralise_frame(table).write_csv(tmp / names[0])
         plot(table, tmp / names[1], f"{args.node} {args.market}: {args.model}")
     print(f"wrote {args.out / names[0]} and {args.out / names[1]}")
     band = table.filter(pl.col("hour").is_null() & (pl.col("statistic") == "share_above_1000"))
