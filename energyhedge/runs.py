@@ -9,6 +9,8 @@ Layout of a profile (paths are relative to the profile's folder)::
                                                  #   plausible band (energyhedge.units)
     max_history_age_days = 7                     # older history is stale (energyhedge.freshness)
     allow_stale_data = false                     # true: stale history is a warning, not exit 3
+    settlement = "real_time"                     # or "two_settlement": buy day-ahead (DAM at
+                                                 #   the campus node), deviations in real time
 
     [scenarios]
     model = "bootstrap"                          # or "regime"
@@ -114,6 +116,15 @@ class RunProfile:
     """``[run] allow_unusual_values``: accept $/MWh terms outside ``energyhedge.units`` bands."""
     freshness: FreshnessRule = field(default_factory=FreshnessRule)
     """``[run] max_history_age_days`` and ``allow_stale_data`` (``energyhedge.freshness``)."""
+    settlement: str = "real_time"
+    """``[run] settlement``: ``"real_time"`` (all energy at the real-time price) or
+    ``"two_settlement"`` (a first-stage day-ahead purchase per interval, deviations in real time,
+    see ``assemble.day_ahead_products``)."""
+
+    @property
+    def day_ahead(self) -> bool:
+        """True when the campus buys its energy in two settlements."""
+        return self.settlement == "two_settlement"
 
     def contracts(self) -> Catalogue:
         """The contract catalogue with the profile's broker quotes applied."""
@@ -181,12 +192,17 @@ class RunProfile:
                 "frontier_lambdas": list(self.frontier_lambdas),
             },
             "quotes_usd_per_mwh": dict(self.quotes_usd_per_mwh),
+            "settlement": self.settlement,
             "solver": {
                 "time_limit_s": o.time_limit_s,
                 "marginals": o.marginals,
                 "highs": dict(o.highs_options),
             },
         }
+
+
+SETTLEMENTS = ("real_time", "two_settlement")
+"""How a campus buys its energy (``[run] settlement``)."""
 
 
 def load_run_profile(path: str | Path) -> RunProfile:
@@ -196,7 +212,7 @@ def load_run_profile(path: str | Path) -> RunProfile:
     folder = Path(path).resolve().parent
     run = root.table("run")
     run.reject_unknown(
-        {"campus", "contracts", ALLOW_KEY, "max_history_age_days", "allow_stale_data"}
+        {"campus", "contracts", ALLOW_KEY, "max_history_age_days", "allow_stale_data", "settlement"}
     )
     allow = run.get(ALLOW_KEY, bool, False)
     scenarios = _scenarios(root.table("scenarios"), root.table("out_of_sample", {}), allow)
@@ -232,6 +248,7 @@ def load_run_profile(path: str | Path) -> RunProfile:
             ),
             allow_stale_data=run.get("allow_stale_data", bool, False),
         ),
+        settlement=run.choice("settlement", SETTLEMENTS, "real_time"),
     )
 
 
