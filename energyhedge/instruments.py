@@ -29,6 +29,13 @@ Catalogue file::
     max_mw = 70.0
     loading = 0.10         # risk loading on the fair premium
     premium_usd_per_mw = 1714.29   # optional quote (or premium_usd_per_mwh)
+    lot_mw = 1.0           # optional: traded in multiples of this (MW; 0: any size)
+    min_trade_mw = 1.0     # optional: smallest trade (MW); smaller trades are not recommended
+    pricing = "model"      # optional: with forward marks configured, price this product from
+                           #   the scenarios when no mark covers it (indicative, not executable)
+
+``lot_mw``, ``min_trade_mw`` and ``pricing`` may also be set in ``[catalogue]`` for every
+product.
 """
 
 from __future__ import annotations
@@ -89,6 +96,14 @@ class ProductSpec:
         Quoted premium for 1 MW over the whole tenor ($/MW).
     premium_usd_per_mwh : float or None
         Quoted premium per MWh of notional in the shape ($/MWh).
+    pricing : str or None
+        ``"model"``: when forward marks are configured and none covers the product, price it
+        from the scenarios (indicative, not executable) instead of leaving it out. None: marks
+        only (model prices as before when no marks are configured).
+    lot_mw : float
+        Trade increment (MW); 0 means any size.
+    min_trade_mw : float
+        Smallest trade (MW); 0 means no minimum.
     """
 
     name: str
@@ -110,6 +125,9 @@ class ProductSpec:
     gas_usd_per_mmbtu: float | None = None
     premium_usd_per_mw: float | None = None
     premium_usd_per_mwh: float | None = None
+    pricing: str | None = None
+    lot_mw: float = 0.0
+    min_trade_mw: float = 0.0
 
     def meta(self) -> dict:
         """Display fields for trades tables."""
@@ -127,6 +145,8 @@ class ProductSpec:
             "heat_rate_mmbtu_per_mwh": self.heat_rate_mmbtu_per_mwh,
             "start": self.start.isoformat() if self.start else "horizon",
             "end": self.end.isoformat() if self.end else "horizon",
+            "lot_mw": self.lot_mw,
+            "min_trade_mw": self.min_trade_mw,
         }
 
 
@@ -174,6 +194,10 @@ class Catalogue:
         return replace(self, products=tuple(quoted(spec) for spec in self.products))
 
 
+_LOT_KEYS = ("lot_mw", "min_trade_mw", "pricing")
+"""Product keys that ``[catalogue]`` may also set for every product."""
+PRICING = ("model",)
+"""Values of a product's ``pricing`` key."""
 _PRODUCT_KEYS = {
     "name",
     "kind",
@@ -196,6 +220,7 @@ _PRODUCT_KEYS = {
     "premium_usd_per_mw",
     "premium_usd_per_mwh",
     "description",
+    *_LOT_KEYS,
 }
 _KIND_KEYS = {
     "block": {"price_usd_per_mwh"},
@@ -220,9 +245,9 @@ def load_catalogue(path: str | Path, *, allow_unusual_values: bool = False) -> C
     root = load_toml(path)
     root.reject_unknown({"catalogue", "product"})
     head = root.table("catalogue", default={})
-    head.reject_unknown({"name", "iso", "node", "market", "description"})
+    head.reject_unknown({"name", "iso", "node", "market", "description", *_LOT_KEYS})
     head.get("description", str, "")
-    defaults = {k: head.data[k] for k in ("iso", "node", "market") if k in head.data}
+    defaults = {k: head.data[k] for k in ("iso", "node", "market", *_LOT_KEYS) if k in head.data}
     items = root.tables("product")
     if not items:
         raise root.error("product", "the catalogue lists no [[product]]")
@@ -257,6 +282,8 @@ def _product(t: Table, defaults: dict, allow: bool) -> ProductSpec:
     if t.has("premium_usd_per_mw") and t.has("premium_usd_per_mwh"):
         raise t.error("premium_usd_per_mwh", "give the quote either per MW or per MWh, not both")
     t.get("description", str, "")
+    lot_mw = merged.number("lot_mw", 0.0, min_value=0.0, max_value=MAX_PRODUCT_MW)
+    min_trade_mw = merged.number("min_trade_mw", 0.0, min_value=0.0, max_value=MAX_PRODUCT_MW)
     spec = ProductSpec(
         name=t.name("name"),
         kind=kind,
@@ -277,6 +304,9 @@ def _product(t: Table, defaults: dict, allow: bool) -> ProductSpec:
         gas_usd_per_mmbtu=t.number("gas_usd_per_mmbtu", None),
         premium_usd_per_mw=t.number("premium_usd_per_mw", None),
         premium_usd_per_mwh=t.number("premium_usd_per_mwh", None),
+        pricing=merged.choice("pricing", PRICING) if merged.has("pricing") else None,
+        lot_mw=lot_mw,
+        min_trade_mw=min_trade_mw,
     )
     if kind in ("call", "scarcity") and spec.strike_usd_per_mwh is None:
         raise t.error("strike_usd_per_mwh", f"required key is missing for a {kind}")

@@ -1,4 +1,5 @@
-"""``solve``: prechecks, array build, one HiGHS call, and the by-products for the report."""
+"""``solve``: prechecks, array build, one HiGHS call (a second one to trade in lots, see
+``energyhedge.optimize.lots``), and the by-products for the report."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from energyhedge.errors import InfeasibleError, SolverError
 from energyhedge.model.cost import cost_breakdown, product_cash_usd
 from energyhedge.model.measures import risk_measures, tail_weights, var_cvar
 from energyhedge.model.problem import Decision, HedgeProblem
+from energyhedge.optimize.hedge_ratio import ratio_results, ratio_rows
 from energyhedge.optimize.highs import HighsRunner, LpResult
+from energyhedge.optimize.lots import has_lots, solve_in_lots
 from energyhedge.optimize.lp import (
     COST_UNIT_USD,
     LinearProgram,
@@ -38,6 +41,22 @@ def solve(problem: HedgeProblem, options: SolveOptions | None = None) -> Solutio
         HiGHS failed, or stopped at the time limit without a feasible point.
     """
     options = options or SolveOptions()
+    solution = _solve_once(problem, options)
+    if has_lots(problem):
+        problem, solution = solve_in_lots(
+            problem, solution, lambda fixed: _solve_once(fixed, options)
+        )
+    if options.marginals and solution.status == "Optimal":
+        flex_value = {
+            f.name: solution.objective_usd - _objective_with_flex_mw(problem, options, j)
+            for j, f in enumerate(problem.flex)
+        }
+        solution = dataclasses.replace(solution, flex_value_usd_per_mw=flex_value)
+    return solution
+
+
+def _solve_once(problem: HedgeProblem, options: SolveOptions) -> Solution:
+    """Prechecks, the size guard, one build and one HiGHS call."""
     check_problem(problem)
     size = model_size(problem, options)
     if size["nonzeros"] > options.max_nonzeros:
@@ -50,14 +69,7 @@ def solve(problem: HedgeProblem, options: SolveOptions | None = None) -> Solutio
     runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
     result = runner.run()
     _raise_unless_solved(problem, options, result)
-    solution = make_solution(problem, options, lp, result)
-    if options.marginals and result.optimal:
-        flex_value = {
-            f.name: solution.objective_usd - _objective_with_flex_mw(problem, options, j)
-            for j, f in enumerate(problem.flex)
-        }
-        solution = dataclasses.replace(solution, flex_value_usd_per_mw=flex_value)
-    return solution
+    return make_solution(problem, options, lp, result)
 
 
 def make_solution(
@@ -83,6 +95,10 @@ def make_solution(
     measures = risk_measures(cost, prob, options.alpha)
     cash = product_cash_usd(problem, decision.product_mw)  # [S, K]
     without = cost[:, None] - cash
+    ratio = ()
+    if "hedge_ratio" in lp.rows:
+        duals = lp.rows["hedge_ratio"].take(result.row_dual) * COST_UNIT_USD
+        ratio = ratio_results(ratio_rows(problem, options.hedge_ratio), decision.product_mw, duals)
     budget_price = None
     if options.budget_form:
         budget_price = float(-lp.rows["budget"].take(result.row_dual)[0])
@@ -111,6 +127,7 @@ def make_solution(
             [var_cvar(without[:, k], prob, options.alpha)[1] for k in range(cash.shape[1])]
         ),
         notes=_notes(problem, result),
+        hedge_ratio=ratio,
     )
 
 
@@ -137,6 +154,16 @@ def _raise_unless_solved(problem: HedgeProblem, options: SolveOptions, result: L
                 f"CVaR budget ${options.cvar_budget_usd:,.0f} is below the lowest CVaR this "
                 f"campus and catalogue can reach at alpha {options.alpha:g}: ${floor:,.0f}; "
                 "raise the budget or add hedge products"
+            )
+    if result.infeasible and options.hedge_ratio:
+        free = dataclasses.replace(options, hedge_ratio=())
+        lp = build_lp(problem, free)
+        if not HighsRunner(lp, options.highs_options, options.time_limit_s).run().infeasible:
+            limits = ", ".join(f"{r.shape} [{r.lower:g}, {r.upper:g}]" for r in options.hedge_ratio)
+            raise InfeasibleError(
+                f"the hedge-ratio limits ({limits} of expected load) cannot all be met with the "
+                "catalogue's block products within their MW bounds (or lots); widen "
+                "[risk.hedge_ratio] in the run profile or raise the products' max_mw/min_mw"
             )
     if result.infeasible:
         hard = [

@@ -22,6 +22,8 @@ Columns (second stage, per scenario s):
     c[S]               scenario cost C_s, k$ (free)
     z[S]               CVaR excess max(C_s - eta, 0), k$
 Rows:
+    hedge_ratio[R] lower_r <= sum_k share_rk (xb_k - xs_k) <= upper_r, one per hedge-ratio limit
+                   whose shape has hours in the horizon (``energyhedge.optimize.hedge_ratio``)
     grid[T]        sum_j u_jt <= grid_limit - firm_t
     ramp{j}[T-1]   |u_jt - u_j,t-1| <= ramp_j * h_{t-1}
     sched{j}[S_j,T]  p_jst <= u_jt (real-time curtailable) or p_jt = u_jt (not)
@@ -50,6 +52,7 @@ import numpy as np
 from scipy import sparse
 
 from energyhedge.model.problem import HedgeProblem
+from energyhedge.optimize.hedge_ratio import RatioRow, ratio_rows
 from energyhedge.optimize.index import Block, Layout
 from energyhedge.optimize.options import SolveOptions
 
@@ -149,6 +152,11 @@ class Assembly:
         return (self.hours * p.prices_usd_per_mwh + p.cp_weight_usd_per_mw) / COST_UNIT_USD
 
     @cached_property
+    def ratio_rows(self) -> list[RatioRow]:
+        """The hedge-ratio limits of the options as rows over the products' net MW."""
+        return ratio_rows(self.problem, self.options.hedge_ratio)
+
+    @cached_property
     def deployed(self) -> tuple[np.ndarray, np.ndarray]:
         """(scenario, interval) indices where held DR capacity is called, [D] each."""
         if self.problem.dr_max_mw <= 0:
@@ -191,6 +199,23 @@ def define_hedges(a: Assembly) -> None:
     buy_lo, buy_hi, _, sell_lo, sell_hi = hedge_bounds(*product_limits(a.problem))
     a.add_cols("xb", buy_lo.shape, buy_lo, buy_hi, TRADE_TIE_BREAK)
     a.add_cols("xs", sell_lo.shape, sell_lo, sell_hi, TRADE_TIE_BREAK)
+
+
+def define_hedge_ratio(a: Assembly) -> None:
+    """Net block MW per shape within the hedge-ratio limits (one row per limit)."""
+    rows = a.ratio_rows
+    if not rows:
+        return
+    share = np.array([r.share for r in rows], dtype=float).reshape(len(rows), -1)  # [R, K]
+    limits = a.add_rows(
+        "hedge_ratio",
+        (len(rows),),
+        np.array([r.lower_mw for r in rows]),
+        np.array([r.upper_mw for r in rows]),
+    )
+    sellable = hedge_bounds(*product_limits(a.problem))[2]
+    a.put(a.idx(limits)[:, None], a.idx(a.cols["xb"])[None, :], share)
+    a.put(a.idx(limits)[:, None], a.idx(a.cols["xs"])[None, :], -share[:, sellable])
 
 
 def define_schedule(a: Assembly) -> None:
@@ -338,6 +363,7 @@ def define_budget(a: Assembly) -> None:
 
 FAMILIES = (
     define_hedges,
+    define_hedge_ratio,
     define_schedule,
     define_ramp,
     define_power,

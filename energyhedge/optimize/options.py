@@ -7,6 +7,32 @@ from dataclasses import dataclass, field
 from energyhedge.errors import ConfigError
 
 DEFAULT_HIGHS_OPTIONS = {"solver": "simplex", "presolve": "off"}
+HEDGE_RATIO_SHAPES = ("5x16", "2x16", "7x8", "7x24", "wrap")
+"""Shapes a hedge-ratio limit may name (``wrap``: every hour outside 5x16)."""
+
+
+@dataclass(frozen=True)
+class HedgeRatioLimit:
+    """Net block MW in a shape's hours, as a fraction of the campus's expected load there.
+
+    ``lower`` and ``upper`` are fractions (-0.1 is a 10 % net sale, 1.0 a full hedge); see
+    ``energyhedge.optimize.hedge_ratio`` for how both sides are measured.
+    """
+
+    shape: str
+    lower: float
+    upper: float
+
+    def __post_init__(self) -> None:
+        if self.shape not in HEDGE_RATIO_SHAPES:
+            raise ConfigError(
+                f"hedge-ratio shape {self.shape!r}; expected one of {', '.join(HEDGE_RATIO_SHAPES)}"
+            )
+        if not -10.0 <= self.lower <= self.upper <= 10.0:
+            raise ConfigError(
+                f"hedge-ratio limit for {self.shape}: need -10 <= lower <= upper <= 10 "
+                f"(fractions of load), got [{self.lower:g}, {self.upper:g}]"
+            )
 
 
 @dataclass(frozen=True)
@@ -33,6 +59,8 @@ class SolveOptions:
         Largest LP (constraint-matrix nonzeros) built in memory; larger runs are refused before
         building, with their size. The weekly benchmark (about 3.7 million nonzeros) peaks near
         1.1 GB of resident memory.
+    hedge_ratio : tuple[HedgeRatioLimit, ...]
+        Limits on the net block MW per shape (the run profile's ``[risk.hedge_ratio]``).
     """
 
     alpha: float = 0.95
@@ -42,6 +70,7 @@ class SolveOptions:
     highs_options: dict = field(default_factory=lambda: dict(DEFAULT_HIGHS_OPTIONS))
     marginals: bool = True
     max_nonzeros: int = 50_000_000
+    hedge_ratio: tuple[HedgeRatioLimit, ...] = ()
 
     def __post_init__(self) -> None:
         if not 0.0 < self.alpha < 1.0:

@@ -46,6 +46,12 @@ class Solution:
         CVaR if that product alone were dropped from the decision ($).
     notes : tuple[str, ...]
         Warnings in campus terms (e.g. a soft work requirement larger than the campus can run).
+    hedge_ratio : tuple[RatioResult, ...]
+        Each hedge-ratio limit with a row: net MW, bounds, whether it binds and its shadow price
+        (``energyhedge.optimize.hedge_ratio``).
+    lot_rounding : LotRounding or None
+        The continuous and rounded books and the cost of rounding, when products trade in lots
+        (``energyhedge.optimize.lots``); None otherwise.
     """
 
     decision: Decision
@@ -63,3 +69,5 @@ class Solution:
     product_cvar_contribution_usd: np.ndarray = field(default_factory=lambda: np.zeros(0))
     product_cvar_without_usd: np.ndarray = field(default_factory=lambda: np.zeros(0))
     notes: tuple[str, ...] = ()
+    hedge_ratio: tuple = ()
+    lot_rounding: object = None
