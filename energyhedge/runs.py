@@ -9,6 +9,11 @@ Layout of a profile (paths are relative to the profile's folder)::
                                                  #   plausible band (energyhedge.units)
     max_history_age_days = 7                     # older history is stale (energyhedge.freshness)
     allow_stale_data = false                     # true: stale history is a warning, not exit 3
+    forward_marks = "store"                      # optional: trade at forward marks
+                                                 #   (energyhedge.forwards): "store" (imported
+                                                 #   with `energyhedge forwards import`), a
+                                                 #   store folder or a marks CSV; without it,
+                                                 #   every product is model-priced (indicative)
     settlement = "real_time"                     # or "two_settlement": buy day-ahead (DAM at
                                                  #   the campus node), deviations in real time
 
@@ -20,6 +25,8 @@ Layout of a profile (paths are relative to the profile's folder)::
     days = 1                                     #   nightly runs use the day after as-of)
     month_window = 1                             # optional, bootstrap months either side
     offer_cap_usd_per_mwh = 5000.0               # optional (PJM needs one)
+    market_consistent = false                    # true: scale scenarios so their mean matches
+                                                 #   the forward mids (needs forward_marks)
     [[scenarios.replay]]                         # historical stress replays, any number
     name = "aug2023"; first_day = 2023-08-14; last_day = 2023-08-18; probability = 0.02
     hours = [16, 22]                             # optional local hours [from, to)
@@ -30,6 +37,9 @@ Layout of a profile (paths are relative to the profile's folder)::
     alpha = 0.95
     lambda = 1.0                                 # or cvar_budget_usd = 2.5e6 (not both)
     frontier_lambdas = [0.0, 0.5, 1.0, 2.0, 5.0]
+    [risk.hedge_ratio]                           # optional: net block MW per shape between
+    "5x16" = [-0.1, 1.0]                         #   these fractions of the expected load in
+    "7x8" = [0.0, 1.0]                           #   its hours (energyhedge.optimize.hedge_ratio)
 
     [solver]
     time_limit_s = 60
@@ -53,9 +63,15 @@ from datetime import date
 from pathlib import Path
 
 from energyhedge.config import Table, load_toml, shown_path
+from energyhedge.errors import ConfigError
+from energyhedge.forwards import load_marks
 from energyhedge.freshness import DEFAULT_MAX_HISTORY_AGE_DAYS, FreshnessRule
 from energyhedge.instruments import Catalogue, load_catalogue
-from energyhedge.optimize.options import DEFAULT_HIGHS_OPTIONS, SolveOptions
+from energyhedge.optimize.options import (
+    DEFAULT_HIGHS_OPTIONS,
+    HedgeRatioLimit,
+    SolveOptions,
+)
 from energyhedge.scenarios import MODELS, CapEvent, HistoricalReplay
 from energyhedge.units import ALLOW_KEY, OFFER_CAP, checked, price_problem
 
@@ -86,6 +102,8 @@ class ScenarioSettings:
         Bootstrap: calendar months either side of the horizon to draw days from.
     offer_cap_usd_per_mwh : float or None
         Offer cap used by the scenario model (None: the ISO default where one is known).
+    market_consistent : bool
+        Scale the scenarios so their mean matches the forward mids (``forwards.market_consistent``).
     """
 
     model: str
@@ -98,6 +116,7 @@ class ScenarioSettings:
     out_of_sample_n: int
     month_window: int = 0
     offer_cap_usd_per_mwh: float | None = None
+    market_consistent: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +135,17 @@ class RunProfile:
     """``[run] allow_unusual_values``: accept $/MWh terms outside ``energyhedge.units`` bands."""
     freshness: FreshnessRule = field(default_factory=FreshnessRule)
     """``[run] max_history_age_days`` and ``allow_stale_data`` (``energyhedge.freshness``)."""
+    forward_marks: str | None = None
+    """``[run] forward_marks``: ``"store"``, or the absolute path of a marks store folder or CSV;
+    None: no marks (every product model-priced)."""
+
+    def marks(self, as_of: date | None):
+        """The forward marks a run on ``as_of`` uses (``energyhedge.forwards.load_marks``), or
+        None when the profile names none."""
+        if self.forward_marks is None:
+            return None
+        return load_marks(self.forward_marks, as_of)
+
     settlement: str = "real_time"
     """``[run] settlement``: ``"real_time"`` (all energy at the real-time price) or
     ``"two_settlement"`` (a first-stage day-ahead purchase per interval, deviations in real time,
@@ -181,6 +211,7 @@ class RunProfile:
                 "days": s.days,
                 "month_window": s.month_window,
                 "offer_cap_usd_per_mwh": s.offer_cap_usd_per_mwh,
+                "market_consistent": s.market_consistent,
                 "stress": [_event_dict(e) for e in s.stress],
                 "out_of_sample_seed": s.out_of_sample_seed,
                 "out_of_sample_n": s.out_of_sample_n,
@@ -190,7 +221,9 @@ class RunProfile:
                 "lambda": None if o.budget_form else o.cvar_weight,
                 "cvar_budget_usd": o.cvar_budget_usd,
                 "frontier_lambdas": list(self.frontier_lambdas),
+                "hedge_ratio": {r.shape: [r.lower, r.upper] for r in o.hedge_ratio},
             },
+            "forward_marks": self.forward_marks,
             "quotes_usd_per_mwh": dict(self.quotes_usd_per_mwh),
             "settlement": self.settlement,
             "solver": {
@@ -217,7 +250,7 @@ def load_run_profile(path: str | Path) -> RunProfile:
     allow = run.get(ALLOW_KEY, bool, False)
     scenarios = _scenarios(root.table("scenarios"), root.table("out_of_sample", {}), allow)
     risk = root.table("risk")
-    risk.reject_unknown({"alpha", "lambda", "cvar_budget_usd", "frontier_lambdas"})
+    risk.reject_unknown({"alpha", "lambda", "cvar_budget_usd", "frontier_lambdas", "hedge_ratio"})
     if risk.has("lambda") and risk.has("cvar_budget_usd"):
         raise risk.error("cvar_budget_usd", "give either lambda or cvar_budget_usd, not both")
     solver = root.table("solver", {})
@@ -230,11 +263,12 @@ def load_run_profile(path: str | Path) -> RunProfile:
         time_limit_s=solver.number("time_limit_s", 60.0, min_value=0.1, max_value=86400.0),
         highs_options=highs,
         marginals=solver.get("marginals", bool, True),
+        hedge_ratio=_hedge_ratio(risk.table("hedge_ratio", {})),
     )
     lambdas = risk.get("frontier_lambdas", list, list(DEFAULT_FRONTIER_LAMBDAS))
     if not lambdas or not all(_finite(v) and 0 <= v <= 1e6 for v in lambdas):
         raise risk.error("frontier_lambdas", "expected a non-empty list of numbers 0..1e6")
-    return RunProfile(
+    profile = RunProfile(
         path=Path(path),
         campus_path=Path(os.path.normpath(folder / run.get("campus", str))),
         contracts_path=Path(os.path.normpath(folder / run.get("contracts", str))),
@@ -249,7 +283,35 @@ def load_run_profile(path: str | Path) -> RunProfile:
             allow_stale_data=run.get("allow_stale_data", bool, False),
         ),
         settlement=run.choice("settlement", SETTLEMENTS, "real_time"),
+        forward_marks=_forward_marks(run, folder),
     )
+    if profile.scenarios.market_consistent and profile.forward_marks is None:
+        raise root.table("scenarios").error(
+            "market_consistent", "needs forward marks: set [run] forward_marks"
+        )
+    return profile
+
+
+def _forward_marks(run: Table, folder: Path) -> str | None:
+    """``"store"``, the absolute path of the marks source, or None."""
+    value = run.get("forward_marks", str, None)
+    if value is None or value == "store":
+        return value
+    return os.path.normpath(folder / value)
+
+
+def _hedge_ratio(table: Table) -> tuple[HedgeRatioLimit, ...]:
+    """``shape = [lower, upper]`` fractions of expected load, one per shape."""
+    limits = []
+    for shape in table.data:
+        value = table.get(shape, list)
+        if not (len(value) == 2 and all(_finite(v) for v in value)):
+            raise table.error(shape, "expected [lower, upper] fractions of load: [-0.1, 1.0]")
+        try:
+            limits.append(HedgeRatioLimit(shape, float(value[0]), float(value[1])))
+        except ConfigError as exc:
+            raise table.error(shape, str(exc)) from None
+    return tuple(limits)
 
 
 def _finite(value: object) -> bool:
@@ -276,6 +338,7 @@ def _scenarios(table: Table, oos: Table, allow: bool) -> ScenarioSettings:
             "days",
             "month_window",
             "offer_cap_usd_per_mwh",
+            "market_consistent",
             "replay",
             "cap_event",
         }
@@ -301,6 +364,7 @@ def _scenarios(table: Table, oos: Table, allow: bool) -> ScenarioSettings:
         out_of_sample_n=oos.integer("n", n, min_value=2, max_value=MAX_SCENARIOS),
         month_window=table.integer("month_window", 0, min_value=0, max_value=6),
         offer_cap_usd_per_mwh=offer_cap,
+        market_consistent=table.get("market_consistent", bool, False),
     )
 
 
