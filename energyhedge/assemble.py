@@ -45,6 +45,7 @@ def build_problem(
     *,
     gas: float | np.ndarray | None = None,
     dr_programme: str | None = None,
+    day_ahead: bool = False,
 ) -> HedgeProblem:
     """Assemble the arrays of one hedge-and-schedule decision.
 
@@ -52,14 +53,18 @@ def build_problem(
     ----------
     campus : Campus
     catalogue : Catalogue
-        Products settled at the scenarios' iso, node and market.
+        Products, each priced on the scenarios' series at its own settlement point and market.
     scenarios : ScenarioSet
-        Prices at the campus's settlement point.
+        Prices at the campus's settlement point (and jointly at the products' points).
     gas : float or ndarray [T] or [S, T], optional
         Gas price for heat-rate calls ($/MMBtu; see ``instruments.gas_by_interval``); each
         call's own ``gas_usd_per_mmbtu`` when omitted.
     dr_programme : str, optional
         Name of the campus DR/AS programme to offer; the first listed when omitted.
+    day_ahead : bool
+        Buy the campus's energy in two settlements: add one ``day_ahead`` product per interval
+        (see ``day_ahead_products``); the scenarios must carry the day-ahead prices at the
+        campus node jointly.
 
     Returns
     -------
@@ -78,6 +83,8 @@ def build_problem(
         for j, tier in enumerate(campus.training)
     )
     products = tuple(_product(spec, catalogue, scenarios, gas) for spec in catalogue)
+    if day_ahead:
+        products += day_ahead_products(campus, scenarios)
     programme = _programme(campus, dr_programme)
     if programme is None:
         dr_price, dr_deployed = np.zeros(len(stamps)), np.zeros(prices.shape, dtype=bool)
@@ -199,12 +206,17 @@ def _firm_value(
 
 
 def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, gas) -> Product:
-    _check_point(
-        catalogue.path, f"product {spec.name!r}", (spec.iso, spec.node, spec.market), scenarios
-    )
+    if spec.iso != scenarios.iso:
+        raise ConfigError(
+            f"{catalogue.path}: product {spec.name!r} settles in {spec.iso} but the scenarios "
+            f"are for {scenarios.iso}; use a catalogue of the campus's ISO"
+        )
     stamps, minutes = scenarios.interval_start_utc, scenarios.interval_minutes
     hours, probs = scenarios.interval_hours, scenarios.probabilities
-    prices = scenarios.prices_usd_per_mwh
+    try:
+        prices = scenarios.prices_at(spec.node, spec.market)
+    except ConfigError as exc:
+        raise ConfigError(f"{catalogue.path}: product {spec.name!r}: {exc}") from None
     mask = product_mask(spec, stamps, minutes)
     shaped_hours = float(hours @ mask)
     priced_by_scenarios = spec.kind == "block" and spec.fixed_price_usd_per_mwh is None
@@ -238,6 +250,54 @@ def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, ga
         max_mw=spec.max_mw,
         meta={**spec.meta(), "pricing": "model" if priced_by_model else "quote"},
     )
+
+
+DAY_AHEAD_MARKET = "dam"
+"""Market of the day-ahead settlement (hourly DAM prices, joint with the real-time ones)."""
+
+
+def day_ahead_products(campus: Campus, scenarios: ScenarioSet) -> tuple[Product, ...]:
+    """One first-stage day-ahead purchase per interval: the two-settlement energy market.
+
+    Buying q MW day-ahead for interval t pays the day-ahead price D_t and leaves the deviation
+    (load - q) to real time at R_t: relative to buying all at real time the cash is
+    q x (D_t - R_t) x h_t, i.e. a product with payoff (R_st - D_st) x h_t per MW, no premium,
+    bounded by the grid limit (a physical purchase: never negative). Real-time curtailment (the
+    ladder) still faces the real-time price, since every MW not drawn is sold back at R_t.
+    """
+    real_time = scenarios.prices_at(campus.node, campus.market)
+    day_ahead = scenarios.prices_at(campus.node, DAY_AHEAD_MARKET)
+    hours = scenarios.interval_hours
+    step = np.timedelta64(scenarios.interval_minutes, "m")
+    products = []
+    for t, stamp in enumerate(scenarios.interval_start_utc):
+        start = np.datetime_as_string(np.datetime64(stamp, "s"), unit="s") + "Z"
+        end = np.datetime_as_string(np.datetime64(stamp + step, "s"), unit="s") + "Z"
+        payoff = (real_time[:, t] - day_ahead[:, t]) * hours[t]
+        products.append(
+            Product(
+                name=f"day_ahead_{start[:13]}",
+                kind="day_ahead",
+                payoff_usd_per_mw=payoff,
+                premium_usd_per_mw=0.0,
+                fair_premium_usd_per_mw=float(scenarios.probabilities @ payoff),
+                sale_premium_usd_per_mw=0.0,
+                notional_hours=float(hours[t]),
+                min_mw=0.0,
+                max_mw=campus.grid_limit_mw,
+                meta={
+                    "iso": campus.iso,
+                    "node": campus.node,
+                    "market": DAY_AHEAD_MARKET,
+                    "shape": "interval",
+                    "strike_usd_per_mwh": None,
+                    "start": start,
+                    "end": end,
+                    "pricing": "market",
+                },
+            )
+        )
+    return tuple(products)
 
 
 def struck_catalogue(catalogue: Catalogue, problem: HedgeProblem, product_mw) -> Catalogue:

@@ -38,7 +38,7 @@ from energyhedge.data.calendar import day_start_utc, local_fields
 from energyhedge.data.generic_csv import GenericOptions
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
-from energyhedge.decide import decide_in_sample, scenario_arguments
+from energyhedge.decide import decide_in_sample, joint_points, scenario_arguments
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
 from energyhedge.model.cost import cost_breakdown, interval_breakdown
@@ -47,6 +47,7 @@ from energyhedge.risk import full_schedule_mw, strategies
 from energyhedge.runs import load_run_profile
 from energyhedge.safe_text import neutralise_frame
 from energyhedge.scenarios import CapEvent, generate
+from energyhedge.scenarios.daygrid import regrid
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
 INTERVAL_COLUMNS = (
@@ -98,8 +99,9 @@ def read_realised(
     end: date,
     options: GenericOptions | None = None,
     max_filled: int = 0,
+    joint: tuple[tuple[str, str], ...] = (),
 ) -> tuple[ScenarioSet, list[str]]:
-    """The realised prices of one node as a one-scenario ``ScenarioSet``.
+    """The realised prices of one node (and jointly of other points) as a one-scenario set.
 
     Parameters
     ----------
@@ -113,6 +115,9 @@ def read_realised(
     max_filled : int
         Missing intervals that may be filled with the price of the interval before (e.g. the
         repeated fall-back hour some files drop); more gaps are an error.
+    joint : tuple of (node, market)
+        Other points whose realised prices the products or the day-ahead settlement need
+        (complete, with equal or coarser intervals).
 
     Returns
     -------
@@ -126,9 +131,36 @@ def read_realised(
         grid, or more than ``max_filled`` gaps.
     """
     first, last = period_utc(start, end, iso)
+    frame = _stored_or_file(source, options, iso, (node, market), first=first, last=last)
+    expected, minutes, prices, missing = _on_grid(
+        frame, source, node, first=first, last=last, max_filled=max_filled
+    )
+    joint_prices = {}
+    for point in joint:
+        other = _stored_or_file(source, options, iso, point, first=first, last=last)
+        _, other_minutes, values, _ = _on_grid(
+            other, source, point[0], first=first, last=last, max_filled=max_filled
+        )
+        joint_prices[point] = regrid(values, other_minutes, minutes).reshape(1, -1)
+    realised = ScenarioSet(
+        iso=iso,
+        market=market,
+        node=node,
+        interval_start_utc=expected,
+        interval_minutes=minutes,
+        prices_usd_per_mwh=prices.reshape(1, -1),
+        probabilities=np.ones(1),
+        kind=np.array(["realised"]),
+        joint=joint_prices,
+    )
+    return realised, [f"{m}Z" for m in missing.astype("datetime64[s]")]
+
+
+def _stored_or_file(source: str, options, iso: str, point, *, first, last) -> pl.DataFrame:
+    """Rows of one series between ``first`` and ``last`` (UTC) from the store or a file."""
+    node, market = point
     if source == "store":
         frame = open_store().read(iso, market, node, first, last)
-        where = "the price store"
     else:
         frame = read_prices(source, options).frame.filter(
             (pl.col("iso") == iso)
@@ -137,13 +169,20 @@ def read_realised(
             & (pl.col("interval_start_utc") >= first)
             & (pl.col("interval_start_utc") < last)
         )
-        where = source
-    frame = frame.sort("interval_start_utc")
     if frame.height == 0:
+        where = "the price store" if source == "store" else source
         raise DataError(
-            f"{where}: no {iso} {market} prices for node {node} between {start} and {end}; "
-            "check --node/--market/--start/--end or import the data first"
+            f"{where}: no {iso} {market} prices for node {node} between {first:%Y-%m-%d %H:%M} "
+            f"and {last:%Y-%m-%d %H:%M} UTC; check --node/--market/--start/--end or import the "
+            "data first"
         )
+    return frame.sort("interval_start_utc")
+
+
+def _on_grid(frame: pl.DataFrame, source: str, node: str, *, first, last, max_filled: int):
+    """The series on its regular grid from ``first`` to ``last``: (starts [T], minutes,
+    prices [T], missing starts); gaps filled with the price before, at most ``max_filled``."""
+    where = "the price store" if source == "store" else source
     minutes = frame["interval_minutes"].unique().to_list()
     if len(minutes) != 1:
         raise DataError(f"{where}: {node} has mixed interval lengths {sorted(minutes)} minutes")
@@ -163,23 +202,14 @@ def read_realised(
     missing = np.setdiff1d(expected, stamps)
     if missing.size > max_filled:
         raise DataError(
-            f"{where}: {node} has {len(stamps)} of {len(expected)} intervals between {start} "
-            f"and {end} (first missing at {missing[0]} UTC); back-test a complete period or "
-            f"allow filling with --fill-missing {missing.size}"
+            f"{where}: {node} has {len(stamps)} of {len(expected)} intervals between "
+            f"{first:%Y-%m-%d %H:%M} and {last:%Y-%m-%d %H:%M} UTC (first missing at "
+            f"{missing[0]} UTC); back-test a complete period or allow filling with "
+            f"--fill-missing {missing.size}"
         )
     prices = frame["price_usd_per_mwh"].to_numpy().astype(float)
     before = np.maximum(np.searchsorted(stamps, expected, side="right") - 1, 0)
-    realised = ScenarioSet(
-        iso=iso,
-        market=market,
-        node=node,
-        interval_start_utc=expected,
-        interval_minutes=int(minutes[0]),
-        prices_usd_per_mwh=prices[before].reshape(1, -1),
-        probabilities=np.ones(1),
-        kind=np.array(["realised"]),
-    )
-    return realised, [f"{m}Z" for m in missing.astype("datetime64[s]")]
+    return expected, int(minutes[0]), prices[before], missing
 
 
 def interval_payoffs_usd_per_mw(
@@ -187,19 +217,27 @@ def interval_payoffs_usd_per_mw(
 ) -> np.ndarray:
     """Payoff of 1 MW of each of the problem's products in each interval ($/MW), [K, T].
 
-    Computed from the catalogue's product formulas on the realised prices (products matched by
-    name), i.e. ``payoff_usd_per_mwh x interval hours``.
+    Computed from the catalogue's product formulas on the realised prices at each product's own
+    point (products matched by name), i.e. ``payoff_usd_per_mwh x interval hours``; a day-ahead
+    purchase pays its whole payoff in its own interval.
     """
     specs = {spec.name: spec for spec in catalogue.products}
     rows = []
     for product in problem.products:
+        if product.kind == "day_ahead":
+            row = np.zeros(realised.interval_start_utc.size)
+            start = np.datetime64(product.meta["start"].removesuffix("Z"), "us")
+            row[realised.interval_start_utc == start] = product.payoff_usd_per_mw[0]
+            rows.append(row)
+            continue
         if product.name not in specs:
             raise ConfigError(
                 f"{catalogue.path}: product {product.name!r} of the problem is not in the catalogue"
             )
+        spec = specs[product.name]
         per_mwh = payoff_usd_per_mwh(
-            specs[product.name],
-            realised.prices_usd_per_mwh,
+            spec,
+            realised.prices_at(spec.node, spec.market),
             realised.interval_start_utc,
             realised.interval_minutes,
             gas,
@@ -274,13 +312,15 @@ def replay(
     *,
     window_days: int,
     gas=None,
+    day_ahead: bool = False,
 ) -> tuple[BacktestResult, list[dict]]:
     """Back-test every strategy over ``realised``, deciding anew for each window of local days.
 
     For each window of ``window_days`` ISO-local days: ``decide`` optimises on scenarios for
     the window's intervals; the decision (products at the prices traded then, schedule, DR
     offer, the real-time ladder) is valued on the realised prices with the four strategies of
-    ``risk.strategies``.
+    ``risk.strategies``. With ``day_ahead`` the campus buys in two settlements (the decision's
+    day-ahead purchases settle at the realised day-ahead prices, deviations in real time).
 
     Returns
     -------
@@ -295,16 +335,10 @@ def replay(
     results, windows = [], []
     for lo in range(0, unique.size, window_days):
         chosen = np.isin(days, unique[lo : lo + window_days])
-        window = replace(
-            realised,
-            interval_start_utc=realised.interval_start_utc[chosen],
-            prices_usd_per_mwh=realised.prices_usd_per_mwh[:, chosen],
-        )
-        in_sample, decision = decide(
-            replace(window, prices_usd_per_mwh=np.full(window.prices_usd_per_mwh.shape, np.nan))
-        )
+        window = realised.select_intervals(chosen)
+        in_sample, decision = decide(window.with_prices(np.nan))
         struck = struck_catalogue(catalogue, in_sample, decision.product_mw)
-        actual = build_problem(campus, struck, window, gas=gas)
+        actual = build_problem(campus, struck, window, gas=gas, day_ahead=day_ahead)
         payoffs = interval_payoffs_usd_per_mw(actual, struck, window, gas)
         results.append(run_backtest(actual, strategies(actual, decision), payoffs))
         windows.append(
@@ -363,6 +397,7 @@ def optimised_decider(
     fixed_product_mw: dict[str, float] | None = None,
     past_only: bool = True,
     gas=None,
+    day_ahead: bool = False,
     **scenario_settings,
 ) -> Decide:
     """A ``Decide`` that generates scenarios for the window and solves the stochastic program.
@@ -405,9 +440,11 @@ def optimised_decider(
         }
         scenarios = generate(history.filter(outside), **window_settings)
         if fixed_product_mw is None:
-            problem, solution = decide_in_sample(campus, catalogue, scenarios, options, gas=gas)
+            problem, solution = decide_in_sample(
+                campus, catalogue, scenarios, options, gas=gas, day_ahead=day_ahead
+            )
             return problem, solution.decision
-        problem = build_problem(campus, catalogue, scenarios, gas=gas)
+        problem = build_problem(campus, catalogue, scenarios, gas=gas, day_ahead=day_ahead)
         return problem, fixed_decision(problem, fixed_product_mw)
 
     return decide
@@ -551,6 +588,7 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
     options = None
     if spec.csv_layout is not None:
         options = GenericOptions(**{"iso": iso, "market": market, **spec.csv_layout})
+    joint = joint_points(profile, campus, catalogue)
     realised, filled = read_realised(
         spec.prices,
         iso=iso,
@@ -560,9 +598,13 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         end=spec.end,
         options=options,
         max_filled=spec.fill_missing,
+        joint=joint,
     )
     if spec.prices == "store":
-        history = open_store().read(iso, market, node)
+        store = open_store()
+        history = pl.concat(
+            [store.read(iso, m, n) for n, m in ((node, market), *joint)], how="vertical_relaxed"
+        )
     else:
         history = read_prices(spec.prices, options).frame
     settings = profile.scenarios
@@ -574,14 +616,18 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         replace(profile.solve_options, marginals=False),
         fixed_product_mw=spec.fixed_product_mw,
         past_only=spec.past_only,
+        day_ahead=profile.day_ahead,
         **scenario_arguments(
             profile,
             campus,
             spec.start,
+            joint,
             stress=tuple(e for e in settings.stress if isinstance(e, CapEvent) and e.day is None),
         ),
     )
-    result, windows = replay(campus, catalogue, realised, decide, window_days=window_days)
+    result, windows = replay(
+        campus, catalogue, realised, decide, window_days=window_days, day_ahead=profile.day_ahead
+    )
     meta = {
         "config": str(spec.config),
         "campus": str(campus.path),
@@ -594,6 +640,8 @@ def backtest_profile(spec: BacktestSpec) -> tuple[BacktestResult, dict]:
         "end": spec.end.isoformat(),
         "intervals": int(realised.interval_start_utc.size),
         "interval_minutes": realised.interval_minutes,
+        "settlement": profile.settlement,
+        "product_points": sorted({f"{p.node}/{p.market}" for p in catalogue.products}),
         "filled_intervals_utc": filled,
         "window_days": window_days,
         "history": "past only: prices before each window"

@@ -14,6 +14,9 @@ one basis:
   beside it, so the LP-vs-ladder gap is the value of foresight.
 - The efficient frontier is re-valued out of sample with the ladder, on the same basis as the
   risk table.
+- With two settlements (``[run] settlement = "two_settlement"``), the recommendation is also
+  valued out of sample with all energy bought in real time and with the whole schedule bought
+  day-ahead (``settlement_choice``), the value of the optimised split.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from datetime import date
 import numpy as np
 import polars as pl
 
-from energyhedge.assemble import build_problem, struck_catalogue
+from energyhedge.assemble import DAY_AHEAD_MARKET, build_problem, struck_catalogue
 from energyhedge.campus import Campus
 from energyhedge.errors import SolverError
 from energyhedge.instruments import Catalogue
@@ -35,7 +38,13 @@ from energyhedge.model.measures import var_cvar
 from energyhedge.model.problem import HedgeProblem
 from energyhedge.optimize import frontier as solve_frontier
 from energyhedge.optimize import solve
-from energyhedge.risk import Valuation, describe_gap, value_strategies
+from energyhedge.risk import (
+    Valuation,
+    describe_gap,
+    settlement_strategies,
+    value_decisions,
+    value_strategies,
+)
 from energyhedge.runs import RunProfile
 from energyhedge.scenarios import ScenarioSet, generate
 from energyhedge.scenarios.holdout import HistorySplit, split_history
@@ -97,6 +106,7 @@ class DecisionRun:
     ladder_gap: LadderGap
     frontier: tuple[FrontierPoint, ...]
     frontier_error: str | None
+    settlement_choice: dict
     gap_sentence: str
     warnings: tuple[str, ...]
 
@@ -105,7 +115,25 @@ class DecisionRun:
         return self.solution.decision
 
 
-def scenario_arguments(profile: RunProfile, campus: Campus, start: date, **overrides) -> dict:
+def joint_points(
+    profile: RunProfile, campus: Campus, catalogue: Catalogue
+) -> tuple[tuple[str, str], ...]:
+    """Settlement points (node, market) the scenarios must carry besides the campus's own:
+    every product's point, and the day-ahead market at the campus node for two settlements."""
+    points = {(p.node, p.market) for p in catalogue.products}
+    if profile.day_ahead:
+        points.add((campus.node, DAY_AHEAD_MARKET))
+    points.discard((campus.node, campus.market))
+    return tuple(sorted(points))
+
+
+def scenario_arguments(
+    profile: RunProfile,
+    campus: Campus,
+    start: date,
+    joint: tuple[tuple[str, str], ...] = (),
+    **overrides,
+) -> dict:
     """Keyword arguments of ``scenarios.generate`` for the profile's horizon from ``start``."""
     settings = profile.scenarios
     return {
@@ -120,6 +148,7 @@ def scenario_arguments(profile: RunProfile, campus: Campus, start: date, **overr
         "offer_cap": settings.offer_cap_usd_per_mwh,
         "n": settings.n,
         "seed": settings.seed,
+        "joint": joint,
         **overrides,
     }
 
@@ -131,17 +160,26 @@ def decide_in_sample(
     options,
     *,
     gas=None,
+    day_ahead: bool = False,
 ):
     """Build the problem on ``scenarios`` and solve it: (problem, solution)."""
-    problem = build_problem(campus, catalogue, scenarios, gas=gas)
+    problem = build_problem(campus, catalogue, scenarios, gas=gas, day_ahead=day_ahead)
     return problem, solve(problem, options)
 
 
 def out_of_sample_problem(
-    campus: Campus, catalogue: Catalogue, decided_on: HedgeProblem, product_mw, fresh: ScenarioSet
+    campus: Campus,
+    catalogue: Catalogue,
+    decided_on: HedgeProblem,
+    product_mw,
+    fresh: ScenarioSet,
+    *,
+    gas=None,
+    day_ahead: bool = False,
 ) -> HedgeProblem:
     """The problem a decision is judged on: ``fresh`` prices, products at their traded prices."""
-    return build_problem(campus, struck_catalogue(catalogue, decided_on, product_mw), fresh)
+    struck = struck_catalogue(catalogue, decided_on, product_mw)
+    return build_problem(campus, struck, fresh, gas=gas, day_ahead=day_ahead)
 
 
 def decide(
@@ -177,7 +215,7 @@ def decide(
     notes = list(warnings)
     with stage("scenarios"):
         split = split_history(history, campus.iso, seed=settings.out_of_sample_seed)
-        args = scenario_arguments(profile, campus, start)
+        args = scenario_arguments(profile, campus, start, joint_points(profile, campus, catalogue))
         scenarios = generate(history, fit_history=split.fit, **args)
         fresh = generate(
             history,
@@ -185,10 +223,14 @@ def decide(
             **{**args, "n": settings.out_of_sample_n, "seed": settings.out_of_sample_seed},
         )
     with stage("solve"):
-        problem, solution = decide_in_sample(campus, catalogue, scenarios, options)
+        problem, solution = decide_in_sample(
+            campus, catalogue, scenarios, options, day_ahead=profile.day_ahead
+        )
         notes += list(solution.notes)
     decision = solution.decision
-    fresh_problem = out_of_sample_problem(campus, catalogue, problem, decision.product_mw, fresh)
+    fresh_problem = out_of_sample_problem(
+        campus, catalogue, problem, decision.product_mw, fresh, day_ahead=profile.day_ahead
+    )
     points: tuple[FrontierPoint, ...] = ()
     frontier_error = None
     with stage("frontier"):
@@ -199,7 +241,15 @@ def decide(
             notes.append(frontier_error)
         else:
             points = tuple(
-                _frontier_point(campus, catalogue, problem, fresh, point=point, alpha=options.alpha)
+                _frontier_point(
+                    campus,
+                    catalogue,
+                    problem,
+                    fresh,
+                    point=point,
+                    alpha=options.alpha,
+                    day_ahead=profile.day_ahead,
+                )
                 for point in solved
             )
     with stage("value"):
@@ -218,6 +268,13 @@ def decide(
             basis="out of sample",
             resamples=RESAMPLES,
             seed=settings.out_of_sample_seed,
+        )
+        settlement_choice = (
+            value_decisions(
+                fresh_problem, settlement_strategies(fresh_problem, decision), options.alpha
+            )
+            if profile.day_ahead
+            else {}
         )
     ladder = in_sample.recommended.cost
     gap = LadderGap(
@@ -243,15 +300,20 @@ def decide(
         ladder_gap=gap,
         frontier=points,
         frontier_error=frontier_error,
+        settlement_choice=settlement_choice,
         gap_sentence=describe_gap(in_sample, out_of_sample),
         warnings=tuple(notes),
     )
 
 
-def _frontier_point(campus, catalogue, problem, fresh, *, point, alpha: float) -> FrontierPoint:
+def _frontier_point(
+    campus, catalogue, problem, fresh, *, point, alpha: float, day_ahead: bool
+) -> FrontierPoint:
     """A frontier optimum valued out of sample with the ladder, at its own traded prices."""
     decision = point.solution.decision
-    target = out_of_sample_problem(campus, catalogue, problem, decision.product_mw, fresh)
+    target = out_of_sample_problem(
+        campus, catalogue, problem, decision.product_mw, fresh, day_ahead=day_ahead
+    )
     cost = cost_breakdown(target, decision).total_cost_usd
     return FrontierPoint(
         cvar_weight=point.cvar_weight,

@@ -34,7 +34,7 @@ from energyhedge.data.fetch import fetch
 from energyhedge.data.fetch_plan import FetchRequest
 from energyhedge.data.quality import assess
 from energyhedge.data.store import PriceStore, default_root, open_store
-from energyhedge.decide import DecisionRun, decide
+from energyhedge.decide import DecisionRun, decide, joint_points
 from energyhedge.errors import DataError, EnergyHedgeError
 from energyhedge.lock import OutputLock
 from energyhedge.log import RunLog
@@ -180,13 +180,24 @@ class _Run:
                 store = open_store(o.store)
                 refresh = self.refresh(store, campus)
                 history, stale = decision_history(
-                    store, profile, campus, as_of=self.as_of, start=start
+                    store,
+                    profile,
+                    campus,
+                    as_of=self.as_of,
+                    start=start,
+                    joint=joint_points(profile, campus, catalogue),
                 )
                 for message in stale:
                     self.warn("data.stale", message)
                     print(message, file=sys.stderr)  # even with --quiet: cron mails it
                 self.inputs["history"] = {
-                    "series": f"{campus.iso}/{campus.market}/{campus.node}",
+                    "series": ", ".join(
+                        f"{campus.iso}/{m}/{n}"
+                        for n, m in (
+                            (campus.node, campus.market),
+                            *joint_points(profile, campus, catalogue),
+                        )
+                    ),
                     "rows": history.height,
                     "sha256": sha256_prices(history),
                 }

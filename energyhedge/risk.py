@@ -138,6 +138,37 @@ def strategies(problem: HedgeProblem, recommended: Decision) -> dict[str, Decisi
     }
 
 
+SETTLEMENT_CHOICES = ("real_time_only", "day_ahead_only", "optimised_split")
+"""The day-ahead/real-time choices a two-settlement report compares."""
+
+
+def settlement_strategies(problem: HedgeProblem, recommended: Decision) -> dict[str, Decision]:
+    """The recommended decision with its day-ahead purchases replaced, keyed by
+    ``SETTLEMENT_CHOICES``: none (all energy at real time), the whole scheduled load (firm plus
+    every class's schedule, all day-ahead), and the optimised split as recommended."""
+    day_ahead = np.array([p.kind == "day_ahead" for p in problem.products])
+    scheduled = problem.firm_load_mw + np.asarray(recommended.schedule_mw).sum(axis=0)
+    all_day_ahead = np.asarray(recommended.product_mw, dtype=float).copy()
+    all_day_ahead[day_ahead] = scheduled  # day-ahead products are one per interval, in order
+    none = np.where(day_ahead, 0.0, recommended.product_mw)
+    return {
+        "real_time_only": replace(recommended, product_mw=none),
+        "day_ahead_only": replace(recommended, product_mw=all_day_ahead),
+        "optimised_split": recommended,
+    }
+
+
+def value_decisions(
+    problem: HedgeProblem, decisions: dict[str, Decision], alpha: float
+) -> dict[str, StrategyValue]:
+    """Each decision priced on ``problem`` (no bootstrap intervals)."""
+    p = problem.probabilities
+    return {
+        name: _strategy_value(cost_breakdown(problem, d), p, alpha, None)
+        for name, d in decisions.items()
+    }
+
+
 def value_strategies(
     problem: HedgeProblem,
     recommended: Decision,

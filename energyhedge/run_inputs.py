@@ -44,30 +44,45 @@ def input_record(path: str | Path) -> dict:
     return {"path": shown_path(path), "sha256": sha256_file(path)}
 
 
-def read_history(store: PriceStore, campus: Campus, before: date) -> pl.DataFrame:
-    """The campus's settlement prices before the ISO-local day ``before``; DataError if none."""
-    series = f"{campus.iso}/{campus.market}/{campus.node}"
-    history = store.read(
-        campus.iso, campus.market, campus.node, end_utc=day_start_utc(before, campus.iso)
-    )
-    if history.height == 0:
-        raise DataError(
-            f"{store.root}: no {series} prices before {before}; import or fetch them first "
-            "(energyhedge data import / data fetch)"
-        )
-    return history
+def read_history(
+    store: PriceStore,
+    campus: Campus,
+    before: date,
+    joint: tuple[tuple[str, str], ...] = (),
+) -> pl.DataFrame:
+    """Prices before the ISO-local day ``before`` of the campus's settlement point and of the
+    ``joint`` (node, market) points of the same ISO; DataError if any series has none."""
+    end = day_start_utc(before, campus.iso)
+    frames = []
+    for node, market in ((campus.node, campus.market), *joint):
+        frame = store.read(campus.iso, market, node, end_utc=end)
+        if frame.height == 0:
+            raise DataError(
+                f"{store.root}: no {campus.iso}/{market}/{node} prices before {before}; import "
+                "or fetch them first (energyhedge data import / data fetch)"
+            )
+        frames.append(frame)
+    return pl.concat(frames, how="vertical_relaxed")
 
 
 def decision_history(
-    store: PriceStore, profile: RunProfile, campus: Campus, *, as_of: date, start: date
+    store: PriceStore,
+    profile: RunProfile,
+    campus: Campus,
+    *,
+    as_of: date,
+    start: date,
+    joint: tuple[tuple[str, str], ...] = (),
 ) -> tuple[pl.DataFrame, list[str]]:
     """Prices a decision for the horizon from ``start`` may learn from, and staleness warnings.
 
-    Only prices before the earlier of ``as_of`` and ``start`` (no look-ahead); the newest of them
-    is checked with ``energyhedge.freshness`` (DataError when stale and not allowed).
+    Only prices before the earlier of ``as_of`` and ``start`` (no look-ahead), at the campus's
+    point and the ``joint`` points its products and settlement need; the campus series' newest
+    price is checked with ``energyhedge.freshness`` (DataError when stale and not allowed).
     """
-    history = read_history(store, campus, min(as_of, start))
-    last = history["interval_start_utc"].max()
+    history = read_history(store, campus, min(as_of, start), joint)
+    own = (pl.col("node") == campus.node) & (pl.col("market") == campus.market)
+    last = history.filter(own)["interval_start_utc"].max()
     warnings = check_freshness(
         last.replace(tzinfo=None),
         start,

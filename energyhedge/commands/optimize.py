@@ -18,7 +18,7 @@ from energyhedge.config import shown_path
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.data.quality import assess
 from energyhedge.data.store import open_store
-from energyhedge.decide import decide
+from energyhedge.decide import decide, joint_points
 from energyhedge.errors import DataError
 from energyhedge.report import outputs
 from energyhedge.report.assemble import ReportContext
@@ -101,7 +101,14 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
     ).item()
     start = profile.scenarios.start or last_day + timedelta(days=1)
     as_of = start - timedelta(days=1)
-    history, warnings = decision_history(store, profile, campus, as_of=as_of, start=start)
+    history, warnings = decision_history(
+        store,
+        profile,
+        campus,
+        as_of=as_of,
+        start=start,
+        joint=joint_points(profile, campus, catalogue),
+    )
     for warning in warnings:
         print(warning, file=sys.stderr)
     run = decide(profile, campus, catalogue, history, start, warnings=tuple(warnings))

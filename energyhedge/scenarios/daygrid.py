@@ -175,3 +175,23 @@ def day_types(dates: np.ndarray) -> np.ndarray:
 def months(dates: np.ndarray) -> np.ndarray:
     """Calendar month (1-12) of each local date [D]."""
     return (dates.astype("datetime64[M]").astype(np.int64) % 12) + 1
+
+
+def regrid(prices: np.ndarray, minutes: int, to_minutes: int) -> np.ndarray:
+    """Prices on ``minutes`` intervals (last axis) put on ``to_minutes`` intervals ($/MWh).
+
+    Coarser prices repeat (an hourly day-ahead price holds for each quarter-hour); finer ones
+    are averaged (four 15-minute real-time prices make the hour's price). ConfigError when
+    neither length divides the other.
+    """
+    if minutes == to_minutes:
+        return prices
+    if minutes % to_minutes == 0:
+        return np.repeat(prices, minutes // to_minutes, axis=-1)
+    if to_minutes % minutes == 0:
+        step = to_minutes // minutes
+        return prices.reshape(*prices.shape[:-1], -1, step).mean(axis=-1)
+    raise ConfigError(
+        f"prices in {minutes}-minute intervals cannot be put on {to_minutes}-minute intervals; "
+        "use series whose interval lengths divide one another"
+    )

@@ -1,0 +1,180 @@
+"""Hub products with basis, and day-ahead/real-time settlement, on hand-made joint prices."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import numpy as np
+import polars as pl
+import pytest
+
+from energyhedge.assemble import build_problem, day_ahead_products
+from energyhedge.campus import load_campus
+from energyhedge.errors import ConfigError
+from energyhedge.instruments import load_catalogue
+from energyhedge.model.cost import cost_breakdown
+from energyhedge.model.problem import Decision
+from energyhedge.risk import full_schedule_mw, settlement_strategies
+from energyhedge.scenarios import generate
+
+CAMPUS = "models/campus/tx-100mw.toml"
+DAYS = 21  # 2023-07-01 .. 2023-07-21, hourly, CDT (UTC-5)
+
+
+def _series(node: str, market: str, prices: np.ndarray) -> pl.DataFrame:
+    start = datetime(2023, 7, 1, 5)
+    stamps = [start + timedelta(hours=h) for h in range(prices.size)]
+    return pl.DataFrame(
+        {
+            "iso": "ercot",
+            "market": market,
+            "node": node,
+            "interval_start_utc": pl.Series(stamps).dt.replace_time_zone("UTC"),
+            "interval_minutes": pl.Series([60] * prices.size, dtype=pl.Int32),
+            "price_usd_per_mwh": prices,
+        }
+    )
+
+
+@pytest.fixture(scope="module")
+def history() -> tuple[pl.DataFrame, dict[str, np.ndarray]]:
+    """Zone, hub and day-ahead prices whose every day is distinct and whose spreads differ."""
+    hours = DAYS * 24
+    day = np.repeat(np.arange(DAYS), 24)
+    hour = np.tile(np.arange(24), DAYS)
+    zone = 30.0 + day * 7.0 + hour * 1.5
+    zone[(day == 4) & (hour == 18)] = 3_000.0  # a zone spike the hub does not see
+    hub = zone - 2.0 - (day % 3) * 1.25
+    hub[(day == 4) & (hour == 18)] = 900.0
+    da = zone + 4.0 - (hour % 2) * 3.0
+    paths = {"zone": zone, "hub": hub, "da": da}
+    frame = pl.concat(
+        [
+            _series("LZ_HOUSTON", "rtm", zone),
+            _series("HB_HOUSTON", "rtm", hub),
+            _series("LZ_HOUSTON", "dam", da),
+        ]
+    )
+    assert frame.height == 3 * hours
+    return frame, paths
+
+
+def _scenarios(frame, **kwargs):
+    return generate(
+        frame,
+        iso="ercot",
+        node="LZ_HOUSTON",
+        market="rtm",
+        start=date(2023, 7, 24),
+        days=1,
+        n=40,
+        seed=5,
+        month_window=0,
+        **kwargs,
+    )
+
+
+def test_joint_scenarios_take_every_point_from_the_same_historical_day(history):
+    frame, paths = history
+    scenarios = _scenarios(frame, joint=(("HB_HOUSTON", "rtm"), ("LZ_HOUSTON", "dam")))
+    zone_days = {tuple(paths["zone"][d * 24 : d * 24 + 24]): d for d in range(DAYS)}
+    for s in range(scenarios.probabilities.size):
+        d = zone_days[tuple(scenarios.prices_usd_per_mwh[s])]  # the drawn historical day
+        np.testing.assert_array_equal(
+            scenarios.prices_at("HB_HOUSTON", "rtm")[s], paths["hub"][d * 24 : d * 24 + 24]
+        )
+        np.testing.assert_array_equal(
+            scenarios.prices_at("LZ_HOUSTON", "dam")[s], paths["da"][d * 24 : d * 24 + 24]
+        )
+    with pytest.raises(ConfigError, match="no ercot rtm prices at HB_NORTH"):
+        scenarios.prices_at("HB_NORTH", "rtm")
+
+
+def test_hub_block_of_a_zone_campus_carries_the_basis_by_hand(history, tmp_path):
+    frame, _ = history
+    scenarios = _scenarios(frame, joint=(("HB_HOUSTON", "rtm"),))
+    contracts = tmp_path / "hub.toml"
+    contracts.write_text(
+        '[catalogue]\niso = "ercot"\nnode = "HB_HOUSTON"\nmarket = "rtm"\n\n'
+        '[[product]]\nname = "hub_7x24"\nkind = "block"\nshape = "7x24"\ntenor = "horizon"\n'
+        "price_usd_per_mwh = 60.0\nmin_mw = -100.0\nmax_mw = 100.0\n"
+    )
+    campus = load_campus(CAMPUS)
+    problem = build_problem(campus, load_catalogue(contracts), scenarios)
+    (hub,) = problem.products
+    hub_prices = scenarios.prices_at("HB_HOUSTON", "rtm")
+    zone_prices = scenarios.prices_usd_per_mwh
+    np.testing.assert_allclose(hub.payoff_usd_per_mw, (hub_prices - 60.0).sum(axis=1))
+    decision = Decision(
+        product_mw=np.array([100.0]),
+        schedule_mw=full_schedule_mw(problem),
+        dr_mw=np.zeros(24),
+        follows_ladder=False,
+    )
+    costs = cost_breakdown(problem, decision)
+    load = problem.firm_load_mw + decision.schedule_mw.sum(axis=0)  # 100 MW every hour
+    assert np.allclose(load, 100.0)
+    # Energy at the zone, 100 MW of the hub at $60: the campus pays $60 plus the basis
+    # (zone - hub) on every MWh, not a flat $60.
+    by_hand = 100.0 * (zone_prices.sum(axis=1) - (hub_prices - 60.0).sum(axis=1))
+    lines = costs.energy_cost_usd - costs.hedge_payoff_usd + costs.premium_usd
+    np.testing.assert_allclose(lines, by_hand, rtol=1e-12)
+    basis = 100.0 * (zone_prices - hub_prices).sum(axis=1)
+    np.testing.assert_allclose(lines - 100.0 * 60.0 * 24, basis, rtol=1e-9, atol=1e-6)
+    assert basis.max() - basis.min() > 1_000.0  # the basis varies by scenario: a real risk
+
+
+def test_two_settlements_by_hand(history):
+    frame, _ = history
+    scenarios = _scenarios(frame, joint=(("LZ_HOUSTON", "dam"),))
+    campus = load_campus(CAMPUS)
+    empty = load_catalogue("models/contracts/virtual-peaker-example.toml")
+    problem = build_problem(
+        campus, type(empty)(empty.name, empty.path, ()), scenarios, day_ahead=True
+    )
+    assert [p.kind for p in problem.products] == ["day_ahead"] * 24
+    assert len(day_ahead_products(campus, scenarios)) == 24
+    q = np.linspace(40.0, 100.0, 24)  # MW bought day-ahead per hour
+    decision = Decision(
+        product_mw=q,
+        schedule_mw=full_schedule_mw(problem),
+        dr_mw=np.zeros(24),
+        follows_ladder=False,
+    )
+    costs = cost_breakdown(problem, decision)
+    rt, da = scenarios.prices_usd_per_mwh, scenarios.prices_at("LZ_HOUSTON", "dam")
+    load = problem.firm_load_mw + decision.schedule_mw.sum(axis=0)
+    # Day-ahead q at D, the deviation (load - q) at R.
+    by_hand = (da * q).sum(axis=1) + (rt * (load - q)).sum(axis=1)
+    energy = costs.energy_cost_usd - costs.hedge_payoff_usd + costs.premium_usd
+    np.testing.assert_allclose(energy, by_hand, rtol=1e-12)
+    choices = settlement_strategies(problem, decision)
+    np.testing.assert_allclose(choices["real_time_only"].product_mw, 0.0)
+    np.testing.assert_allclose(choices["day_ahead_only"].product_mw, load)
+    all_da = cost_breakdown(problem, choices["day_ahead_only"])
+    np.testing.assert_allclose(
+        all_da.energy_cost_usd - all_da.hedge_payoff_usd, (da * load).sum(axis=1), rtol=1e-12
+    )
+
+
+def test_finer_joint_series_are_averaged_onto_the_hour(history):
+    frame, paths = history
+    quarter = frame.filter(pl.col("node") == "HB_HOUSTON").with_columns(
+        pl.col("interval_minutes") * 0 + 15
+    )
+    fifteen = pl.concat(
+        [
+            quarter.with_columns(
+                pl.col("interval_start_utc") + pl.duration(minutes=15 * k),
+                pl.col("price_usd_per_mwh") + (k - 1.5),  # quarter-hours around the hour
+            )
+            for k in range(4)
+        ]
+    ).with_columns(pl.col("interval_minutes").cast(pl.Int32))
+    mixed = pl.concat([frame.filter(pl.col("node") != "HB_HOUSTON"), fifteen])
+    scenarios = _scenarios(mixed, joint=(("HB_HOUSTON", "rtm"),))
+    zone_days = {tuple(paths["zone"][d * 24 : d * 24 + 24]): d for d in range(DAYS)}
+    d = zone_days[tuple(scenarios.prices_usd_per_mwh[0])]
+    np.testing.assert_allclose(
+        scenarios.prices_at("HB_HOUSTON", "rtm")[0], paths["hub"][d * 24 : d * 24 + 24]
+    )
