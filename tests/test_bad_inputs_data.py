@@ -16,8 +16,10 @@ import random
 import re
 import shutil
 import zipfile
+from datetime import datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 import xlsxwriter
 from data_helpers import FIXTURES
@@ -77,6 +79,55 @@ def pjm_page(price: object = 30.1, node: object = "WESTERN HUB", **item) -> str:
         "version_nbr": 1,
     }
     return json.dumps({"items": [{**row, **item}]})
+
+
+GS_HEADER = "Interval Start,Interval End,Location,Location Type,Market,SPP\n"
+GS_ROW = "{start},{end},{location},{kind},{market},{price}\n"
+
+
+def gs(
+    price="20.5",
+    *,
+    start="2023-01-01 00:00:00-06:00",
+    end="2023-01-01 00:15:00-06:00",
+    location="HB_HOUSTON",
+    kind="Trading Hub",
+    market="REAL_TIME_15_MIN",
+) -> str:
+    """A gridstatus-layout CSV of one row."""
+    row = dict(start=start, end=end, location=location, kind=kind, market=market, price=price)
+    return GS_HEADER + GS_ROW.format(**row)
+
+
+def gs_parquet(price=(20.5, 21.5), location=("HB_HOUSTON", "HB_NORTH"), minutes=(0, 0),
+               tz="US/Central", drop=None) -> bytes:  # fmt: skip
+    """A two-row gridstatus-layout Parquet file."""
+    start = pl.Series([datetime(2023, 1, 1, 0, m) for m in minutes]).dt.cast_time_unit("ns")
+    if tz is not None:
+        start = start.dt.replace_time_zone(tz)
+    frame = pl.DataFrame(
+        {
+            "Interval Start": start,
+            "Interval End": start + timedelta(minutes=15),
+            "Location": list(location),
+            "Location Type": pl.Series(["Trading Hub"] * 2, dtype=pl.Categorical),
+            "Market": ["REAL_TIME_15_MIN"] * 2,
+            "SPP": list(price),
+        },
+        strict=False,
+    )
+    buffer = io.BytesIO()
+    frame.drop(drop or []).write_parquet(buffer)
+    return buffer.getvalue()
+
+
+AS_HEADER = "Delivery Date,Hour Ending,Repeated Hour Flag,REGDN,REGUP ,RRS,NSPIN,ECRS\n"
+AS_ROW = "{date},{hour},{flag},4.69,{regup},1.45,0.97,{ecrs}\n"
+
+
+def as_prices(regup="1.95", ecrs="", date="01/01/2023", hour="01:00", flag="N") -> str:
+    """ERCOT's DAMASMCPC layout, one row."""
+    return AS_HEADER + AS_ROW.format(date=date, hour=hour, flag=flag, regup=regup, ecrs=ecrs)
 
 
 def zipped(members: dict[str, bytes | str]) -> bytes:
@@ -218,10 +269,10 @@ def _cases() -> list[tuple[str, str, object, tuple[str, ...], str]]:
          "DeliveryDate,HourEnding,SettlementPoint,SettlementPointPrice,datetime_beginning_utc,"
          "pnode_name,total_lmp_rt\n01/02/2024,05:00,HB_NORTH,20,2024-07-01T16:00:00,W,30\n", (),
          r"match both the ERCOT and the PJM layout"),
-        ("gridstatus_csv", "gridstatus.csv",
+        ("gridstatus_csv_bad_start", "gridstatus.csv",
          "Time,Interval Start,Interval End,Location,Location Type,Market,SPP\n"
          "2023-01-01 00:00:00-06:00,x,y,HB_HOUSTON,Trading Hub,REAL_TIME_15_MIN,-2.56\n", (),
-         r"unrecognised price table"),
+         r"line 2, column 'Interval Start': not an ISO-8601 time"),
         ("unrecognised", "other.csv", "a,b\n1,2\n", (), r"unrecognised price table"),
         ("missing_price_column", "dam.csv", "DeliveryDate,HourEnding,SettlementPoint\n1,2,3\n",
          (), r"line 1, column 'SettlementPointPrice': required column is missing"),
@@ -255,7 +306,8 @@ def _cases() -> list[tuple[str, str, object, tuple[str, ...], str]]:
         ("long_price_cell", "dam.csv", dam(price="9" * 2_000_000), (), PRICE_WHERE["dam"]),
         ("long_header", "dam.csv", "x" * 1_000_000 + "\n1\n", (), r"unrecognised price table"),
         ("long_name_line", "dam.csv", dam(node="N" * 500_000), (), NAME_WHERE["dam"]),
-        ("parquet", "prices.parquet", b"PAR1" + b"\x00" * 64 + b"PAR1", (), r"a Parquet file"),
+        ("parquet_damaged", "prices.parquet", b"PAR1" + b"\x00" * 64 + b"PAR1", (),
+         r"not a readable Parquet file"),
         ("xlsx_that_is_csv", "prices.xlsx", dam(), (), r"named \.xlsx but is not an xlsx"),
         ("xlsx_damaged", "prices.xlsx", b"PK\x03\x04" + b"\x00" * 100, (),
          r"not a readable xlsx workbook"),
@@ -313,6 +365,105 @@ def _cases() -> list[tuple[str, str, object, tuple[str, ...], str]]:
         ("json_deep_items", "page.json", '{"items": [' + "[" * 600 + "]" * 600 + "]}", (),
          r"key 'items', record 1: expected an object"),
         ("json_utf16", "page.json", '{"items": [1]}'.encode("utf-16"), (), r"line 1: UTF-16"),
+    ]  # fmt: skip
+    return c + _gridstatus_cases() + _as_cases()
+
+
+def _gridstatus_cases() -> list[tuple[str, str, object, tuple[str, ...], str]]:
+    c: list[tuple[str, str, object, tuple[str, ...], str]] = []
+    for key in ("nan", "inf", "text", "empty", "decimal_comma", "ten_million"):
+        c.append((f"gs_price_{key}", "gs.csv", gs(price=BAD_PRICES[key]), (),
+                  r"line 2, column 'SPP'"))  # fmt: skip
+    c += [
+        ("gs_naive_start", "gs.csv", gs(start="2023-01-01 00:00:00"), (),
+         r"line 2, column 'Interval Start': not an ISO-8601 time with Z or offset"),
+        ("gs_end_before_start", "gs.csv", gs(end="2022-12-31 23:45:00-06:00"), (),
+         r"line 2, column 'Interval End': interval end - start is not one of"),
+        ("gs_end_20_minutes", "gs.csv", gs(end="2023-01-01 00:20:00-06:00"), (),
+         r"line 2, column 'Interval End': interval end - start is not one of"),
+        ("gs_hour_in_15_min_market", "gs.csv", gs(end="2023-01-01 01:00:00-06:00"), (),
+         r"line 2, column 'Interval End': interval length disagrees with the market name"),
+        ("gs_unknown_market", "gs.csv", gs(market="FORWARD_MONTHLY"), (),
+         r"line 2, column 'Market': unknown market"),
+        ("gs_missing_market", "gs.csv",
+         gs().replace(",Market", "").replace(",REAL_TIME_15_MIN", ""), (),
+         r"line 1, column 'Market': required column is missing"),
+        ("gs_no_end_no_length", "gs.csv",
+         "Interval Start,Location,Market,SPP\n2023-01-01 00:00:00-06:00,HB_WEST,DAY_AHEAD,1\n", (),
+         r"line 2, column 'Market': no interval length"),
+        ("gs_formula_location", "gs.csv", gs(location=INJECTION), (),
+         r"line 2, column 'Location': name"),
+        ("gs_year_1800", "gs.csv",
+         gs(start="1800-01-01 00:00:00-06:00", end="1800-01-01 00:15:00-06:00"), (),
+         r"line 2, column 'Interval Start': year outside"),
+        ("gs_lmp_unknown_iso", "gs.csv",
+         gs(location="WESTERN HUB", kind="HUB").replace(",SPP", ",LMP"), (),
+         r"column 'LMP': an LMP table of an unknown ISO; give --iso"),
+        ("gs_conflicting_duplicate", "gs.csv",
+         gs(location="LZ_WEST", kind="Load Zone") + GS_ROW.format(
+             start="2023-01-01 00:00:00-06:00", end="2023-01-01 00:15:00-06:00",
+             location="LZ_WEST", kind="Load Zone", market="REAL_TIME_15_MIN", price="20.4"),
+         (), r"lines 2 and 3, column 'SPP': LZ_WEST \(Location Type 'Load Zone'\) has two "
+         r"different prices for 1 of its intervals, first 2023-01-01T06:00Z \(2023-01-01 00:00 "
+         r"CST\) 20\.5 vs 20\.4"),
+        ("gs_location_type_absent", "gs.csv", gs(price="20.8"), ("--location-types", "Load Zone"),
+         r"column 'Location Type': no row of location type 'Load Zone'; the file has "
+         r"'Trading Hub'"),
+        ("gs_location_types_without_column", "gs.csv",
+         "Interval Start,Interval End,Location,Market,SPP\n"
+         "2023-01-01 00:00:00-06:00,2023-01-01 00:15:00-06:00,HB_WEST,REAL_TIME_15_MIN,1\n",
+         ("--location-types", "Trading Hub"),
+         r"line 1, column 'Location Type': required column is missing"),
+        ("gs_location_types_on_ercot_file", "dam.csv", dam(price="20.6"),
+         ("--location-types", "Trading Hub"),
+         r"--location-types applies only to gridstatus tables"),
+        ("gs_iso_mismatch_on_ercot_file", "dam.csv", dam(price="20.7"), ("--iso", "pjm"),
+         r"an ERCOT table, not PJM as --iso pjm says"),
+        ("gs_parquet_price_text", "gs.parquet", gs_parquet(price=["20.5", "abc"]), (),
+         r"row 2, column 'SPP': not a finite number"),
+        ("gs_parquet_price_nan", "gs.parquet", gs_parquet(price=[20.5, float("nan")]), (),
+         r"row 2, column 'SPP': not a finite number"),
+        ("gs_parquet_price_null", "gs.parquet", gs_parquet(price=[20.5, None]), (),
+         r"row 2, column 'SPP': not a finite number"),
+        ("gs_parquet_naive_times", "gs.parquet", gs_parquet(tz=None), (),
+         r"row 1, column 'Interval Start': not an ISO-8601 time"),
+        ("gs_parquet_missing_market", "gs.parquet", gs_parquet(drop="Market"), (),
+         r"header, column 'Market': required column is missing"),
+        ("gs_parquet_conflict", "gs.parquet",
+         gs_parquet(price=[20.5, 21.5], location=["LZ_WEST", "LZ_WEST"], minutes=[0, 0]), (),
+         r"rows 1 and 2, column 'SPP': LZ_WEST \(Location Type 'Trading Hub'\) has two "
+         r"different prices for 1 of its intervals"),
+        ("gs_parquet_truncated", "gs.parquet", gs_parquet()[:-40], (),
+         r"not a readable Parquet file"),
+    ]  # fmt: skip
+    return c
+
+
+def _as_cases() -> list[tuple[str, str, object, tuple[str, ...], str]]:
+    c: list[tuple[str, str, object, tuple[str, ...], str]] = []
+    for key in ("nan", "text", "decimal_comma", "huge", "unit_suffix"):
+        c.append((f"as_regup_{key}", "as.csv", as_prices(regup=BAD_PRICES[key]), (),
+                  r"line 2, column 'REGUP ': "))  # fmt: skip
+    c += [
+        ("as_ecrs_text", "as.csv", as_prices(ecrs="n/a"), (),
+         r"line 2, column 'ECRS': not a finite number"),
+        ("as_spring_gap", "as.csv", as_prices(date="03/12/2023", hour="03:00"), (),
+         r"line 2, column 'Hour Ending': this hour does not exist"),
+        ("as_flag_on_single_hour", "as.csv", as_prices(flag="Y"), (),
+         r"line 2, column 'Repeated Hour Flag': repeated-hour flag"),
+        ("as_bad_date", "as.csv", as_prices(date="2023/01/01"), (),
+         r"line 2, column 'Delivery Date': not a date"),
+        ("as_hour_text", "as.csv", as_prices(hour="noon"), (),
+         r"line 2, column 'Hour Ending': not a whole number"),
+        ("as_conflicting_duplicate", "as.csv", as_prices() + AS_ROW.format(
+            date="01/01/2023", hour="01:00", flag="N", regup="2.95", ecrs=""), (),
+         r"line 2, column 'REGUP ': conflicting duplicate of line 3 for REGUP at "
+         r"2023-01-01T06:00Z \(1\.95 vs 2\.95"),
+        ("as_every_cell_blank", "as.csv", AS_HEADER + "01/01/2023,01:00,N,,,,,\n", (),
+         r"every price cell is blank"),
+        ("as_unknown_product", "as.csv", AS_HEADER.replace("NSPIN", "NSPNX") + AS_ROW.format(
+            date="01/01/2023", hour="01:00", flag="N", regup="1", ecrs=""), (),
+         r"unrecognised price table"),
     ]  # fmt: skip
     return c
 

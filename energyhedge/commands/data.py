@@ -23,6 +23,7 @@ from energyhedge.commands.arguments import (
 from energyhedge.commands.data_fetch import register_fetch
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.data.generic_csv import GenericOptions
+from energyhedge.data.gridstatus import GridstatusOptions
 from energyhedge.data.importers import ImportResult, check_agreement, read_prices
 from energyhedge.data.local_time import local_midnight_utc
 from energyhedge.data.quality import assess, series_name
@@ -42,14 +43,25 @@ def register(sub: argparse._SubParsersAction) -> None:
     imp = data_sub.add_parser(
         "import",
         parents=[store],
-        help="import price files (ERCOT, PJM, or your own CSV with the column options)",
-        description="Detects the format of each file (CSV, xlsx, JSON page, zip). For your own "
+        help="import price files (ERCOT, PJM, gridstatus, ERCOT AS prices, or your own CSV)",
+        description="Detects the format of each file (CSV, xlsx, Parquet, JSON page, zip): ERCOT "
+        "and PJM reports, gridstatus tables (Parquet or CSV; an LMP table of an ISO other than "
+        "ERCOT needs --iso), ERCOT day-ahead ancillary-service prices (market 'as', $/MW per "
+        "hour, the product as the node). For your own "
         "CSV give --time-col (and the other column and time options). All files are read and "
         "checked before anything is written, and the whole import is one commit: one bad file, "
         "a conflict between files or a failed write means nothing is imported (exit 3, one line "
         "naming file and line or key). Node names: " + NAME_RULE + ".",
     )
     imp.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    imp.add_argument(
+        "--location-types",
+        action="append",
+        default=[],
+        metavar="TYPES",
+        help="gridstatus tables: import only rows of these Location Type values (comma list or "
+        "repeated), e.g. 'Trading Hub' when load zones carry conflicting duplicates",
+    )
     add_csv_layout_options(
         imp,
         "give --time-col to read a CSV with these options instead of detecting it",
@@ -102,8 +114,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run_import(args: argparse.Namespace) -> int:
     """Read and check every file, then upsert them all in one commit; print counts and findings."""
     options = _generic_options(args)
+    gridstatus = _gridstatus_options(args, options)
     results: list[tuple[Path, ImportResult]] = [
-        (path, read_prices(path, options)) for path in args.paths
+        (path, read_prices(path, options, gridstatus)) for path in args.paths
     ]
     check_agreement([result for _, result in results])
     store = open_store(args.store)
@@ -131,9 +144,25 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def _generic_options(args: argparse.Namespace) -> GenericOptions | None:
-    """Generic CSV options from the command line; None when none is given."""
-    layout = csv_layout(args, (*CSV_LAYOUT_OPTIONS, "iso", "market"))
+    """Generic CSV options from the command line; None when none is given.
+
+    Without ``--time-col``, ``--iso`` is left to gridstatus tables (see ``_gridstatus_options``).
+    """
+    with_iso = ("iso",) if args.time_col is not None else ()
+    layout = csv_layout(args, (*CSV_LAYOUT_OPTIONS, *with_iso, "market"))
     return GenericOptions(**layout) if layout else None
+
+
+def _gridstatus_options(
+    args: argparse.Namespace, generic: GenericOptions | None
+) -> GridstatusOptions | None:
+    """``--iso`` and ``--location-types`` for gridstatus tables; None when neither applies."""
+    types = tuple(t.strip() for given in args.location_types for t in given.split(","))
+    if generic is not None:
+        if types:
+            raise ConfigError("--location-types applies to gridstatus tables, not with --time-col")
+        return None
+    return GridstatusOptions(iso=args.iso, location_types=types)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -174,7 +203,7 @@ def run_quality(args: argparse.Namespace) -> int:
 
 
 def _manifest_lines(store: PriceStore, frame: pl.DataFrame) -> list[str]:
-    """Revisions replaced and duplicates dropped per selected series, from the manifest."""
+    """Revisions replaced, duplicates dropped and blanks skipped per series, from the manifest."""
     wanted = {
         series_name(*row)
         for row in frame.select("iso", "market", "node", "interval_minutes").unique().rows()
@@ -189,7 +218,7 @@ def _manifest_lines(store: PriceStore, frame: pl.DataFrame) -> list[str]:
             if name in wanted and counts.get("revisions_replaced"):
                 replaced[name] = replaced.get(name, 0) + counts["revisions_replaced"]
         for text in batch.get("provenance", {}).get("findings", []):
-            if text.split(":", 1)[0] in wanted and ": duplicate:" in text:
+            if text.split(":", 1)[0] in wanted and (": duplicate:" in text or ": blank:" in text):
                 origin = batch["provenance"].get("path", "?")
                 duplicates.append(f"{text} (import of {origin})")
     return duplicates + [

@@ -61,19 +61,8 @@ def ercot_prices(table: RawTable) -> pl.DataFrame:
     type_col = table.find("SettlementPointType")
     flag_col = table.find("DSTFlag", "RepeatedHourFlag")
 
-    dates = parse_date(table, date_col)
-    hours = parse_int(table, hour_col, 1, 25)
-    intervals = (
-        parse_int(table, interval_col, 1, 4)
-        if interval_col is not None
-        else pl.Series([1] * table.frame.height, dtype=pl.Int32)
-    )
-    second = parse_flag(table, flag_col)
+    start, label = delivery_starts(table, date_col, hour_col, interval_col, flag_col)
     prices = parse_float(table, price_col)
-    offset = pl.duration(hours=hours - 1, minutes=(intervals - 1) * 15)
-    naive = pl.select(dates.cast(pl.Datetime("us")) + offset).to_series()
-    labels = pl.DataFrame({"date": dates, "hour": hours, "naive": naive, "second": second})
-    start = _interval_start_utc(table, labels, hour_col=hour_col, flag_col=flag_col)
 
     node = table.frame[point_col]
     if type_col is not None:
@@ -82,9 +71,6 @@ def ercot_prices(table: RawTable) -> pl.DataFrame:
             pl.when(weighted).then(node + ENERGY_WEIGHTED_SUFFIX).otherwise(node)
         ).to_series()
     check_names(table, node, point_col)
-    label = table.frame[date_col] + " " + table.frame[hour_col]
-    if interval_col is not None:
-        label = label + ":" + table.frame[interval_col]
     return pl.DataFrame(
         {
             "iso": "ercot",
@@ -102,6 +88,32 @@ def ercot_prices(table: RawTable) -> pl.DataFrame:
         },
         schema_overrides={"interval_minutes": pl.Int32, "dst_flag": pl.Utf8, "revision": pl.Int64},
     )
+
+
+def delivery_starts(
+    table: RawTable, date_col: str, hour_col: str, interval_col: str | None, flag_col: str | None
+) -> tuple[pl.Series, pl.Series]:
+    """UTC interval starts and verbatim local labels of ERCOT delivery-date/hour-ending rows.
+
+    ``interval_col`` (1..4, 15-minute intervals) is None for hourly tables; ``flag_col`` is the
+    DST / repeated-hour flag, or None. See the module docstring for the rules.
+    """
+    dates = parse_date(table, date_col)
+    hours = parse_int(table, hour_col, 1, 25)
+    intervals = (
+        parse_int(table, interval_col, 1, 4)
+        if interval_col is not None
+        else pl.Series([1] * table.frame.height, dtype=pl.Int32)
+    )
+    second = parse_flag(table, flag_col)
+    offset = pl.duration(hours=hours - 1, minutes=(intervals - 1) * 15)
+    naive = pl.select(dates.cast(pl.Datetime("us")) + offset).to_series()
+    labels = pl.DataFrame({"date": dates, "hour": hours, "naive": naive, "second": second})
+    start = _interval_start_utc(table, labels, hour_col=hour_col, flag_col=flag_col)
+    label = table.frame[date_col] + " " + table.frame[hour_col]
+    if interval_col is not None:
+        label = label + ":" + table.frame[interval_col]
+    return start, label
 
 
 def _interval_start_utc(

@@ -2,18 +2,21 @@
 
 Accepted inputs (detected from the bytes and the column headers, not the file name):
 
-- CSV: ERCOT DAM/RTM MIS reports and annual archives, PJM Data Miner 2 exports, or a generic
+- CSV: ERCOT DAM/RTM MIS reports and annual archives, ERCOT day-ahead ancillary-service prices
+  (``ercot_as``), PJM Data Miner 2 exports, gridstatus tables (``gridstatus``), or a generic
   table read with :class:`GenericOptions`. UTF-8 (a byte-order mark is ignored), LF or CRLF.
+- Parquet: gridstatus tables (at most :data:`MAX_PARQUET_ROWS` rows).
 - xlsx: every sheet (ERCOT annual archives have one sheet per month).
 - JSON: ERCOT public-API pages (``fields`` + ``data`` row arrays) and PJM Data Miner pages
   (``items``).
-- zip: every CSV, xlsx, JSON or zip member, recursively (MIS downloads, API archive bundles), at
-  most :data:`MAX_ZIP_DEPTH` archives deep and :data:`MAX_ZIP_MEMBERS` members each.
+- zip: every CSV, xlsx, Parquet, JSON or zip member, recursively (MIS downloads, API archive
+  bundles), at most :data:`MAX_ZIP_DEPTH` archives deep and :data:`MAX_ZIP_MEMBERS` members each.
 
 Within one input, rows with the same key and the same price are duplicates (kept once and
 reported); the same key with different prices at the same revision is a conflict and a
 :class:`DataError` naming both places, so nothing is imported. :func:`check_agreement` applies
-the same rule across the files of one import.
+the same rule across the files of one import. A cell a source leaves blank on purpose (an
+ancillary service not yet offered) gives no row: it is counted in a ``blank`` finding.
 
 Bounds: a file must be a regular file of at most :data:`MAX_INPUT_BYTES`, and everything a zip
 expands to counts against the same budget. A file that yields no price row (empty, header only,
@@ -34,8 +37,10 @@ from pathlib import Path
 
 import polars as pl
 
+from energyhedge.data.ercot_as import ercot_as_prices, is_ercot_as
 from energyhedge.data.ercot_files import ercot_prices, is_ercot
 from energyhedge.data.generic_csv import GenericOptions, generic_prices
+from energyhedge.data.gridstatus import GridstatusOptions, gridstatus_prices, is_gridstatus
 from energyhedge.data.pjm_files import is_pjm, pjm_prices
 from energyhedge.data.quality import Finding, assess, series_name
 from energyhedge.data.raw_table import LINE, PRICE_COLUMN, RawTable
@@ -49,6 +54,8 @@ MAX_ZIP_DEPTH = 4
 """Zip archives nested deeper than this (a zip in a zip ... ) are refused."""
 MAX_ZIP_MEMBERS = 10_000
 """Members per zip archive, at most."""
+MAX_PARQUET_ROWS = 50_000_000
+"""Rows per Parquet file, at most (checked from its metadata before reading)."""
 
 _ZIP_MAGIC = b"PK\x03\x04"
 _UNIT = "_unit"
@@ -71,19 +78,31 @@ class ImportResult:
     sha256: str = ""
 
 
-def read_prices(path: str | Path, options: GenericOptions | None = None) -> ImportResult:
+def read_prices(
+    path: str | Path,
+    options: GenericOptions | None = None,
+    gridstatus: GridstatusOptions | None = None,
+) -> ImportResult:
     """Read one price file (any accepted format) into canonical rows with quality findings.
 
-    ``options`` switches CSV input to the generic reader; other formats ignore it. A file that
-    holds no price row is a :class:`DataError`.
+    ``options`` switches CSV input to the generic reader; other formats ignore it.
+    ``gridstatus`` applies to gridstatus tables; its ISO must match any other layout's, and
+    location types are refused for other layouts. A file that holds no price row is a
+    :class:`DataError`.
     """
     path = Path(path)
     data = _read_file(path)
-    frame = _canonical(data, str(path), options, require_rows=True)
+    frame = _canonical(data, str(path), options, gridstatus, require_rows=True)
+    frame, blanks = _drop_blanks(frame)
+    if frame.is_empty():
+        raise DataError(f"{path}: every price cell is blank; nothing to import")
     frame, duplicates = _drop_duplicates(frame)
     rows = conform(frame)
     return ImportResult(
-        rows, duplicates + assess(rows), frame.select(_WHERE), hashlib.sha256(data).hexdigest()
+        rows,
+        blanks + duplicates + assess(rows),
+        frame.select(_WHERE),
+        hashlib.sha256(data).hexdigest(),
     )
 
 
@@ -93,7 +112,8 @@ def parse_payload(data: bytes, name: str) -> pl.DataFrame:
     ``name`` labels the rows' ``source`` and error messages (e.g. the URL or document id). A
     payload without rows (an empty page) gives an empty frame.
     """
-    return conform(_drop_duplicates(_canonical(data, name, None, require_rows=False))[0])
+    frame = _drop_blanks(_canonical(data, name, None, None, require_rows=False))[0]
+    return conform(_drop_duplicates(frame)[0])
 
 
 def check_agreement(results: list[ImportResult]) -> None:
@@ -154,14 +174,20 @@ class _Budget:
 
 
 def _canonical(
-    data: bytes, name: str, options: GenericOptions | None, *, require_rows: bool
+    data: bytes,
+    name: str,
+    options: GenericOptions | None,
+    gridstatus: GridstatusOptions | None,
+    *,
+    require_rows: bool,
 ) -> pl.DataFrame:
     """Canonical columns plus ``_unit``, ``_line``, ``_price_column``, sorted by key."""
     tables = _tables(data, name, 1, _Budget(MAX_INPUT_BYTES))
     if not tables:
-        raise DataError(f"{name}: no price table found; expected CSV, xlsx, JSON or zip")
+        raise DataError(f"{name}: no price table found; expected CSV, xlsx, Parquet, JSON or zip")
+    gridstatus = gridstatus or GridstatusOptions()
     parts = [
-        _convert(table, options).with_columns(pl.lit(table.unit).alias(_UNIT))
+        _convert(table, options, gridstatus).with_columns(pl.lit(table.unit).alias(_UNIT))
         for table in tables
         if table.frame.height  # a header-only table or an empty API page holds no prices
     ]
@@ -194,24 +220,47 @@ def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
     return pl.concat([parts[key].sort("interval_start_utc") for key in sorted(parts)])
 
 
-def _convert(table: RawTable, options: GenericOptions | None) -> pl.DataFrame:
+_LAYOUTS = (
+    ("ERCOT", is_ercot, ercot_prices),
+    ("ERCOT ancillary-service", is_ercot_as, ercot_as_prices),
+    ("PJM", is_pjm, pjm_prices),
+)
+
+
+def _convert(
+    table: RawTable, options: GenericOptions | None, gridstatus: GridstatusOptions
+) -> pl.DataFrame:
     if options is not None:
         return generic_prices(table, options)
-    pjm, ercot = is_pjm(table), is_ercot(table)
-    if pjm and ercot:
+    found = [layout for layout in _LAYOUTS if layout[1](table)]
+    if is_gridstatus(table):
+        found.append(("gridstatus", is_gridstatus, None))
+    if len(found) > 1:
         raise DataError(
-            f"{table.source}: the columns match both the ERCOT and the PJM layout; import one "
-            "ISO's table per file"
+            f"{table.source}: the columns match both the {found[0][0]} and the {found[1][0]} "
+            "layout; import one kind of table per file"
         )
-    if pjm:
-        return pjm_prices(table)
-    if ercot:
-        return ercot_prices(table)
-    raise DataError(
-        f"{table.source}: unrecognised price table "
-        f"(columns: {shown(', '.join(table.frame.columns[:-1]), 120)}); "
-        "for your own format give --time-col, --price-col and --node-col"
-    )
+    if not found:
+        raise DataError(
+            f"{table.source}: unrecognised price table "
+            f"(columns: {shown(', '.join(table.frame.columns[:-1]), 120)}); "
+            "for your own format give --time-col, --price-col and --node-col"
+        )
+    label, _, reader = found[0]
+    if reader is None:
+        return gridstatus_prices(table, gridstatus)
+    if gridstatus.location_types:
+        raise DataError(
+            f"{table.source}: --location-types applies only to gridstatus tables (with a "
+            f"Location Type column), not to this {label} table; import it without the option"
+        )
+    frame = reader(table)
+    if gridstatus.iso is not None and frame.height and frame["iso"][0] != gridstatus.iso:
+        raise DataError(
+            f"{table.source}: an {frame['iso'][0].upper()} table, not {gridstatus.iso.upper()} "
+            f"as --iso {gridstatus.iso} says; check the option or the file"
+        )
+    return frame
 
 
 def _tables(data: bytes, name: str, depth: int, budget: _Budget) -> list[RawTable]:
@@ -226,7 +275,7 @@ def _tables(data: bytes, name: str, depth: int, budget: _Budget) -> list[RawTabl
             "rename it to .csv"
         )
     if data.startswith(b"PAR1"):
-        raise DataError(f"{name}: a Parquet file; import CSV, xlsx, JSON or zip files")
+        return [_parquet_table(data, name, budget)]
     stripped = data.lstrip()
     if stripped.startswith((b"{", b"[")):
         return [_json_table(data, name)]
@@ -251,7 +300,7 @@ def _zip_tables(data: bytes, name: str, depth: int, budget: _Budget) -> list[Raw
                 return _xlsx_tables(data, name)
             for info in sorted(members, key=lambda m: m.filename):
                 if info.is_dir() or not info.filename.lower().endswith(
-                    (".csv", ".xlsx", ".json", ".zip")
+                    (".csv", ".xlsx", ".parquet", ".json", ".zip")
                 ):
                     continue
                 member = f"{name}/{info.filename}"
@@ -309,6 +358,25 @@ def _xlsx_tables(data: bytes, name: str) -> list[RawTable]:
         for sheet, frame in sheets.items()
         if frame.height
     ]
+
+
+def _parquet_table(data: bytes, name: str, budget: _Budget) -> RawTable:
+    """The one table of a Parquet file, as text cells; rows counted from 1."""
+    try:
+        rows = pl.scan_parquet(io.BytesIO(data)).select(pl.len()).collect().item()
+        if rows > MAX_PARQUET_ROWS:
+            raise DataError(
+                f"{name}: {rows:,} rows, more than {MAX_PARQUET_ROWS:,}; split it into smaller "
+                "files"
+            )
+        frame = pl.read_parquet(io.BytesIO(data))
+    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(
+            f"{name}: not a readable Parquet file ({shown(message, 100)}); export it again"
+        ) from None
+    budget.take(max(frame.estimated_size() - len(data), 0), name)
+    return RawTable.from_frame(frame, name, "row", first=1)
 
 
 def _json_table(data: bytes, name: str) -> RawTable:
@@ -387,6 +455,35 @@ def _check_scalars(values, name: str, index: int) -> None:
 
 def _cell(value: object) -> str | None:
     return None if value is None else str(value)
+
+
+def _drop_blanks(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Finding]]:
+    """Drop rows without a price (cells left blank on purpose), one finding per series."""
+    blank = frame["price_usd_per_mwh"].is_null()
+    if not blank.any():
+        return frame, []
+    findings = []
+    per_series = (
+        frame.filter(blank)
+        .group_by("iso", "market", "node", "interval_minutes")
+        .agg(
+            pl.len().alias("n"),
+            pl.col("interval_start_utc").min().alias("first"),
+            pl.col("interval_start_utc").max().alias("last"),
+        )
+        .sort("iso", "market", "node", "interval_minutes")
+    )
+    for iso, market, node, minutes, n, first, last in per_series.rows():
+        findings.append(
+            Finding(
+                "blank",
+                series_name(iso, market, node, minutes),
+                n,
+                f"{n:,} blank prices skipped (no row stored, not zero), "
+                f"{first:%Y-%m-%dT%H:%MZ} .. {last:%Y-%m-%dT%H:%MZ}",
+            )
+        )
+    return frame.filter(~blank), findings
 
 
 def _drop_duplicates(frame: pl.DataFrame) -> tuple[pl.DataFrame, list[Finding]]:

@@ -2,7 +2,9 @@
 
 Findings describe, they never repair: a gap stays a gap. The known defect of the shipped 2023
 ERCOT file (the standard-time repeat of 01:00 on 2023-11-05 is absent) shows up as a one-interval
-gap described as the missing second occurrence of the repeated hour.
+gap described as the missing second occurrence of the repeated hour. Ancillary-service prices
+(market ``as``, $/MW per hour) are screened against :data:`AS_BOUNDS`, never against energy-price
+caps.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from energyhedge.data.calendar import ISO_TZ
+from energyhedge.data.schema import AS_MARKET
 
 SERIES = ("iso", "market", "node", "interval_minutes")
 
@@ -51,6 +54,12 @@ DEFAULT_BOUNDS: dict[str, PriceBounds] = {
     # PJM: energy offer cap $2,000 for cost-verified offers, plus shortage pricing.
     "pjm": PriceBounds(floor=-250.0, caps=((_EPOCH, 2_000.0),), adder_allowance=1_700.0),
 }
+AS_BOUNDS: dict[str, PriceBounds] = {
+    # ERCOT day-ahead AS clearing prices ($/MW per hour): never negative; AS offers are capped
+    # at the system-wide offer cap, and the day-ahead market has no scarcity adders.
+    "ercot": PriceBounds(floor=0.0, caps=DEFAULT_BOUNDS["ercot"].caps, adder_allowance=0.0),
+}
+"""Screening bounds of market ``as`` per ISO, in $/MW per hour (no entry: not screened)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,8 @@ class Finding:
     Attributes
     ----------
     kind
-        ``gap``, ``duplicate``, ``revision`` or ``out_of_range``.
+        ``gap``, ``duplicate``, ``blank`` (cells without a price, skipped), ``revision`` or
+        ``out_of_range``.
     series
         ``iso/market/node/<minutes>min``.
     count
@@ -89,6 +99,7 @@ def assess(
     """Gaps, revised rows and out-of-range prices of every series in a canonical frame.
 
     Gaps are intervals missing from the regular grid between a series' first and last start.
+    ``bounds`` screen energy prices; market ``as`` uses :data:`AS_BOUNDS`.
     """
     bounds = DEFAULT_BOUNDS if bounds is None else bounds
     findings: list[Finding] = []
@@ -109,8 +120,10 @@ def assess(
                     f"revised price (version > 1), e.g. {_stamps(revised, examples)}",
                 )
             )
-        if iso in bounds:
-            findings += _out_of_range(part, name, bounds[iso], examples)
+        screen = AS_BOUNDS if market == AS_MARKET else bounds
+        if iso in screen:
+            unit = "$/MW-h" if market == AS_MARKET else "$/MWh"
+            findings += _out_of_range(part, name, screen[iso], unit, examples)
     return findings
 
 
@@ -157,7 +170,7 @@ def _describe_missing(instant: datetime, iso: str) -> str:
 
 
 def _out_of_range(
-    part: pl.DataFrame, name: str, bound: PriceBounds, examples: int
+    part: pl.DataFrame, name: str, bound: PriceBounds, unit: str, examples: int
 ) -> list[Finding]:
     upper = bound.upper(part["interval_start_utc"])
     price = part["price_usd_per_mwh"]
@@ -174,7 +187,7 @@ def _out_of_range(
             name,
             outside.height,
             f"{outside.height} prices outside "
-            f"[{bound.floor:g}, cap + {bound.adder_allowance:g}] $/MWh, e.g. {shown}",
+            f"[{bound.floor:g}, cap + {bound.adder_allowance:g}] {unit}, e.g. {shown}",
         )
     ]
 

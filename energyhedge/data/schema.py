@@ -2,6 +2,13 @@
 
 One row per (iso, market, node, interval_start_utc). Times are UTC inside the engine; the
 local wall-clock label and the original DST flag are kept only for audit.
+
+Markets: ``dam`` (day-ahead energy) and ``rtm`` (real-time energy) hold energy prices in $/MWh;
+``as`` holds ancillary-service clearing prices with the product as the node (``REGDN``,
+``REGUP``, ``RRS``, ``NSPIN``, ``ECRS``): for market ``as`` the ``price_usd_per_mwh`` column is a
+capacity price in $/MW per hour ($/MW-h), what one MW of the service earns in one hour, not an
+energy price. One table keeps both so that AS prices share the store's keys, atomic imports,
+quality checks and history with the energy prices of the same hours.
 """
 
 from __future__ import annotations
@@ -12,11 +19,11 @@ KEY_COLUMNS = ("iso", "market", "node", "interval_start_utc")
 
 PRICE_SCHEMA: dict[str, pl.DataType] = {
     "iso": pl.Utf8(),  # "ercot" | "pjm"
-    "market": pl.Utf8(),  # "dam" (day-ahead) | "rtm" (real-time)
+    "market": pl.Utf8(),  # "dam" (day-ahead) | "rtm" (real-time) | "as" (ancillary services)
     "node": pl.Utf8(),  # settlement point / pnode name, e.g. "HB_NORTH", "WESTERN HUB"
     "interval_start_utc": pl.Datetime("us", "UTC"),
     "interval_minutes": pl.Int32(),  # 5, 15 or 60
-    "price_usd_per_mwh": pl.Float64(),
+    "price_usd_per_mwh": pl.Float64(),  # market "as": $/MW per hour (capacity price)
     "local_label": pl.Utf8(),  # the source's own time label, verbatim
     "dst_flag": pl.Utf8(),  # the source's DST / repeated-hour flag, verbatim (null if none)
     "source": pl.Utf8(),  # file name or API query the row came from
@@ -33,7 +40,11 @@ EXPORT_COLUMNS = (
 )
 
 ISOS = ("ercot", "pjm")
-MARKETS = ("dam", "rtm")
+ENERGY_MARKETS = ("dam", "rtm")
+"""Markets whose prices are energy prices in $/MWh."""
+AS_MARKET = "as"
+"""The market of ancillary-service capacity prices ($/MW per hour)."""
+MARKETS = (*ENERGY_MARKETS, AS_MARKET)
 INTERVAL_MINUTES = (5, 15, 60)
 
 
