@@ -245,7 +245,15 @@ def load_run_profile(path: str | Path) -> RunProfile:
     folder = Path(path).resolve().parent
     run = root.table("run")
     run.reject_unknown(
-        {"campus", "contracts", ALLOW_KEY, "max_history_age_days", "allow_stale_data", "settlement"}
+        {
+            "campus",
+            "contracts",
+            ALLOW_KEY,
+            "max_history_age_days",
+            "allow_stale_data",
+            "settlement",
+            "forward_marks",
+        }
     )
     allow = run.get(ALLOW_KEY, bool, False)
     scenarios = _scenarios(root.table("scenarios"), root.table("out_of_sample", {}), allow)
