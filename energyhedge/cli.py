@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "example",
     "nightly",
     "bench",
+    "forwards",
 )
 
 

@@ -49,6 +49,7 @@ from energyhedge.data.calendar import ISO_TZ, SHAPES, local_fields, shape_mask
 from energyhedge.data.store import default_root
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import KINDS, ProductSpec
+from energyhedge.safe_text import name_problem, shown
 from energyhedge.scenarios.daygrid import Horizon
 from energyhedge.scenarios.forward import centre_on_forward
 from energyhedge.units import PREMIUM, PRICE, REMEDY, price_problem
@@ -68,6 +69,7 @@ COLUMNS = (
 )
 OPTIONAL_COLUMNS = ("kind", "strike_usd_per_mwh")
 FORWARDS_ENV = "ENERGYHEDGE_FORWARDS"
+MAX_SOURCE_CHARS = 200
 MAX_MARK_ROWS = 100_000
 """Most rows one marks file may hold."""
 
@@ -277,8 +279,8 @@ def _mark(row: dict[str, str], where: str, allow: bool) -> Mark:
     except ValueError as exc:
         raise bad("period", str(exc)) from None
     point = row["settlement_point"]
-    if not re.fullmatch(r"[A-Za-z0-9_.\- ]{1,64}", point):
-        raise bad("settlement_point", f"{point!r} is not a settlement point name")
+    if problem := name_problem(point):
+        raise bad("settlement_point", f"{shown(point)}: {problem}")
     bid, ask = number("bid_usd_per_mwh"), number("ask_usd_per_mwh")
     unit = PRICE if kind == "block" else PREMIUM
     for column, value in (("bid_usd_per_mwh", bid), ("ask_usd_per_mwh", ask)):
@@ -294,8 +296,8 @@ def _mark(row: dict[str, str], where: str, allow: bool) -> Mark:
     if kind in ("call", "scarcity") and strike is None:
         raise bad("strike_usd_per_mwh", f"a {kind} quote needs its strike")
     source = row["source"]
-    if len(source) > 200:
-        raise bad("source", "longer than 200 characters")
+    if len(source) > MAX_SOURCE_CHARS or not source.isprintable():
+        raise bad("source", f"at most {MAX_SOURCE_CHARS} printable characters, got {shown(source)}")
     return Mark(
         iso=iso,
         settlement_point=point,

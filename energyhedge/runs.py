@@ -223,7 +223,11 @@ class RunProfile:
                 "frontier_lambdas": list(self.frontier_lambdas),
                 "hedge_ratio": {r.shape: [r.lower, r.upper] for r in o.hedge_ratio},
             },
-            "forward_marks": self.forward_marks,
+            "forward_marks": None
+            if self.forward_marks is None
+            else self.forward_marks
+            if self.forward_marks == "store"
+            else shown_path(self.forward_marks),
             "quotes_usd_per_mwh": dict(self.quotes_usd_per_mwh),
             "settlement": self.settlement,
             "solver": {
