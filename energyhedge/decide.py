@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 import numpy as np
@@ -34,7 +34,7 @@ from energyhedge.campus import Campus
 from energyhedge.errors import SolverError
 from energyhedge.instruments import Catalogue
 from energyhedge.model.cost import cost_breakdown
-from energyhedge.model.measures import var_cvar
+from energyhedge.model.measures import tail_weights, var_cvar, weighted_quantile
 from energyhedge.model.problem import HedgeProblem
 from energyhedge.optimize import frontier as solve_frontier
 from energyhedge.optimize import solve
@@ -87,6 +87,22 @@ class LadderGap:
 
 
 @dataclass(frozen=True)
+class BasisExposure:
+    """What hedging away from the campus's own settlement point leaves with the campus, out of
+    sample ($): per scenario ``sum_k x_k (payoff_k at the campus point - payoff_k at its own
+    point)``, i.e. how much more the same trades would have paid had they settled at the
+    campus's point (positive: the basis cost the campus)."""
+
+    cost_usd: np.ndarray
+    expected_usd: float
+    p5_usd: float
+    p95_usd: float
+    cvar_contribution_usd: float
+    """The basis lines' share of the recommended strategy's CVaR (tail-weighted mean, $)."""
+    products: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class DecisionRun:
     """Everything one decision produced; ``report/`` and the CLI read only this."""
 
@@ -107,6 +123,7 @@ class DecisionRun:
     frontier: tuple[FrontierPoint, ...]
     frontier_error: str | None
     settlement_choice: dict
+    basis: BasisExposure | None
     gap_sentence: str
     warnings: tuple[str, ...]
 
@@ -276,6 +293,15 @@ def decide(
             if profile.day_ahead
             else {}
         )
+    basis = basis_exposure(
+        campus,
+        catalogue,
+        problem,
+        fresh,
+        decision,
+        total_cost_usd=out_of_sample.costs["recommended"].total_cost_usd,
+        alpha=options.alpha,
+    )
     ladder = in_sample.recommended.cost
     gap = LadderGap(
         lp_expected_usd=solution.expected_cost_usd,
@@ -301,8 +327,58 @@ def decide(
         frontier=points,
         frontier_error=frontier_error,
         settlement_choice=settlement_choice,
+        basis=basis,
         gap_sentence=describe_gap(in_sample, out_of_sample),
         warnings=tuple(notes),
+    )
+
+
+def basis_exposure(
+    campus: Campus,
+    catalogue: Catalogue,
+    decided_on: HedgeProblem,
+    fresh: ScenarioSet,
+    decision,
+    *,
+    total_cost_usd: np.ndarray,
+    alpha: float,
+) -> BasisExposure | None:
+    """The basis the decision's trades away from the campus's point leave, out of sample; None
+    when every traded product settles at the campus's own point.
+
+    Each product is priced twice on the fresh scenarios at its traded price: at its own point
+    and, re-pointed, at the campus's; ``total_cost_usd`` [S] (the recommended strategy's
+    out-of-sample cost) sets the tail weights of the CVaR contribution.
+    """
+    x = np.asarray(decision.product_mw, dtype=float)[: len(catalogue.products)]
+    away = [
+        spec.name
+        for spec, mw in zip(catalogue.products, x, strict=True)
+        if abs(mw) > 0 and (spec.node, spec.market) != (campus.node, campus.market)
+    ]
+    if not away:
+        return None
+    struck = struck_catalogue(catalogue, decided_on, decision.product_mw)
+    home = replace(
+        struck,
+        products=tuple(
+            replace(spec, node=campus.node, market=campus.market) for spec in struck.products
+        ),
+    )
+    own = build_problem(campus, struck, fresh).products
+    at_home = build_problem(campus, home, fresh).products
+    cost = sum(
+        mw * (h.payoff_usd_per_mw - o.payoff_usd_per_mw)
+        for mw, h, o in zip(x, at_home, own, strict=True)
+    )
+    p = fresh.probabilities
+    return BasisExposure(
+        cost_usd=cost,
+        expected_usd=float(p @ cost),
+        p5_usd=weighted_quantile(cost, p, 0.05),
+        p95_usd=weighted_quantile(cost, p, 0.95),
+        cvar_contribution_usd=float(tail_weights(total_cost_usd, p, alpha) @ cost),
+        products=tuple(away),
     )
 
 

@@ -10,9 +10,11 @@ import pytest
 
 from energyhedge.assemble import build_problem, day_ahead_products
 from energyhedge.campus import load_campus
+from energyhedge.decide import basis_exposure
 from energyhedge.errors import ConfigError
 from energyhedge.instruments import load_catalogue
 from energyhedge.model.cost import cost_breakdown
+from energyhedge.model.measures import tail_weights
 from energyhedge.model.problem import Decision
 from energyhedge.risk import full_schedule_mw, settlement_strategies
 from energyhedge.scenarios import generate
@@ -178,3 +180,37 @@ def test_finer_joint_series_are_averaged_onto_the_hour(history):
     np.testing.assert_allclose(
         scenarios.prices_at("HB_HOUSTON", "rtm")[0], paths["hub"][d * 24 : d * 24 + 24]
     )
+
+
+def test_basis_exposure_by_hand(history, tmp_path):
+    frame, _ = history
+    scenarios = _scenarios(frame, joint=(("HB_HOUSTON", "rtm"),))
+    contracts = tmp_path / "mixed.toml"
+    contracts.write_text(
+        '[catalogue]\niso = "ercot"\nmarket = "rtm"\n\n'
+        '[[product]]\nname = "hub_7x24"\nkind = "block"\nshape = "7x24"\ntenor = "horizon"\n'
+        'node = "HB_HOUSTON"\nprice_usd_per_mwh = 60.0\nmin_mw = -100.0\nmax_mw = 100.0\n\n'
+        '[[product]]\nname = "zone_call"\nkind = "call"\nshape = "7x24"\ntenor = "horizon"\n'
+        'node = "LZ_HOUSTON"\nstrike_usd_per_mwh = 100.0\nmax_mw = 100.0\n'
+    )
+    campus = load_campus(CAMPUS)
+    catalogue = load_catalogue(contracts)
+    problem = build_problem(campus, catalogue, scenarios)
+    decision = Decision(np.array([80.0, 10.0]), full_schedule_mw(problem), np.zeros(24), False)
+    total = cost_breakdown(problem, decision).total_cost_usd
+    basis = basis_exposure(
+        campus, catalogue, problem, scenarios, decision, total_cost_usd=total, alpha=0.9
+    )
+    zone, hub = scenarios.prices_usd_per_mwh, scenarios.prices_at("HB_HOUSTON", "rtm")
+    by_hand = 80.0 * (zone - hub).sum(axis=1)  # the zone call has no basis
+    np.testing.assert_allclose(basis.cost_usd, by_hand, rtol=1e-12)
+    assert basis.products == ("hub_7x24",)
+    p = scenarios.probabilities
+    assert basis.expected_usd == pytest.approx(p @ by_hand)
+    tail = tail_weights(total, p, 0.9)
+    assert basis.cvar_contribution_usd == pytest.approx(tail @ by_hand)
+    zone_only = Decision(np.array([0.0, 10.0]), full_schedule_mw(problem), np.zeros(24), False)
+    none = basis_exposure(
+        campus, catalogue, problem, scenarios, zone_only, total_cost_usd=total, alpha=0.9
+    )
+    assert none is None

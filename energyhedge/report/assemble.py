@@ -82,6 +82,9 @@ def report_data(run: DecisionRun, context: ReportContext) -> ReportData:
     masks = {
         spec.name: product_mask(spec, fresh.interval_start_utc, minutes) for spec in run.catalogue
     }
+    # Day-ahead purchases are the campus's energy bought a day early (schedule.csv), not hedges.
+    no_hedge = np.zeros(fresh.interval_start_utc.size, dtype=bool)
+    masks.update({p.name: no_hedge for p in run.problem.products if p.kind == "day_ahead"})
     model = np.flatnonzero(~np.char.startswith(run.fresh.kind.astype(str), "stress:"))
     series = f"{campus.iso}/{campus.market}/{campus.node}"
     first = run.history["interval_start_utc"].min()
