@@ -502,6 +502,24 @@ def price_product(
     )
 
 
+PRICINGS = ("mark", "quote", "model")
+"""``Product.meta["pricing"]``: a forward mark, a broker quote (catalogue or ``--quote``), or the
+engine's scenarios (indicative, not executable)."""
+
+
+def price_source(meta: dict) -> str:
+    """Where a product's price came from: its mark id, ``"quote"`` or ``"model"``."""
+    pricing = meta.get("pricing", "model")
+    if pricing == "mark":
+        return str(meta.get("mark_id") or "mark")
+    return pricing
+
+
+def is_indicative(meta: dict) -> bool:
+    """True when the price is the engine's own (model), not an executable market price."""
+    return meta.get("pricing", "model") == "model"
+
+
 def mark_mask(shape: str, iso: str, stamps: np.ndarray, interval_minutes: int) -> np.ndarray:
     """Intervals [T] in a mark shape (``wrap``: every interval outside 5x16)."""
     if shape == "wrap":

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from energyhedge.alerts import Alert, first_shed, rung_sheds, window_labels
+from energyhedge.forwards import price_source
 from energyhedge.model.cost import ladder_steps, real_time_power_mw
 from energyhedge.model.measures import QUANTILE_TOLERANCE, weighted_quantile
 from energyhedge.model.problem import Decision, HedgeProblem
@@ -22,11 +23,13 @@ from energyhedge.report.html import (
     HedgeLoad,
     Ladder,
     LadderRung,
+    LimitRow,
     ReportData,
     Schedule,
     StrategyRow,
     StressRow,
     Trade,
+    Trading,
     schedule_energy,
 )
 from energyhedge.risk import STRATEGIES, STRATEGY_LABELS, Valuation
@@ -73,9 +76,43 @@ def trades(problem: HedgeProblem, product_mw: np.ndarray, quoted: set[str]) -> t
                 strike_usd_per_mwh=None if block else reference,
                 premium_usd=float(x * premium),
                 quoted=product.name in quoted,
+                source=price_source(product.meta),
+                settlement_point=str(product.meta.get("node", "")),
+                market=str(product.meta.get("market", "")),
+                lots=abs(float(x)) / lot if (lot := product.meta.get("lot_mw", 0.0)) else None,
             )
         )
     return tuple(rows)
+
+
+def trading(solution, market_views=(), market_consistent: str | None = None) -> Trading | None:
+    """The report's "Market and limits" section, or None when there is nothing to say.
+
+    Parameters
+    ----------
+    solution : energyhedge.optimize.Solution
+        Its ``hedge_ratio`` results and ``lot_rounding``.
+    market_views : iterable of ``energyhedge.forwards.MarketView``
+    market_consistent : str or None
+        The sentence ``forwards.market_consistent`` returned, when the scenarios were shifted.
+    """
+    limits = tuple(
+        LimitRow(r.shape, r.lower, r.upper, r.load_mw, r.net_mw, r.binding, r.dual_usd_per_mw)
+        for r in solution.hedge_ratio
+    )
+    lots = solution.lot_rounding
+    rounding = None
+    if lots is not None:
+        moved = int(np.sum(np.abs(lots.rounded_mw - lots.continuous_mw) > 1e-9))
+        rounding = (
+            f"Trades are in lots: {moved} position(s) were rounded ({lots.rule}) and the "
+            f"schedule re-optimised around them; rounding costs ${lots.cost_usd:,.0f} of "
+            "objective against the unrounded optimum."
+        )
+    views = tuple(v.sentence() for v in market_views)
+    if not (limits or rounding or views or market_consistent):
+        return None
+    return Trading(views, market_consistent, limits, rounding)
 
 
 def strategy_rows(valuation: Valuation) -> tuple[StrategyRow, ...]:

@@ -85,6 +85,12 @@ class Trade:
         Premium cash of the whole position over the horizon ($; negative: received).
     quoted : bool
         True if the price is a broker quote, False if it is the model mid plus the loading.
+    source : str
+        Where the price came from: a forward mark id, ``"quote"`` or ``"model"``.
+    settlement_point, market : str
+        Where the product settles ("" when unknown).
+    lots : float or None
+        Number of lots of the product's lot size; None when it has none.
     """
 
     product: str
@@ -98,6 +104,24 @@ class Trade:
     strike_usd_per_mwh: float | None
     premium_usd: float
     quoted: bool = False
+    source: str = "model"
+    settlement_point: str = ""
+    market: str = ""
+    lots: float | None = None
+
+    @property
+    def indicative(self) -> bool:
+        """True when the price is the engine's own: indicative, not executable."""
+        return not self.quoted and self.source == "model"
+
+    @property
+    def source_label(self) -> str:
+        """The price source as the trades table shows it."""
+        if self.quoted or self.source == "quote":
+            return "broker quote"
+        if self.source == "model":
+            return "model mid + loading"
+        return f"mark {self.source}"
 
     @property
     def side(self) -> str:
@@ -366,6 +390,35 @@ class Provenance:
 
 
 @dataclass(frozen=True)
+class LimitRow:
+    """One hedge-ratio limit at the optimum (``optimize.hedge_ratio.RatioResult``).
+
+    ``lower``/``upper`` are fractions of the expected load ``load_mw``; ``net_mw`` the net
+    block MW in the shape's hours; ``binding`` ``"lower"``, ``"upper"`` or None;
+    ``shadow_usd_per_mw`` what the objective would fall per MW the binding bound were relaxed.
+    """
+
+    shape: str
+    lower: float
+    upper: float
+    load_mw: float
+    net_mw: float
+    binding: str | None
+    shadow_usd_per_mw: float
+
+
+@dataclass(frozen=True)
+class Trading:
+    """The market side of the decision: model against forward mids, the market-consistent
+    statement, hedge-ratio limits and the cost of trading in lots."""
+
+    market_views: tuple[str, ...] = ()
+    market_consistent: str | None = None
+    limits: tuple[LimitRow, ...] = ()
+    rounding: str | None = None
+
+
+@dataclass(frozen=True)
 class ReportData:
     """Everything the report shows; ``energyhedge.report.assemble`` fills it, tests by hand."""
 
@@ -391,6 +444,7 @@ class ReportData:
     provenance: Provenance
     warnings: tuple[str, ...] = ()
     alerts: tuple[AlertRow, ...] = ()
+    trading: Trading | None = None
 
 
 def trade_phrase(t: Trade) -> str:

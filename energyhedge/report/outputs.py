@@ -20,6 +20,7 @@ import polars as pl
 from energyhedge.atomic_dir import atomic_directory
 from energyhedge.data.calendar import local_time
 from energyhedge.decide import DecisionRun
+from energyhedge.forwards import is_indicative, price_source
 from energyhedge.model.cost import ladder_steps
 from energyhedge.model.problem import Decision, HedgeProblem
 from energyhedge.risk import StrategyValue, Valuation
@@ -182,9 +183,11 @@ def trades(problem: HedgeProblem, decision: Decision) -> list[dict]:
 
     ``price_usd_per_mwh`` is what the trade pays per MWh of notional: a block's fixed price
     (reference price plus the ask, or plus the bid for a sale), an option's premium per MWh.
-    ``mid_usd_per_mwh`` is the same at the mid. ``pricing`` is ``"model"`` when the price comes
-    from the engine's scenarios (indicative, not an executable quote), ``"quote"`` when the
-    catalogue or ``--quote`` gave it.
+    ``mid_usd_per_mwh`` is the same at the mid. ``pricing`` is ``"mark"`` when a forward mark
+    gave the price (``price_source`` is then the mark id), ``"quote"`` when the catalogue or
+    ``--quote`` gave it, ``"model"`` when it comes from the engine's scenarios: ``indicative``,
+    not an executable price. ``settlement_point`` and ``market`` are where the product settles;
+    ``lots`` is the number of lots of ``lot_mw`` (null when the product has no lot size).
     """
     start, end = _horizon(problem)
     out = []
@@ -204,12 +207,14 @@ def trades(problem: HedgeProblem, decision: Decision) -> list[dict]:
         )
         strike = meta.get("strike_usd_per_mwh")
         base = float(strike) if product.kind == "block" and strike is not None else 0.0
+        lot = float(meta.get("lot_mw", 0.0) or 0.0)
         out.append(
             {
                 "product": product.name,
                 "kind": product.kind,
                 "iso": meta.get("iso"),
                 "node": meta.get("node"),
+                "settlement_point": meta.get("node"),
                 "market": meta.get("market"),
                 "shape": meta.get("shape"),
                 "start": start if meta.get("start", "horizon") == "horizon" else meta["start"],
@@ -221,6 +226,9 @@ def trades(problem: HedgeProblem, decision: Decision) -> list[dict]:
                 "price_side": "ask" if buy else "bid",
                 "mid_usd_per_mwh": base + mid_per_mwh,
                 "pricing": meta.get("pricing", "model"),
+                "price_source": price_source(meta),
+                "indicative": is_indicative(meta),
+                "lots": round(abs(mw) / lot, 6) if lot > 0 else None,
                 "strike_usd_per_mwh": None
                 if product.kind == "block" or strike is None
                 else float(strike),
@@ -236,6 +244,7 @@ TRADE_SCHEMA = {
     "kind": pl.Utf8,
     "iso": pl.Utf8,
     "node": pl.Utf8,
+    "settlement_point": pl.Utf8,
     "market": pl.Utf8,
     "shape": pl.Utf8,
     "start": pl.Utf8,
@@ -247,6 +256,9 @@ TRADE_SCHEMA = {
     "price_side": pl.Utf8,
     "mid_usd_per_mwh": pl.Float64,
     "pricing": pl.Utf8,
+    "price_source": pl.Utf8,
+    "indicative": pl.Boolean,
+    "lots": pl.Float64,
     "strike_usd_per_mwh": pl.Float64,
     "premium_usd": pl.Float64,
     "fair_premium_usd": pl.Float64,
