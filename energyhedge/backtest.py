@@ -43,7 +43,7 @@ from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
 from energyhedge.model.cost import cost_breakdown, interval_breakdown
 from energyhedge.model.problem import Decision, HedgeProblem
-from energyhedge.risk import full_schedule_mw, strategies
+from energyhedge.risk import full_schedule_mw, settlement_strategies, strategies
 from energyhedge.runs import load_run_profile
 from energyhedge.safe_text import neutralise_frame
 from energyhedge.scenarios import CapEvent, generate
@@ -320,7 +320,9 @@ def replay(
     the window's intervals; the decision (products at the prices traded then, schedule, DR
     offer, the real-time ladder) is valued on the realised prices with the four strategies of
     ``risk.strategies``. With ``day_ahead`` the campus buys in two settlements (the decision's
-    day-ahead purchases settle at the realised day-ahead prices, deviations in real time).
+    day-ahead purchases settle at the realised day-ahead prices, deviations in real time), and
+    the recommendation is also valued with all energy in real time and all day-ahead
+    (``risk.settlement_strategies``).
 
     Returns
     -------
@@ -340,7 +342,10 @@ def replay(
         struck = struck_catalogue(catalogue, in_sample, decision.product_mw)
         actual = build_problem(campus, struck, window, gas=gas, day_ahead=day_ahead)
         payoffs = interval_payoffs_usd_per_mw(actual, struck, window, gas)
-        results.append(run_backtest(actual, strategies(actual, decision), payoffs))
+        decisions = strategies(actual, decision)
+        if day_ahead:  # the recommendation with all energy in real time, all day-ahead
+            decisions.update(settlement_strategies(actual, decision))
+        results.append(run_backtest(actual, decisions, payoffs))
         windows.append(
             {
                 "first_day": str(unique[lo]),

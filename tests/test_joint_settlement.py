@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from energyhedge.assemble import build_problem, day_ahead_products
+from energyhedge.backtest import replay
 from energyhedge.campus import load_campus
 from energyhedge.decide import basis_exposure
 from energyhedge.errors import ConfigError
@@ -17,7 +18,7 @@ from energyhedge.model.cost import cost_breakdown
 from energyhedge.model.measures import tail_weights
 from energyhedge.model.problem import Decision
 from energyhedge.risk import full_schedule_mw, settlement_strategies
-from energyhedge.scenarios import generate
+from energyhedge.scenarios import ScenarioSet, generate
 
 CAMPUS = "models/campus/tx-100mw.toml"
 DAYS = 21  # 2023-07-01 .. 2023-07-21, hourly, CDT (UTC-5)
@@ -214,3 +215,40 @@ def test_basis_exposure_by_hand(history, tmp_path):
         campus, catalogue, problem, scenarios, zone_only, total_cost_usd=total, alpha=0.9
     )
     assert none is None
+
+
+def test_back_test_of_two_settlements_values_each_choice_on_realised_prices(history):
+    frame, paths = history
+    realised = ScenarioSet(
+        iso="ercot",
+        market="rtm",
+        node="LZ_HOUSTON",
+        interval_start_utc=np.datetime64("2023-07-01T05:00", "us")
+        + np.arange(48) * np.timedelta64(1, "h"),
+        interval_minutes=60,
+        prices_usd_per_mwh=paths["zone"][:48].reshape(1, -1),
+        probabilities=np.ones(1),
+        kind=np.array(["realised"]),
+        joint={("LZ_HOUSTON", "dam"): paths["da"][:48].reshape(1, -1)},
+    )
+    campus = load_campus(CAMPUS)
+    empty = load_catalogue("models/contracts/virtual-peaker-example.toml")
+    catalogue = type(empty)(empty.name, empty.path, ())
+
+    def decide(window):
+        assert np.isnan(window.prices_at("LZ_HOUSTON", "dam")).all()  # no peeking
+        problem = build_problem(
+            campus, catalogue, _scenarios(frame, joint=(("LZ_HOUSTON", "dam"),)), day_ahead=True
+        )
+        q = np.full(len(problem.products), 50.0)
+        return problem, Decision(q, full_schedule_mw(problem), np.zeros(24), False)
+
+    result, _ = replay(campus, catalogue, realised, decide, window_days=1, day_ahead=True)
+    assert {"real_time_only", "day_ahead_only", "optimised_split"} <= set(result.totals)
+    load = 100.0  # the campus's full schedule, every hour
+    rt, da = paths["zone"][:48], paths["da"][:48]
+    totals = result.totals
+    energy = {k: v["energy_cost_usd"] - v["hedge_payoff_usd"] for k, v in totals.items()}
+    assert energy["real_time_only"] == pytest.approx(load * rt.sum())
+    assert energy["day_ahead_only"] == pytest.approx(load * da.sum())
+    assert energy["optimised_split"] == pytest.approx((50.0 * da + 50.0 * rt).sum())
