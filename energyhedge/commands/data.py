@@ -27,7 +27,13 @@ from energyhedge.data.gridstatus import GridstatusOptions
 from energyhedge.data.importers import ImportResult, check_agreement, read_prices
 from energyhedge.data.local_time import local_midnight_utc
 from energyhedge.data.quality import assess, series_name
-from energyhedge.data.schema import EXPORT_COLUMNS, INTERVAL_MINUTES, ISOS, MARKETS
+from energyhedge.data.schema import (
+    EXPORT_COLUMNS,
+    INTERVAL_MINUTES,
+    ISOS,
+    MARKETS,
+    price_unit,
+)
 from energyhedge.data.store import PriceStore, file_provenance, open_store
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.safe_text import NAME_RULE, neutralise_frame
@@ -87,8 +93,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         parents=[store],
         help="write one series to CSV",
         description="Columns: " + ",".join(EXPORT_COLUMNS) + "; interval_start_utc in ISO-8601 "
-        "with Z, sorted by time. START and END are inclusive local market days (the ISO's "
-        "prevailing time) unless --utc is given.",
+        "with Z, sorted by time; price_usd_per_mwh is $/MW per hour for market 'as'. START and "
+        "END are inclusive local market days (the ISO's prevailing time) unless --utc is given.",
     )
     exp.add_argument("--iso", required=True, choices=ISOS)
     exp.add_argument("--market", required=True, choices=MARKETS)
@@ -166,18 +172,18 @@ def _gridstatus_options(
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """Print one line per stored series with its coverage."""
+    """Print one line per stored series with its coverage and price unit."""
     store = open_store(args.store)
     table = store.series()
     print(f"store: {store.root}")
     print(
         f"{'iso':<6}{'market':<7}{'node':<24}{'min':>4}  {'first (UTC)':<18}{'last (UTC)':<18}"
-        f"{'rows':>9}"
+        f"{'rows':>9}  price unit"
     )
     for iso, market, node, minutes, first, last, rows in table.rows():
         print(
             f"{iso:<6}{market:<7}{node:<24}{minutes:>4}  {first:%Y-%m-%dT%H:%MZ}  "
-            f"{last:%Y-%m-%dT%H:%MZ}  {rows:>9,}"
+            f"{last:%Y-%m-%dT%H:%MZ}  {rows:>9,}  {price_unit(market)}"
         )
     return 0
 

@@ -252,7 +252,7 @@ def _convert(
     if gridstatus.location_types:
         raise DataError(
             f"{table.source}: --location-types applies only to gridstatus tables (with a "
-            f"Location Type column), not to this {label} table; import it without the option"
+            f"Location Type column), not to this {label} table; import it in a separate command"
         )
     frame = reader(table)
     if gridstatus.iso is not None and frame.height and frame["iso"][0] != gridstatus.iso:

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from energyhedge.data.calendar import ISO_TZ
-from energyhedge.data.schema import AS_MARKET
+from energyhedge.data.schema import AS_MARKET, price_unit
 
 SERIES = ("iso", "market", "node", "interval_minutes")
 
@@ -122,8 +122,7 @@ def assess(
             )
         screen = AS_BOUNDS if market == AS_MARKET else bounds
         if iso in screen:
-            unit = "$/MW-h" if market == AS_MARKET else "$/MWh"
-            findings += _out_of_range(part, name, screen[iso], unit, examples)
+            findings += _out_of_range(part, name, screen[iso], price_unit(market), examples)
     return findings
 
 

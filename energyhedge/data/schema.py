@@ -45,6 +45,13 @@ ENERGY_MARKETS = ("dam", "rtm")
 AS_MARKET = "as"
 """The market of ancillary-service capacity prices ($/MW per hour)."""
 MARKETS = (*ENERGY_MARKETS, AS_MARKET)
+
+
+def price_unit(market: str) -> str:
+    """The unit of ``price_usd_per_mwh`` in ``market``: ``$/MWh``, or ``$/MW-h`` for ``as``."""
+    return "$/MW-h" if market == AS_MARKET else "$/MWh"
+
+
 INTERVAL_MINUTES = (5, 15, 60)
 
 
