@@ -173,6 +173,27 @@ def test_load_catalogue_reads_defaults_and_tenor(tmp_path):
     assert (b.min_mw, b.max_mw, b.fixed_price_usd_per_mwh) == (-20.0, 50.0, 80.0)
 
 
+def test_lots_and_pricing_default_from_the_catalogue_head(tmp_path):
+    text = (
+        HEAD
+        + 'lot_mw = 5.0\nmin_trade_mw = 10.0\npricing = "model"\n'
+        + '[[product]]\nname = "a"\nkind = "block"\nshape = "5x16"\ntenor = "horizon"\n'
+        + '[[product]]\nname = "b"\nkind = "block"\nshape = "7x8"\ntenor = "horizon"\n'
+        + "lot_mw = 1.0\nmin_trade_mw = 0.0\n"
+    )
+    a, b = load_catalogue(write(tmp_path, text)).products
+    assert (a.lot_mw, a.min_trade_mw, a.pricing) == (5.0, 10.0, "model")
+    assert (b.lot_mw, b.min_trade_mw, b.pricing) == (1.0, 0.0, "model")
+    assert (a.meta()["lot_mw"], a.meta()["min_trade_mw"]) == (5.0, 10.0)
+    plain = load_catalogue(
+        write(
+            tmp_path,
+            HEAD + '[[product]]\nname = "c"\nkind = "block"\nshape = "5x16"\ntenor = "horizon"\n',
+        )
+    ).products[0]
+    assert (plain.lot_mw, plain.min_trade_mw, plain.pricing) == (0.0, 0.0, None)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -198,6 +219,8 @@ def test_load_catalogue_reads_defaults_and_tenor(tmp_path):
             'kind = "block"\nshape = "5x16"\nstart = 2026-08-31\nend = 2026-08-01',
             "must not be before start",
         ),
+        ('kind = "block"\nshape = "5x16"\ntenor = "horizon"\npricing = "mark"', "pricing: must be"),
+        ('kind = "block"\nshape = "5x16"\ntenor = "horizon"\nlot_mw = -1', "lot_mw: must be >= 0"),
     ],
 )
 def test_catalogue_errors_name_file_key_reason(tmp_path, body, message):
@@ -209,7 +232,9 @@ def test_catalogue_errors_name_file_key_reason(tmp_path, body, message):
     assert message in str(err.value)
 
 
-@pytest.mark.parametrize("name", ["ercot-standard", "pjm-standard", "virtual-peaker-example"])
+@pytest.mark.parametrize(
+    "name", ["ercot-standard", "ercot-marks", "pjm-standard", "virtual-peaker-example"]
+)
 def test_shipped_catalogues_load(name):
     cat = load_catalogue(REPO / "models" / "contracts" / f"{name}.toml")
     assert len(cat) >= 1

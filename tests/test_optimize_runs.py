@@ -40,6 +40,19 @@ def test_demo_profiles_load(repo_root):
     assert pjm.scenarios.offer_cap_usd_per_mwh == 2000.0
 
 
+def test_marks_profile_names_its_marks_and_limits(repo_root):
+    profile = load_run_profile(repo_root / "models/runs/demo-ercot-marks.toml")
+    assert profile.forward_marks.endswith("models/forwards/ercot-sample-marks.csv")
+    limits = {(r.shape, r.lower, r.upper) for r in profile.solve_options.hedge_ratio}
+    assert limits == {("5x16", -0.1, 1.0), ("7x8", -0.1, 1.0)}
+    assert len(profile.marks(date(2023, 8, 16))) == 12  # 13 rows, one superseded BOM mark
+    assert profile.resolved()["forward_marks"].endswith("ercot-sample-marks.csv")
+    lots = {(s.name, s.lot_mw, s.min_trade_mw, s.pricing) for s in profile.contracts()}
+    assert ("block_5x16", 1.0, 1.0, None) in lots
+    assert ("scarcity_1000_7x24", 1.0, 1.0, "model") in lots
+    assert load_run_profile(repo_root / "models/runs/demo-ercot.toml").marks(None) is None
+
+
 def test_overrides_switch_the_risk_form(repo_root):
     profile = load_run_profile(repo_root / "models/runs/demo-ercot.toml")
     budget = profile.with_overrides(cvar_budget_usd=5e5, n=40, seed=3)
@@ -51,6 +64,7 @@ def test_overrides_switch_the_risk_form(repo_root):
         "lambda": 2.0,
         "cvar_budget_usd": None,
         "frontier_lambdas": [0.0, 0.25, 0.5, 1.0, 2.0, 4.0],
+        "hedge_ratio": {},
     }
     assert not back.solve_options.budget_form
     assert (back.solve_options.cvar_weight, back.solve_options.alpha) == (2.0, 0.9)
@@ -64,6 +78,13 @@ def test_overrides_switch_the_risk_form(repo_root):
         ("[risk]\nalpha = 1.5", r"risk\.alpha: must be <= 0.9999"),
         ("[risk]\nfrontier_lambdas = [-1]", r"risk\.frontier_lambdas: expected a non-empty"),
         ("[scenarios]\nmodel = 'garch'", r"scenarios\.model: must be one of"),
+        (
+            "[risk.hedge_ratio]\n'5x16' = [1.0, 0.5]",
+            r"risk\.hedge_ratio\.5x16: hedge-ratio limit for 5x16: need -10 <= lower <= upper",
+        ),
+        ("[risk.hedge_ratio]\n'6x16' = [0, 1]", r"risk\.hedge_ratio\.6x16: hedge-ratio shape"),
+        ("[risk.hedge_ratio]\n'7x8' = [0]", r"risk\.hedge_ratio\.7x8: expected \[lower, upper\]"),
+        ("[scenarios]\nmarket_consistent = true", r"scenarios\.market_consistent: needs forward"),
     ],
 )
 def test_bad_profiles_name_file_and_key(tmp_path, text, message):
