@@ -102,6 +102,15 @@ def test_binding_hedge_ratio_limit_holds_the_net_mw_at_the_limit():
     assert solution.objective_usd == pytest.approx(22_000.0 + 22_000.0 + 2_000.0 * 5, rel=1e-9)
 
 
+def test_binding_limit_keeps_its_shadow_price_when_trading_in_lots():
+    problem = campus((peak_block(lot_mw=1.0, min_trade_mw=1.0),))
+    solution = solve(problem, limited(HedgeRatioLimit("5x16", 0.0, 0.5)))
+    assert solution.decision.product_mw.tolist() == [5.0]
+    (limit,) = solution.hedge_ratio
+    assert limit.binding == "upper"
+    assert limit.dual_usd_per_mw == pytest.approx(2_000.0, rel=1e-6)
+
+
 def test_slack_hedge_ratio_limit_does_not_bind():
     solution = solve(campus((peak_block(),)), limited(HedgeRatioLimit("5x16", -0.1, 1.5)))
     (limit,) = solution.hedge_ratio

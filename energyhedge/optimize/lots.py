@@ -122,7 +122,8 @@ def solve_in_lots(
     """Round ``continuous``'s products to lots and re-solve with them fixed.
 
     Returns the fixed problem (what the marginals of the rounded book are measured on) and its
-    solution with ``lot_rounding`` set. InfeasibleError when neither the nearest nor the
+    solution with ``lot_rounding`` set; hedge-ratio limits report the rounded book's net MW
+    with the continuous optimum's shadow prices. InfeasibleError when neither the nearest nor the
     toward-zero book meets the limits.
     """
     x = np.asarray(continuous.decision.product_mw, dtype=float)
@@ -143,7 +144,15 @@ def solve_in_lots(
             rule=rule,
         )
         decision = dataclasses.replace(solution.decision, product_mw=rounded)
-        return fixed, dataclasses.replace(solution, decision=decision, lot_rounding=record)
+        # with the products fixed their bounds carry the duals: the limits' shadow prices are
+        # the continuous optimum's, their net MW and binding side the rounded book's
+        ratio = tuple(
+            dataclasses.replace(at_lots, dual_usd_per_mw=free.dual_usd_per_mw)
+            for at_lots, free in zip(solution.hedge_ratio, continuous.hedge_ratio, strict=True)
+        )
+        return fixed, dataclasses.replace(
+            solution, decision=decision, lot_rounding=record, hedge_ratio=ratio
+        )
     raise InfeasibleError(
         f"no book in lots meets the run's limits (rounded to the nearest lot and toward zero: "
         f"{failure}); widen [risk.hedge_ratio] or the CVaR budget, or use smaller lot_mw"
