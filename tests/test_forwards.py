@@ -301,5 +301,5 @@ def test_shipped_sample_marks_are_valid_and_marked_illustrative(repo_root):
     assert "ILLUSTRATIVE" in path.read_text().splitlines()[0]
     latest = latest_marks(read_marks(path), date(2023, 8, 16))
     price = price_product(block(), latest, STAMPS, 60)
-    assert price.mark_id == "ercot:LZ_HOUSTON:rtm:5x16:BOM-2023-08@2023-08-16"
+    assert price.mark_id == "ercot:LZ_HOUSTON:rtm:5x16:2023-08-17@2023-08-16"  # the day mark
     assert (price.bid_usd_per_mwh, price.ask_usd_per_mwh) == (258.75, 272.25)
