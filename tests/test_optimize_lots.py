@@ -19,10 +19,11 @@ import pytest
 from energyhedge.errors import InfeasibleError
 from energyhedge.forwards import parse_marks, price_product
 from energyhedge.instruments import ProductSpec
-from energyhedge.model.problem import HedgeProblem, Product
+from energyhedge.model.problem import FlexClass, HedgeProblem, Product
 from energyhedge.optimize import SolveOptions, solve
 from energyhedge.optimize.lots import fixed_at, round_to_lots
 from energyhedge.optimize.options import HedgeRatioLimit
+from energyhedge.optimize.pyomo_model import solve_pyomo
 
 STAMPS = np.datetime64("2023-08-17T05:00", "us") + np.arange(24) * np.timedelta64(1, "h")
 PEAK = (np.arange(24) >= 6) & (np.arange(24) < 22)  # HE07-HE22 local (CDT)
@@ -109,6 +110,15 @@ def test_binding_limit_keeps_its_shadow_price_when_trading_in_lots():
     (limit,) = solution.hedge_ratio
     assert limit.binding == "upper"
     assert limit.dual_usd_per_mw == pytest.approx(2_000.0, rel=1e-6)
+
+
+def test_pyomo_reference_has_the_same_hedge_ratio_rows():
+    idle = FlexClass("idle", np.zeros(24), 800.0, 1.0, np.array([0.0, 1.0]), np.array([0.0, 1.0]))
+    problem = dataclasses.replace(campus((peak_block(),)), flex=(idle,))  # pyomo needs a class
+    options = limited(HedgeRatioLimit("7x24", 0.0, 0.5))
+    reference = solve_pyomo(problem, options)
+    assert reference["objective_usd"] == pytest.approx(solve(problem, options).objective_usd)
+    assert reference["objective_usd"] == pytest.approx(22_000.0 + 22_000.0 + 2_000.0 * 2.5)
 
 
 def test_slack_hedge_ratio_limit_does_not_bind():

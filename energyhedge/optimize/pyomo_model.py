@@ -18,6 +18,7 @@ from pyomo.contrib.solver.common.results import TerminationCondition
 
 from energyhedge.errors import SolverError
 from energyhedge.model.problem import HedgeProblem
+from energyhedge.optimize.hedge_ratio import ratio_rows
 from energyhedge.optimize.lp import (
     COST_UNIT_USD,
     TRADE_TIE_BREAK,
@@ -86,6 +87,14 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
         for k, lo, hi in zip(sellable, sell_lo, sell_hi, strict=True)
     }
     m.xs = pyo.Var(m.KS, bounds=lambda _, k: sell_bounds[k])
+    ratio = ratio_rows(problem, options.hedge_ratio)
+
+    def ratio_rule(mdl, r):
+        net = sum(ratio[r].share[k] * mdl.xb[k] for k in mdl.K)
+        net -= sum(ratio[r].share[k] * mdl.xs[k] for k in mdl.KS)
+        return pyo.inequality(ratio[r].lower_mw, net, ratio[r].upper_mw)
+
+    m.hedge_ratio = pyo.Constraint(range(len(ratio)), rule=ratio_rule)
     m.u = pyo.Var(m.J, m.T, bounds=lambda _, j, t: (0.0, max_mw[j][t]))
     m.r = pyo.Var(m.T, bounds=(0.0, problem.dr_max_mw))
     m.eta = pyo.Var()
