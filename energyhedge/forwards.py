@@ -49,6 +49,7 @@ from energyhedge.data.calendar import ISO_TZ, SHAPES, local_fields, shape_mask
 from energyhedge.data.store import default_root
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import KINDS, ProductSpec
+from energyhedge.lock import folder_lock
 from energyhedge.safe_text import name_problem, shown
 from energyhedge.scenarios.daygrid import Horizon
 from energyhedge.scenarios.forward import centre_on_forward
@@ -362,7 +363,8 @@ class ImportCounts:
 
 class MarkStore:
     """Every imported mark with its history, in ``<root>/marks.csv`` (one row per mark and
-    as_of); an import of the same mark and as_of replaces the stored prices."""
+    as_of); an import of the same mark and as_of replaces the stored prices. Imports hold a lock
+    on the folder and replace the file atomically, so readers see the whole old or new file."""
 
     FILE = "marks.csv"
 
@@ -389,6 +391,10 @@ class MarkStore:
         if self.root.exists() and not self.root.is_dir():
             raise ConfigError(f"marks store {self.root}: not a folder; give a folder as --marks")
         self.root.mkdir(parents=True, exist_ok=True)
+        with folder_lock(self.root):  # two imports at once must not drop each other's marks
+            return self._merge(incoming)
+
+    def _merge(self, incoming: tuple[Mark, ...]) -> ImportCounts:
         stored = {(*m.key, m.as_of): m for m in self.marks()}
         inserted = replaced = unchanged = 0
         for mark in incoming:

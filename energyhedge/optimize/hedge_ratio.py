@@ -59,7 +59,7 @@ class RatioResult:
 def ratio_rows(problem: HedgeProblem, limits: tuple[HedgeRatioLimit, ...]) -> list[RatioRow]:
     """The rows of ``limits`` on ``problem`` (module docstring); shapes absent from the
     horizon give none."""
-    if not limits:
+    if not limits or not problem.products:
         return []
     stamps = np.asarray(problem.interval_start_utc, dtype="datetime64[us]")
     hours = np.asarray(problem.interval_hours, dtype=float)
