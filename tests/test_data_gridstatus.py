@@ -10,6 +10,7 @@ import pytest
 from data_helpers import rows, utc
 
 from energyhedge.cli import main
+from energyhedge.data import importers
 from energyhedge.data.gridstatus import GridstatusOptions, conflicting_intervals
 from energyhedge.data.importers import read_prices
 from energyhedge.data.schema import PRICE_SCHEMA
@@ -193,3 +194,25 @@ def test_cli_location_types_comma_list_and_repeated(tmp_path, capsys):
     assert sorted(stored["node"]) == ["HB_BUSAVG", "HB_WEST", "LZ_AEN_DC"]
     assert main([*args, "--time-col", "Time", "--location-types", "Trading Hub"]) == 2
     assert "--location-types applies to gridstatus tables" in capsys.readouterr().err
+
+
+def test_a_parquet_decoder_crash_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    """polars aborts the process on some damaged Parquet files: decoding runs in a child."""
+    path = tmp_path / "damaged.parquet"
+    path.write_bytes(b"PAR1" + b"\x01" * 64 + b"PAR1")
+    monkeypatch.setattr(importers, "_PARQUET_CHILD", "import os; os.abort()")
+    store = tmp_path / "s"
+    assert main(["data", "import", "--store", str(store), str(path)]) == 3
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line == (
+        f"energyhedge: error: {path}: not a readable Parquet file ('the decoder crashed on it'); "
+        "export it again"
+    )
+
+
+def test_parquet_row_limit_is_checked_before_reading(tmp_path, monkeypatch):
+    path = tmp_path / "gs.parquet"
+    pl.DataFrame({"Location": ["HB_WEST"] * 3}).write_parquet(path)
+    monkeypatch.setattr(importers, "MAX_PARQUET_ROWS", 2)
+    with pytest.raises(DataError, match=r"gs\.parquet: 3 rows, more than 2; split the file"):
+        read_prices(path)

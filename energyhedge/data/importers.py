@@ -30,6 +30,8 @@ import io
 import json
 import os
 import stat
+import subprocess
+import sys
 import zipfile
 import zlib
 from dataclasses import dataclass, field
@@ -360,21 +362,52 @@ def _xlsx_tables(data: bytes, name: str) -> list[RawTable]:
     ]
 
 
+_PARQUET_CHILD = """
+import io, sys
+import polars as pl
+data = sys.stdin.buffer.read()
+try:
+    rows = pl.scan_parquet(io.BytesIO(data)).select(pl.len()).collect(engine="in-memory").item()
+    if rows > int(sys.argv[1]):
+        sys.stderr.write(f"{rows:,} rows, more than {int(sys.argv[1]):,}; split the file")
+        sys.exit(4)
+    frame = pl.read_parquet(io.BytesIO(data))
+except Exception as exc:
+    sys.stderr.write(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    sys.exit(3)
+frame.write_ipc(sys.stdout.buffer)
+"""
+PARQUET_TIMEOUT_S = 300
+"""Longest a Parquet file may take to decode (seconds)."""
+
+
 def _parquet_table(data: bytes, name: str, budget: _Budget) -> RawTable:
-    """The one table of a Parquet file, as text cells; rows counted from 1."""
+    """The one table of a Parquet file, as text cells; rows counted from 1.
+
+    The file is decoded in a child process: polars aborts the whole process on some damaged
+    Parquet files, and a damaged file must end in a one-line error, not a crash.
+    """
     try:
-        rows = pl.scan_parquet(io.BytesIO(data)).select(pl.len()).collect().item()
-        if rows > MAX_PARQUET_ROWS:
-            raise DataError(
-                f"{name}: {rows:,} rows, more than {MAX_PARQUET_ROWS:,}; split it into smaller "
-                "files"
-            )
-        frame = pl.read_parquet(io.BytesIO(data))
-    except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        done = subprocess.run(
+            [sys.executable, "-c", _PARQUET_CHILD, str(MAX_PARQUET_ROWS)],
+            input=data,
+            capture_output=True,
+            timeout=PARQUET_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
         raise DataError(
-            f"{name}: not a readable Parquet file ({shown(message, 100)}); export it again"
+            f"{name}: Parquet decoding took more than {PARQUET_TIMEOUT_S} s; split the file"
         ) from None
+    said = done.stderr.decode("utf-8", "replace").strip().splitlines()
+    if done.returncode == 4:
+        raise DataError(f"{name}: {said[-1]}")
+    if done.returncode != 0:
+        problem = said[-1] if done.returncode == 3 and said else "the decoder crashed on it"
+        raise DataError(
+            f"{name}: not a readable Parquet file ({shown(problem, 100)}); export it again"
+        )
+    frame = pl.read_ipc(io.BytesIO(done.stdout))
     budget.take(max(frame.estimated_size() - len(data), 0), name)
     return RawTable.from_frame(frame, name, "row", first=1)
 
