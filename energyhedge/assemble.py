@@ -31,6 +31,7 @@ import numpy as np
 from energyhedge.campus import Campus, CampusProfile, DrProgramme, TrainingTier
 from energyhedge.data.calendar import ISO_TZ, local_fields, shape_mask
 from energyhedge.errors import ConfigError, InfeasibleError
+from energyhedge.forwards import price_product
 from energyhedge.instruments import Catalogue, ProductSpec, interval_payoff, product_mask
 from energyhedge.model.problem import FlexClass, HedgeProblem, Product
 from energyhedge.scenarios.scenario_set import ScenarioSet
@@ -46,6 +47,7 @@ def build_problem(
     gas: float | np.ndarray | None = None,
     dr_programme: str | None = None,
     day_ahead: bool = False,
+    marks=None,
 ) -> HedgeProblem:
     """Assemble the arrays of one hedge-and-schedule decision.
 
@@ -65,6 +67,10 @@ def build_problem(
         Buy the campus's energy in two settlements: add one ``day_ahead`` product per interval
         (see ``day_ahead_products``); the scenarios must carry the day-ahead prices at the
         campus node jointly.
+    marks : sequence of forward marks, optional
+        The trader's marks (``energyhedge.forwards``): a product without a quote or fixed price
+        trades at the bid and ask of the mark covering it (reference price: the mark's mid);
+        one no mark covers is left out unless the catalogue sets ``pricing = "model"``.
 
     Returns
     -------
@@ -82,7 +88,8 @@ def build_problem(
         _flex_class(tier, profile.flexible_mw[j], flex_mw[j], hours)
         for j, tier in enumerate(campus.training)
     )
-    products = tuple(_product(spec, catalogue, scenarios, gas) for spec in catalogue)
+    priced = (_product(spec, catalogue, scenarios, gas, marks) for spec in catalogue)
+    products = tuple(p for p in priced if p is not None)
     if day_ahead:
         products += day_ahead_products(campus, scenarios)
     programme = _programme(campus, dr_programme)
@@ -205,7 +212,11 @@ def _firm_value(
     return value / total
 
 
-def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, gas) -> Product:
+def _product(
+    spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, gas, marks=None
+) -> Product | None:
+    """The product of ``spec`` priced on the scenarios; None when forward marks are configured,
+    none covers it and the catalogue does not ask for model pricing (it is left out)."""
     if spec.iso != scenarios.iso:
         raise ConfigError(
             f"{catalogue.path}: product {spec.name!r} settles in {spec.iso} but the scenarios "
@@ -219,6 +230,15 @@ def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, ga
         raise ConfigError(f"{catalogue.path}: product {spec.name!r}: {exc}") from None
     mask = product_mask(spec, stamps, minutes)
     shaped_hours = float(hours @ mask)
+    quoted = spec.premium_usd_per_mwh is not None or spec.premium_usd_per_mw is not None
+    fixed = spec.kind == "block" and spec.fixed_price_usd_per_mwh is not None
+    mark = None
+    if marks is not None and not (quoted or fixed):
+        mark = price_product(spec, marks, stamps, minutes)
+        if mark is None and spec.pricing != "model":
+            return None
+    if mark is not None and spec.kind == "block":
+        spec = dataclasses.replace(spec, fixed_price_usd_per_mwh=mark.mid_usd_per_mwh)
     priced_by_scenarios = spec.kind == "block" and spec.fixed_price_usd_per_mwh is None
     forward = 0.0
     if priced_by_scenarios:
@@ -226,9 +246,16 @@ def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, ga
         spec = dataclasses.replace(spec, fixed_price_usd_per_mwh=forward)
     per_mw = _payoff_usd_per_mw(spec, prices, mask, hours, _gas(spec, gas, prices))
     mid = float(probs @ per_mw)
-    quoted = spec.premium_usd_per_mwh is not None or spec.premium_usd_per_mw is not None
-    priced_by_model = not quoted and (priced_by_scenarios or spec.kind != "block")
-    if spec.premium_usd_per_mwh is not None:
+    pricing = "quote" if quoted or fixed else "model"
+    if mark is not None:  # the market's bid and ask around its mid
+        pricing = "mark"
+        if spec.kind == "block":
+            ask = (mark.ask_usd_per_mwh - mark.mid_usd_per_mwh) * shaped_hours
+            bid = (mark.bid_usd_per_mwh - mark.mid_usd_per_mwh) * shaped_hours
+        else:
+            ask, bid = mark.ask_usd_per_mwh * shaped_hours, mark.bid_usd_per_mwh * shaped_hours
+            mid = mark.mid_usd_per_mwh * shaped_hours
+    elif spec.premium_usd_per_mwh is not None:
         ask, bid = spec.premium_usd_per_mwh * shaped_hours, None
     elif spec.premium_usd_per_mw is not None:
         ask, bid = spec.premium_usd_per_mw * _horizon_share(spec, shaped_hours, minutes), None
@@ -238,6 +265,9 @@ def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, ga
     else:
         half_spread = spec.loading * abs(mid)
         ask, bid = mid + half_spread, mid - half_spread
+    meta = {**spec.meta(), "pricing": pricing}
+    if mark is not None:
+        meta["mark_id"] = mark.mark_id
     return Product(
         name=spec.name,
         kind=spec.kind,
@@ -248,7 +278,7 @@ def _product(spec: ProductSpec, catalogue: Catalogue, scenarios: ScenarioSet, ga
         notional_hours=shaped_hours,
         min_mw=spec.min_mw,
         max_mw=spec.max_mw,
-        meta={**spec.meta(), "pricing": "model" if priced_by_model else "quote"},
+        meta=meta,
     )
 
 
@@ -311,14 +341,15 @@ def struck_catalogue(catalogue: Catalogue, problem: HedgeProblem, product_mw) ->
     """
     traded = {}
     for product, x in zip(problem.products, np.asarray(product_mw, dtype=float), strict=True):
+        if product.kind == "day_ahead":
+            continue
         premium = product.bid_usd_per_mw if x < 0 else product.premium_usd_per_mw
         if x == 0.0 and product.kind == "block":
             premium = 0.0
         per_mwh = premium / product.notional_hours if product.notional_hours else 0.0
         traded[product.name] = (product, per_mwh)
-    specs = tuple(
-        _struck(spec, *traded[spec.name]) if spec.name in traded else spec
-        for spec in catalogue.products
+    specs = tuple(  # products the problem left out (no mark) stay out
+        _struck(spec, *traded[spec.name]) for spec in catalogue.products if spec.name in traded
     )
     return dataclasses.replace(catalogue, products=specs)
 

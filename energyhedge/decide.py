@@ -24,7 +24,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import polars as pl
@@ -32,6 +32,7 @@ import polars as pl
 from energyhedge.assemble import DAY_AHEAD_MARKET, build_problem, struck_catalogue
 from energyhedge.campus import Campus
 from energyhedge.errors import SolverError
+from energyhedge.forwards import market_consistent, model_vs_market
 from energyhedge.instruments import Catalogue
 from energyhedge.model.cost import cost_breakdown
 from energyhedge.model.measures import tail_weights, var_cvar, weighted_quantile
@@ -124,6 +125,8 @@ class DecisionRun:
     frontier_error: str | None
     settlement_choice: dict
     basis: BasisExposure | None
+    market_views: tuple
+    market_sentence: str | None
     gap_sentence: str
     warnings: tuple[str, ...]
 
@@ -178,9 +181,10 @@ def decide_in_sample(
     *,
     gas=None,
     day_ahead: bool = False,
+    marks=None,
 ):
     """Build the problem on ``scenarios`` and solve it: (problem, solution)."""
-    problem = build_problem(campus, catalogue, scenarios, gas=gas, day_ahead=day_ahead)
+    problem = build_problem(campus, catalogue, scenarios, gas=gas, day_ahead=day_ahead, marks=marks)
     return problem, solve(problem, options)
 
 
@@ -208,6 +212,7 @@ def decide(
     *,
     stage: Stage | None = None,
     warnings: tuple[str, ...] = (),
+    as_of: date | None = None,
 ) -> DecisionRun:
     """Make and value one decision for the horizon starting on local day ``start``.
 
@@ -225,6 +230,9 @@ def decide(
         ``solve``, ``frontier``, ``value``).
     warnings : tuple of str
         Warnings of the caller (e.g. stale data) carried into the result.
+    as_of : date, optional
+        The run's date: the forward marks in force then price the products (the day before
+        ``start`` when omitted).
     """
     stage = stage or (lambda name: contextlib.nullcontext())
     settings = profile.scenarios
@@ -239,9 +247,25 @@ def decide(
             fit_history=split.held_out,
             **{**args, "n": settings.out_of_sample_n, "seed": settings.out_of_sample_seed},
         )
+        marks = profile.marks(as_of or start - timedelta(days=1))
+        views, market_sentence = (), None
+        if marks is not None:
+            views = model_vs_market(
+                marks,
+                iso=campus.iso,
+                point=campus.node,
+                market=campus.market,
+                interval_start_utc=scenarios.interval_start_utc,
+                interval_minutes=scenarios.interval_minutes,
+                prices_usd_per_mwh=scenarios.prices_usd_per_mwh,
+                probabilities=scenarios.probabilities,
+            )
+            if settings.market_consistent:
+                scenarios, market_sentence = market_consistent(scenarios, marks)
+                fresh, _ = market_consistent(fresh, marks)
     with stage("solve"):
         problem, solution = decide_in_sample(
-            campus, catalogue, scenarios, options, day_ahead=profile.day_ahead
+            campus, catalogue, scenarios, options, day_ahead=profile.day_ahead, marks=marks
         )
         notes += list(solution.notes)
     decision = solution.decision
@@ -328,6 +352,8 @@ def decide(
         frontier_error=frontier_error,
         settlement_choice=settlement_choice,
         basis=basis,
+        market_views=views,
+        market_sentence=market_sentence,
         gap_sentence=describe_gap(in_sample, out_of_sample),
         warnings=tuple(notes),
     )
@@ -350,12 +376,15 @@ def basis_exposure(
     and, re-pointed, at the campus's; ``total_cost_usd`` [S] (the recommended strategy's
     out-of-sample cost) sets the tail weights of the CVaR contribution.
     """
-    x = np.asarray(decision.product_mw, dtype=float)[: len(catalogue.products)]
-    away = [
-        spec.name
-        for spec, mw in zip(catalogue.products, x, strict=True)
-        if abs(mw) > 0 and (spec.node, spec.market) != (campus.node, campus.market)
+    specs = {spec.name: spec for spec in catalogue.products}
+    held = [
+        (specs[p.name], float(x))
+        for p, x in zip(decided_on.products, decision.product_mw, strict=True)
+        if p.name in specs and x != 0.0
     ]
+    away = tuple(
+        spec.name for spec, _ in held if (spec.node, spec.market) != (campus.node, campus.market)
+    )
     if not away:
         return None
     struck = struck_catalogue(catalogue, decided_on, decision.product_mw)
@@ -365,11 +394,11 @@ def basis_exposure(
             replace(spec, node=campus.node, market=campus.market) for spec in struck.products
         ),
     )
-    own = build_problem(campus, struck, fresh).products
-    at_home = build_problem(campus, home, fresh).products
+    own = {p.name: p for p in build_problem(campus, struck, fresh).products}
+    at_home = {p.name: p for p in build_problem(campus, home, fresh).products}
     cost = sum(
-        mw * (h.payoff_usd_per_mw - o.payoff_usd_per_mw)
-        for mw, h, o in zip(x, at_home, own, strict=True)
+        mw * (at_home[spec.name].payoff_usd_per_mw - own[spec.name].payoff_usd_per_mw)
+        for spec, mw in held
     )
     p = fresh.probabilities
     return BasisExposure(
@@ -378,7 +407,7 @@ def basis_exposure(
         p5_usd=weighted_quantile(cost, p, 0.05),
         p95_usd=weighted_quantile(cost, p, 0.95),
         cvar_contribution_usd=float(tail_weights(total_cost_usd, p, alpha) @ cost),
-        products=tuple(away),
+        products=away,
     )
 
 

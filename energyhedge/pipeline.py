@@ -214,6 +214,7 @@ class _Run:
                 start,
                 stage=lambda name: self.stage(name, bar),
                 warnings=tuple(self.warnings),
+                as_of=self.as_of,
             )
             self.log_decision(run)
             with self.stage("outputs", bar):

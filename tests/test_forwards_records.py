@@ -52,7 +52,7 @@ def marked_and_model_products() -> tuple[Product, ...]:
 def test_trade_records_carry_point_lots_source_and_mid():
     problem = campus(marked_and_model_products())
     decision = Decision(np.array([-3.0, 2.0]), np.zeros((0, 24)), np.zeros(24))
-    sold, bought = trades(problem, decision)
+    sold, bought = trades(problem, decision.product_mw)
     assert (sold["settlement_point"], sold["market"], sold["side"]) == ("LZ_HOUSTON", "rtm", "sell")
     assert (sold["lots"], sold["price_side"], sold["pricing"]) == (3.0, "bid", "mark")
     assert (sold["price_usd_per_mwh"], sold["mid_usd_per_mwh"]) == (50.0, 51.0)  # bid, mid

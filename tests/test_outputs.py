@@ -26,6 +26,7 @@ SCHEDULE_COLUMNS = [
     "scheduled_mw",
     "firm_mw",
     "dr_offered_mw",
+    "day_ahead_mw",
     "rung",
     "run_mw",
     "price_at_most_usd_per_mwh",
@@ -140,7 +141,7 @@ def test_a_sold_forward_block_trades_at_its_bid(demo):
     assert spec.name == product.name and spec.loading > 0
     book = np.zeros(len(problem.products))
     book[k] = -5.0
-    (row,) = outputs.trades(problem, replace(run.decision, product_mw=book))
+    (row,) = outputs.trades(problem, book)
     forward = product.meta["strike_usd_per_mwh"]
     assert (row["side"], row["price_side"], row["mw"]) == ("sell", "bid", -5.0)
     assert row["price_usd_per_mwh"] == pytest.approx(forward * (1 - spec.loading), rel=1e-12)
@@ -195,7 +196,7 @@ def test_trades_csv_neutralises_formula_like_product_names(demo, tmp_path):
     book = np.zeros(len(problem.products))
     book[: len(names)] = 1.0  # hold the two renamed products
     decision = replace(run.decision, product_mw=book)
-    trades = outputs.trades(problem, decision)
+    trades = outputs.trades(problem, decision.product_mw)
     record = {**written(out), "trades": trades}
     schedule = outputs.schedule_frame(problem, decision, "ercot")
     outputs.write_files(tmp_path, record, schedule, outputs.trades_frame(trades))

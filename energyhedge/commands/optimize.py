@@ -111,7 +111,9 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
     )
     for warning in warnings:
         print(warning, file=sys.stderr)
-    run = decide(profile, campus, catalogue, history, start, warnings=tuple(warnings))
+    run = decide(
+        profile, campus, catalogue, history, start, warnings=tuple(warnings), as_of=as_of
+    )
     findings = assess(history)
     refresh = "not refreshed: energyhedge optimize reads the price store as it is"
     inputs = {

@@ -10,10 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from energyhedge.alerts import Alert, first_shed, rung_sheds, window_labels
-from energyhedge.forwards import price_source
 from energyhedge.model.cost import ladder_steps, real_time_power_mw
 from energyhedge.model.measures import QUANTILE_TOLERANCE, weighted_quantile
 from energyhedge.model.problem import Decision, HedgeProblem
+from energyhedge.report import outputs
 from energyhedge.report.html import (
     BREAKDOWN_LINES,
     MW_SHOWN,
@@ -48,41 +48,33 @@ def alert_rows(alerts: list[Alert]) -> tuple[AlertRow, ...]:
 
 
 def trades(problem: HedgeProblem, product_mw: np.ndarray, quoted: set[str]) -> tuple[Trade, ...]:
-    """Report rows of the products held (at least ``MW_SHOWN``), priced as traded.
+    """Report rows of the products held (at least ``MW_SHOWN``): the records of
+    ``outputs.trades`` (the same trades, prices and sources as ``trades.csv``).
 
     ``problem`` is the one the decision was made on (its products carry ask, bid and mid);
     ``quoted`` names the products whose price is a broker quote.
     """
-    rows = []
-    for product, x in zip(problem.products, np.asarray(product_mw, dtype=float), strict=True):
-        if abs(x) < MW_SHOWN:
-            continue
-        hours = product.notional_hours
-        premium = product.premium_usd_per_mw if x > 0 else product.bid_usd_per_mw
-        per_mwh = premium / hours if hours else 0.0
-        mid_per_mwh = product.fair_premium_usd_per_mw / hours if hours else 0.0
-        reference = product.meta.get("strike_usd_per_mwh")
-        block = product.kind == "block"
-        rows.append(
-            Trade(
-                product=product.name,
-                kind=product.kind,
-                shape=str(product.meta.get("shape", "")),
-                start=str(product.meta.get("start", "horizon")),
-                end=str(product.meta.get("end", "horizon")),
-                mw=float(x),
-                price_usd_per_mwh=reference + per_mwh if block else per_mwh,
-                mid_usd_per_mwh=reference if block else mid_per_mwh,
-                strike_usd_per_mwh=None if block else reference,
-                premium_usd=float(x * premium),
-                quoted=product.name in quoted,
-                source=price_source(product.meta),
-                settlement_point=str(product.meta.get("node", "")),
-                market=str(product.meta.get("market", "")),
-                lots=abs(float(x)) / lot if (lot := product.meta.get("lot_mw", 0.0)) else None,
-            )
+    return tuple(
+        Trade(
+            product=r["product"],
+            kind=r["kind"],
+            shape=str(r["shape"] or ""),
+            start=str(r["start"]),
+            end=str(r["end"]),
+            mw=r["mw"],
+            price_usd_per_mwh=r["price_usd_per_mwh"],
+            mid_usd_per_mwh=r["mid_usd_per_mwh"],
+            strike_usd_per_mwh=r["strike_usd_per_mwh"],
+            premium_usd=r["premium_usd"],
+            quoted=r["product"] in quoted,
+            source=r["price_source"],
+            settlement_point=str(r["settlement_point"] or ""),
+            market=str(r["market"] or ""),
+            lots=r["lots"],
         )
-    return tuple(rows)
+        for r in outputs.trades(problem, product_mw)
+        if abs(r["mw"]) >= MW_SHOWN
+    )
 
 
 def trading(solution, market_views=(), market_consistent: str | None = None) -> Trading | None:

@@ -123,7 +123,7 @@ def build_recommendation(
             "scenarios": problem.n_scenarios,
         },
         "recommendation": sentence,
-        "trades": trades(problem, solution.decision),
+        "trades": trades(problem, solution.decision.product_mw),
         "ladder": ladder_summary(problem, solution.decision),
         "risk": {
             "alpha": solution.alpha,
@@ -163,6 +163,7 @@ def build_recommendation(
             "refresh": context.refresh,
             "quality": [str(finding) for finding in context.findings],
         },
+        "trading": trading_block(run),
         "marginals": {
             "flex_value_usd_per_mw": dict(solution.flex_value_usd_per_mw),
             "cvar_budget_price_usd_per_usd": solution.cvar_budget_price_usd_per_usd,
@@ -178,7 +179,7 @@ def build_recommendation(
     }
 
 
-def trades(problem: HedgeProblem, decision: Decision) -> list[dict]:
+def trades(problem: HedgeProblem, product_mw: np.ndarray) -> list[dict]:
     """Recommended trades: every product held, with side, MW and the price it trades at.
 
     ``price_usd_per_mwh`` is what the trade pays per MWh of notional: a block's fixed price
@@ -192,9 +193,9 @@ def trades(problem: HedgeProblem, decision: Decision) -> list[dict]:
     start, end = _horizon(problem)
     out = []
     for k, product in enumerate(problem.products):
-        mw = float(decision.product_mw[k])
-        if abs(mw) < TRADE_MW_TOLERANCE:
-            continue
+        mw = float(product_mw[k])
+        if abs(mw) < TRADE_MW_TOLERANCE or product.kind == "day_ahead":
+            continue  # day-ahead purchases are the campus's energy (schedule.csv), not trades
         meta = product.meta
         buy = mw > 0
         premium_per_mw = product.premium_usd_per_mw if buy else product.bid_usd_per_mw
@@ -300,6 +301,7 @@ def schedule_frame(problem: HedgeProblem, decision: Decision, iso: str) -> pl.Da
     One row per interval, job class and ladder rung: ``interval_start_utc`` (ISO 8601 with
     ``Z``), ``interval_start_local`` (wall clock with its UTC offset, so DST repeats stay
     distinct), ``job_class``, ``scheduled_mw`` (day-ahead), ``firm_mw``, ``dr_offered_mw``,
+    ``day_ahead_mw`` (the campus's day-ahead purchase, 0 when it buys in real time only),
     ``rung`` (1 = steepest segment), ``run_mw`` and ``price_at_most_usd_per_mwh``: run
     ``run_mw`` while the real-time price is at most that price; the class runs the largest
     ``run_mw`` whose price is not exceeded, and nothing above rung 1's price. A class that is
@@ -309,6 +311,7 @@ def schedule_frame(problem: HedgeProblem, decision: Decision, iso: str) -> pl.Da
     stamps = np.asarray(problem.interval_start_utc, dtype="datetime64[s]")
     utc_text, local_text = _stamp_labels(stamps, iso)
     t_n = stamps.size
+    day_ahead = day_ahead_mw(problem, decision)
     parts = []
     for j, (flex, steps) in enumerate(
         zip(problem.flex, ladder_steps(problem, decision), strict=True)
@@ -324,6 +327,7 @@ def schedule_frame(problem: HedgeProblem, decision: Decision, iso: str) -> pl.Da
                         "scheduled_mw": np.asarray(decision.schedule_mw[j], dtype=float),
                         "firm_mw": np.asarray(problem.firm_load_mw, dtype=float),
                         "dr_offered_mw": np.asarray(decision.dr_mw, dtype=float),
+                        "day_ahead_mw": day_ahead,
                         "rung": np.full(t_n, rung, dtype=np.int64),
                         "run_mw": np.asarray(step.run_mw, dtype=float),
                         "price_at_most_usd_per_mwh": pl.Series(
@@ -335,6 +339,61 @@ def schedule_frame(problem: HedgeProblem, decision: Decision, iso: str) -> pl.Da
     if not parts:
         return pl.DataFrame({"interval_start_utc": utc_text, "interval_start_local": local_text})
     return pl.concat(parts).sort(["interval_start_utc", "job_class", "rung"], maintain_order=True)
+
+
+def day_ahead_mw(problem: HedgeProblem, decision: Decision) -> np.ndarray:
+    """MW bought day-ahead in each interval ([T]; zeros without two settlements)."""
+    out = np.zeros(problem.n_intervals)
+    day_ahead = [k for k, p in enumerate(problem.products) if p.kind == "day_ahead"]
+    if day_ahead:  # one per interval, in interval order (assemble.day_ahead_products)
+        out[:] = np.asarray(decision.product_mw, dtype=float)[day_ahead]
+    return out
+
+
+def trading_block(run: DecisionRun) -> dict:
+    """Market view, hedge-ratio limits, lot rounding, basis and the day-ahead choice."""
+    solution, basis = run.solution, run.basis
+    rounding = solution.lot_rounding
+    names = [p.name for p in run.problem.products]
+    return {
+        "market_views": [view.sentence() for view in run.market_views],
+        "market_consistent": run.market_sentence,
+        "hedge_ratio": [
+            {
+                "shape": r.shape,
+                "lower": r.lower,
+                "upper": r.upper,
+                "load_mw": r.load_mw,
+                "net_mw": r.net_mw,
+                "binding": r.binding,
+                "dual_usd_per_mw": r.dual_usd_per_mw,
+            }
+            for r in solution.hedge_ratio
+        ],
+        "lot_rounding": None
+        if rounding is None
+        else {
+            "continuous_mw": dict(zip(names, rounding.continuous_mw.tolist(), strict=True)),
+            "rounded_mw": dict(zip(names, rounding.rounded_mw.tolist(), strict=True)),
+            "cost_usd": rounding.cost_usd,
+            "rule": rounding.rule,
+        },
+        "basis": None
+        if basis is None
+        else {
+            "products": list(basis.products),
+            "expected_usd": basis.expected_usd,
+            "p5_usd": basis.p5_usd,
+            "p95_usd": basis.p95_usd,
+            "cvar_contribution_usd": basis.cvar_contribution_usd,
+            "meaning": "out of sample: how much more the same trades would have paid settled at "
+            "the campus's own point (positive: the basis costs the campus)",
+        },
+        "settlement": run.profile.settlement,
+        "settlement_choice": {
+            name: risk_block(value) for name, value in run.settlement_choice.items()
+        },
+    }
 
 
 def _stamp_labels(stamps: np.ndarray, iso: str) -> tuple[list[str], list[str]]:
