@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import numpy as np
 import polars as pl
@@ -11,13 +12,14 @@ import pytest
 from energyhedge.assemble import build_problem, day_ahead_products
 from energyhedge.backtest import replay
 from energyhedge.campus import load_campus
-from energyhedge.decide import basis_exposure
+from energyhedge.decide import BasisExposure, basis_exposure
 from energyhedge.errors import ConfigError
 from energyhedge.instruments import load_catalogue
 from energyhedge.model.cost import cost_breakdown
 from energyhedge.model.measures import tail_weights
 from energyhedge.model.problem import Decision
-from energyhedge.risk import full_schedule_mw, settlement_strategies
+from energyhedge.report.content import trading
+from energyhedge.risk import full_schedule_mw, settlement_strategies, value_decisions
 from energyhedge.scenarios import ScenarioSet, generate
 
 CAMPUS = "models/campus/tx-100mw.toml"
@@ -252,3 +254,34 @@ def test_back_test_of_two_settlements_values_each_choice_on_realised_prices(hist
     assert energy["real_time_only"] == pytest.approx(load * rt.sum())
     assert energy["day_ahead_only"] == pytest.approx(load * da.sum())
     assert energy["optimised_split"] == pytest.approx((50.0 * da + 50.0 * rt).sum())
+
+
+def test_report_states_basis_and_settlement_choice(history, tmp_path):
+    frame, _ = history
+    scenarios = _scenarios(frame, joint=(("LZ_HOUSTON", "dam"),))
+    campus = load_campus(CAMPUS)
+    empty = load_catalogue("models/contracts/virtual-peaker-example.toml")
+    problem = build_problem(
+        campus, type(empty)(empty.name, empty.path, ()), scenarios, day_ahead=True
+    )
+    decision = Decision(np.full(24, 60.0), full_schedule_mw(problem), np.zeros(24), False)
+    choice = value_decisions(problem, settlement_strategies(problem, decision), 0.95)
+    basis = BasisExposure(np.zeros(3), -2_939.2, -20_120.7, 343.3, -795.3, ("hub_7x24",))
+    solution = SimpleNamespace(hedge_ratio=(), lot_rounding=None)
+    section = trading(solution, basis=basis, settlement_choice=choice)
+    assert "basis costs $-2,939 on average (P5 $-20,121, P95 $343" in section.basis
+    assert "contributes $-795 to the CVaR" in section.basis
+    rows = {r.label: r for r in section.settlement}
+    all_rt = rows["all in real time"]
+    rt = scenarios.prices_usd_per_mwh
+    load = problem.firm_load_mw + decision.schedule_mw.sum(axis=0)
+    expected_energy = float(scenarios.probabilities @ (rt * load).sum(axis=1))
+    assert all_rt.expected_usd == pytest.approx(
+        choice["real_time_only"].mean_lines["total_cost_usd"]
+    )
+    assert choice["real_time_only"].mean_lines["energy_cost_usd"] == pytest.approx(expected_energy)
+    assert set(rows) == {
+        "all in real time",
+        "the whole schedule day-ahead",
+        "optimised day-ahead purchase (recommended)",
+    }

@@ -92,7 +92,13 @@ def report_data(run: DecisionRun, context: ReportContext) -> ReportData:
     gap = run.ladder_gap
     settings = run.profile.scenarios
     return ReportData(
-        trading=content.trading(run.solution, run.market_views, run.market_sentence),
+        trading=content.trading(
+            run.solution,
+            run.market_views,
+            run.market_sentence,
+            basis=run.basis,
+            settlement_choice=run.settlement_choice,
+        ),
         run_id=context.run_id,
         as_of=context.as_of,
         created_utc=context.created_utc,

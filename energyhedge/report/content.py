@@ -26,6 +26,7 @@ from energyhedge.report.html import (
     LimitRow,
     ReportData,
     Schedule,
+    SettlementRow,
     StrategyRow,
     StressRow,
     Trade,
@@ -77,7 +78,14 @@ def trades(problem: HedgeProblem, product_mw: np.ndarray, quoted: set[str]) -> t
     )
 
 
-def trading(solution, market_views=(), market_consistent: str | None = None) -> Trading | None:
+def trading(
+    solution,
+    market_views=(),
+    market_consistent: str | None = None,
+    *,
+    basis=None,
+    settlement_choice: dict | None = None,
+) -> Trading | None:
     """The report's "Market and limits" section, or None when there is nothing to say.
 
     Parameters
@@ -87,6 +95,8 @@ def trading(solution, market_views=(), market_consistent: str | None = None) -> 
     market_views : iterable of ``energyhedge.forwards.MarketView``
     market_consistent : str or None
         The sentence ``forwards.market_consistent`` returned, when the scenarios were shifted.
+    basis : energyhedge.decide.BasisExposure or None
+    settlement_choice : dict of name -> StrategyValue (``risk.SETTLEMENT_CHOICES``), optional
     """
     limits = tuple(
         LimitRow(r.shape, r.lower, r.upper, r.load_mw, r.net_mw, r.binding, r.dual_usd_per_mw)
@@ -102,9 +112,31 @@ def trading(solution, market_views=(), market_consistent: str | None = None) -> 
             "objective against the unrounded optimum."
         )
     views = tuple(v.sentence() for v in market_views)
-    if not (limits or rounding or views or market_consistent):
+    basis_text = None
+    if basis is not None:
+        basis_text = (
+            f"{', '.join(basis.products)} settle away from the campus's own price: out of sample "
+            f"the basis costs ${basis.expected_usd:,.0f} on average (P5 ${basis.p5_usd:,.0f}, "
+            f"P95 ${basis.p95_usd:,.0f}; negative: the hub hedges paid more than zone hedges "
+            f"would have) and contributes ${basis.cvar_contribution_usd:,.0f} to the CVaR."
+        )
+    labels = {
+        "real_time_only": "all in real time",
+        "day_ahead_only": "the whole schedule day-ahead",
+        "optimised_split": "optimised day-ahead purchase (recommended)",
+    }
+    settlement = tuple(
+        SettlementRow(
+            labels.get(name, name),
+            value.cost.expected_usd,
+            value.cost.cvar_usd,
+            value.per_gpu_hour.expected_usd,
+        )
+        for name, value in (settlement_choice or {}).items()
+    )
+    if not (limits or rounding or views or market_consistent or basis_text or settlement):
         return None
-    return Trading(views, market_consistent, limits, rounding)
+    return Trading(views, market_consistent, limits, rounding, basis_text, settlement)
 
 
 def strategy_rows(valuation: Valuation) -> tuple[StrategyRow, ...]:

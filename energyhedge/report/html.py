@@ -416,6 +416,18 @@ class Trading:
     market_consistent: str | None = None
     limits: tuple[LimitRow, ...] = ()
     rounding: str | None = None
+    basis: str | None = None
+    settlement: tuple[SettlementRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class SettlementRow:
+    """One way of buying the campus's energy, out of sample ($; $/GPU-h)."""
+
+    label: str
+    expected_usd: float
+    cvar_usd: float
+    usd_per_gpu_hour: float
 
 
 @dataclass(frozen=True)
