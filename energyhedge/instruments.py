@@ -49,7 +49,7 @@ import polars as pl
 
 from energyhedge.config import Table, load_toml
 from energyhedge.data.calendar import ISO_TZ, SHAPES, local_fields, shape_mask
-from energyhedge.data.schema import MARKETS
+from energyhedge.data.schema import ENERGY_MARKETS
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.units import (
     PREMIUM,
@@ -289,7 +289,7 @@ def _product(t: Table, defaults: dict, allow: bool) -> ProductSpec:
         kind=kind,
         iso=iso,
         node=merged.name("node"),
-        market=merged.choice("market", MARKETS),
+        market=merged.choice("market", ENERGY_MARKETS),
         shape=t.choice("shape", SHAPES),
         start=start,
         end=end,

@@ -10,6 +10,7 @@ import pytest
 import xlsxwriter
 from fake_iso_server import FakeIsoServer, Reply, zip_bytes
 
+from energyhedge.cli import main
 from energyhedge.commands.data_fetch import register_fetch
 from energyhedge.data.fetch import FetchReport, finish, parse_nodes
 from energyhedge.data.fetch_plan import FetchRequest
@@ -168,3 +169,26 @@ def test_deadline_must_be_a_positive_number_of_seconds(value, capsys):
             *("--start", "2025-01-01", "--end", "2025-01-02", "--deadline-s", value),
         )
     assert f"'{value}' is not a positive number of seconds" in capsys.readouterr().err
+
+
+def test_ancillary_service_prices_are_not_fetched_as_energy(capsys):
+    """Market ``as`` holds capacity prices from files; no energy fetcher serves it."""
+    with pytest.raises(SystemExit) as info:
+        main(
+            [
+                "data",
+                "fetch",
+                "--iso",
+                "ercot",
+                "--market",
+                "as",
+                "--node",
+                "REGUP",
+                "--start",
+                "2023-01-01",
+                "--end",
+                "2023-01-02",
+            ]
+        )
+    assert info.value.code == 2
+    assert "invalid choice: 'as'" in capsys.readouterr().err

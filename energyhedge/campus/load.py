@@ -43,7 +43,7 @@ from energyhedge.campus.model import (
 )
 from energyhedge.config import Table, load_toml
 from energyhedge.data.calendar import ISO_TZ, local_fields
-from energyhedge.data.schema import MARKETS
+from energyhedge.data.schema import ENERGY_MARKETS
 from energyhedge.errors import InfeasibleError
 from energyhedge.model.curves import curve_segments
 
@@ -80,7 +80,7 @@ def load_campus(path: str | Path) -> Campus:
         path=Path(path),
         iso=iso,
         node=site.get("node", str),
-        market=site.choice("market", MARKETS, "rtm"),
+        market=site.choice("market", ENERGY_MARKETS, "rtm"),
         grid_limit_mw=site.number("grid_limit_mw", min_value=0.0),
         pue=_pue(site),
         coincident_peak=_coincident_peak(root, iso),

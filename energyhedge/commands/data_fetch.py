@@ -12,7 +12,7 @@ from energyhedge.data.ercot_api import QUERY_API_START
 from energyhedge.data.fetch import DEADLINE_S, fetch, finish, parse_nodes
 from energyhedge.data.fetch_plan import FetchRequest
 from energyhedge.data.http import DeadlineError
-from energyhedge.data.schema import ISOS, MARKETS
+from energyhedge.data.schema import ENERGY_MARKETS, ISOS
 from energyhedge.errors import ConfigError
 
 
@@ -31,7 +31,7 @@ def register_fetch(data_subparsers: argparse._SubParsersAction) -> None:
         ),
     )
     parser.add_argument("--iso", required=True, choices=ISOS)
-    parser.add_argument("--market", required=True, choices=MARKETS)
+    parser.add_argument("--market", required=True, choices=ENERGY_MARKETS)
     parser.add_argument(
         "--node",
         required=True,
