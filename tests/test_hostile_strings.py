@@ -6,9 +6,11 @@ a run profile's name (free text: the nightly run succeeds, the report shows them
 node name (refused in one line, nothing written). A node and a product name that the name rule
 allows but that hold quotes, ``&``, ``+`` and ``#`` go all the way to the report.
 
-Secrets: nightly runs without ``--offline`` against a closed loopback port, with sentinel ISO
-credentials: each run ends within a bound and no sentinel (raw, URL-encoded, base64 or its first
-16 characters) appears in any output, log, registry, store file or terminal line.
+Secrets: nightly runs without ``--offline`` with sentinel ISO credentials, against a closed
+loopback port and against loopback stand-ins that echo the credentials and the bearer token in
+an error body (past an 80-byte cut) or redirect to another origin: each run ends within a bound
+and no sentinel (raw, URL-encoded, base64 or its first 16 characters) appears in any output,
+log, registry, store file or terminal line.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from urllib.parse import quote, quote_plus
 
 import polars as pl
 import pytest
+from fake_iso_server import ErcotPublicApi, FakeIsoServer, Received, Reply
 from markupsafe import escape
 from run_harness import (
     REPO,
@@ -309,7 +312,7 @@ def sentinel_forms() -> set[str]:
         forms.add(base64.b64encode(value.encode()).decode())
     pair = f"{SENTINELS[ercot_api.ENV_USERNAME]}:{SENTINELS[ercot_api.ENV_PASSWORD]}"
     forms.add(base64.b64encode(pair.encode()).decode())
-    return forms
+    return forms | {ID_TOKEN, ID_TOKEN[:16]}
 
 
 def leaks(*roots: Path, texts: tuple[str, ...] = ()) -> list[str]:
@@ -412,3 +415,48 @@ def test_markup_and_formula_checks_catch_raw_names(tmp_path: Path) -> None:
     path = tmp_path / "trades.csv"
     path.write_text(f'product,mw\n"{PAYLOADS[3]}",-5.0\n{neutralise_formula(PAYLOADS[5])},1\n')
     assert live_formulas(path) == [PAYLOADS[3]]
+
+
+ID_TOKEN = "SNTLidtoken9d8c7b6a5f4e"
+"""The bearer token the stand-in token service hands out (a secret like the keys)."""
+
+
+def echo(request: Received) -> Reply:
+    """An error whose body, past an 80-byte cut, echoes the form, the key and the token."""
+    key = request.headers.get("Ocp-Apim-Subscription-Key", "")
+    bearer = request.headers.get("Authorization", "")
+    body = f"{'x' * 70} {request.body.decode()} key={key} auth={bearer} {ID_TOKEN}"
+    return Reply(401, body.encode(), {"Content-Type": "text/plain"})
+
+
+@pytest.mark.parametrize("echoed_by", ["token", "query", "redirect"])
+def test_secrets_echoed_by_the_iso_reach_no_published_output(
+    echoed_by: str, shipped_store: Path, tmp_path: Path
+) -> None:
+    """The refresh fails, the run goes on with the store and publishes the failure's text: the
+    echo comes from the token service, the query endpoint, or a server on another origin that
+    the query endpoint redirects to."""
+    with FakeIsoServer() as iso, FakeIsoServer() as elsewhere:
+        ercot = ErcotPublicApi(iso, id_token=ID_TOKEN)
+        if echoed_by == "token":
+            iso.route("POST", ercot.token_path, echo)
+        elif echoed_by == "query":
+            iso.route("GET", ercot.query_path, echo)
+        else:
+            where = f"{elsewhere.url}{ercot.query_path}"
+            iso.route("GET", ercot.query_path, lambda r: Reply(302, b"", {"Location": where}))
+            elsewhere.route("GET", ercot.query_path, echo)
+        env = iso_env(0)
+        env[ercot_api.ENV_API_URL] = f"{iso.url}/api"
+        env[ercot_api.ENV_TOKEN_URL] = f"{iso.url}{ercot.token_path}"
+        store, out = copy_store(shipped_store, tmp_path / "store"), tmp_path / "reports"
+        args = [a for a in nightly_args(write_profile(tmp_path), out, store) if a != "--offline"]
+        result = run_cli(*args, env=env, timeout_s=2 * REFRESH_BOUND_S)
+        assert result.returncode == 0, result.stderr
+        assert iso.received, "the refresh never asked the ISO"
+        sent_away = [(r.headers, r.body) for r in elsewhere.received]
+    log = (out / "latest" / "run.log").read_text(encoding="utf-8")
+    assert "refresh failed" in log or "refresh incomplete" in log
+    if echoed_by == "redirect":
+        assert sent_away == []  # the other origin is never asked, with or without credentials
+    assert leaks(out, store, texts=(result.stdout, result.stderr, repr(sent_away))) == []
