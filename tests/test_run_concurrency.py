@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -48,19 +49,35 @@ def shipped_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return seeded_store(tmp_path_factory.mktemp("seeded") / "store")
 
 
+@pytest.fixture
+def spawn():
+    """``start_cli`` whose processes are killed at teardown if a failed test left them running."""
+    started: list[subprocess.Popen] = []
+
+    def start(*args: str) -> subprocess.Popen:
+        started.append(start_cli(*args))
+        return started[-1]
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=RUN_TIMEOUT_S)
+
+
 def finish(process, timeout_s: float = RUN_TIMEOUT_S) -> tuple[int, str]:
     """Wait for ``process``; its exit code and stderr."""
     _, stderr = process.communicate(timeout=timeout_s)
     return process.returncode, stderr
 
 
-def test_second_nightly_on_one_out_is_refused_or_queued(shipped_store: Path, tmp_path: Path):
+def test_second_nightly_on_one_out_is_refused_or_queued(shipped_store, tmp_path: Path, spawn):
     profile, store = write_profile(tmp_path), copy_store(shipped_store, tmp_path / "store")
     out = tmp_path / "reports"
-    first = start_cli(*nightly_args(profile, out, store))
+    first = spawn(*nightly_args(profile, out, store))
     wait_for_lock_holder(out, first)
-    refused = start_cli(*nightly_args(profile, out, store))
-    queued = start_cli(*nightly_args(profile, out, store, "--wait", "120"))
+    refused = spawn(*nightly_args(profile, out, store))
+    queued = spawn(*nightly_args(profile, out, store, "--wait", "120"))
     code, stderr = finish(refused)
     assert code == LockedError.exit_code == 5
     assert one_line_error(stderr) and "another run holds the output lock" in stderr, stderr
@@ -77,12 +94,12 @@ def test_second_nightly_on_one_out_is_refused_or_queued(shipped_store: Path, tmp
     assert registry_problems(out) == [] and temporary_leftovers(out) == []
 
 
-def test_queued_nightly_takes_over_from_a_killed_holder(shipped_store: Path, tmp_path: Path):
+def test_queued_nightly_takes_over_from_a_killed_holder(shipped_store, tmp_path: Path, spawn):
     profile, store = write_profile(tmp_path), copy_store(shipped_store, tmp_path / "store")
     out = tmp_path / "reports"
-    first = start_cli(*nightly_args(profile, out, store))
+    first = spawn(*nightly_args(profile, out, store))
     wait_for_lock_holder(out, first)
-    queued = start_cli(*nightly_args(profile, out, store, "--wait", "120"))
+    queued = spawn(*nightly_args(profile, out, store, "--wait", "120"))
     time.sleep(0.5)
     first.kill()
     assert finish(first)[0] == -signal.SIGKILL
@@ -119,7 +136,7 @@ def shifted_prices_file(store: Path, folder: Path) -> Path:
 
 @pytest.mark.parametrize("first", ["nightly", "import"])
 def test_import_during_nightly_is_seen_whole_or_not_at_all(
-    shipped_store: Path, tmp_path: Path, first: str
+    shipped_store: Path, tmp_path: Path, first: str, spawn
 ) -> None:
     """The import starts once the nightly run holds its output lock (the run reads the store
     just after), or the nightly run starts right after the import (it reads the store after
@@ -134,12 +151,12 @@ def test_import_during_nightly_is_seen_whole_or_not_at_all(
 
     out, store_before = tmp_path / "reports", tree_hashes(store)
     if first == "nightly":
-        nightly = start_cli(*nightly_args(profile, out, store))
+        nightly = spawn(*nightly_args(profile, out, store))
         wait_for_lock_holder(out, nightly)
-        importing = start_cli(*import_args, str(store))
+        importing = spawn(*import_args, str(store))
     else:
-        importing = start_cli(*import_args, str(store))
-        nightly = start_cli(*nightly_args(profile, out, store))
+        importing = spawn(*import_args, str(store))
+        nightly = spawn(*nightly_args(profile, out, store))
     import_code, import_err = finish(importing)
     code, stderr = finish(nightly)
     assert code == 0, stderr
