@@ -7,6 +7,7 @@ checks of a published folder, the registry checks, and the random-SIGKILL trials
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -104,6 +105,21 @@ def wait_for_lock_holder(out: Path, process: subprocess.Popen, timeout_s: float 
             raise AssertionError(f"run ended (exit {process.returncode}) before taking the lock")
         time.sleep(0.02)
     raise AssertionError(f"no run took the lock of {out} within {timeout_s:g} s")
+
+
+def wait_for_lock_waiter(out: Path, process: subprocess.Popen, timeout_s: float = 60.0) -> None:
+    """Return once ``process`` has the lock file of ``out`` open (it is queued on the lock)."""
+    lock = str((out / LOCK_NAME).resolve())
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError):
+            fds = Path(f"/proc/{process.pid}/fd")
+            if any(os.readlink(fd) == lock for fd in fds.iterdir()):
+                return
+        if process.poll() is not None:
+            raise AssertionError(f"run ended (exit {process.returncode}) before queuing")
+        time.sleep(0.02)
+    raise AssertionError(f"no run queued on the lock of {out} within {timeout_s:g} s")
 
 
 def one_line_error(stderr: str) -> bool:
@@ -368,23 +384,61 @@ PUBLISH_STEPS = {
     "optimize": (("atomic_directory", 1), *(("_move_entries", n) for n in range(1, 5))),
     "backtest": (("atomic_directory", 1), *(("_move_entries", n) for n in range(1, 4))),
 }
-"""Every rename of publishing, as (function, n-th rename in it) for ``tests/kill_at_call.py``.
+"""Every rename of publishing, as (function, n-th rename in it) for ``tests/signal_at_call.py``.
 
 ``atomic_directory`` renames a new folder into place (optimize and backtest: ``--out`` absent;
 nightly: the run folder); ``_move_entries`` moves each file, then the marker, into an existing
 ``--out``; ``point_latest`` makes the new link, then renames it over ``latest``."""
 
 
+def signal_argv(signal_name: str, function: str, n: int, args: list[str]) -> list[str]:
+    """``energyhedge ARGS`` that sends itself SIG``signal_name`` before the ``n``-th rename made
+    by ``function`` (see ``tests/signal_at_call.py``)."""
+    script = TESTS / "signal_at_call.py"
+    return [sys.executable, str(script), signal_name, function, str(n), *args]
+
+
 def kill_at(function: str, n: int, args: list[str]) -> subprocess.CompletedProcess[str]:
     """Run ``energyhedge ARGS``, killed just before the ``n``-th rename made by ``function``."""
     return subprocess.run(
-        [sys.executable, str(TESTS / "kill_at_call.py"), function, str(n), *args],
+        signal_argv("KILL", function, n, args),
         cwd=REPO,
         capture_output=True,
         text=True,
         timeout=RUN_TIMEOUT_S,
         check=False,
     )
+
+
+def start_stopped_at(function: str, n: int, args: list[str]) -> subprocess.Popen[str]:
+    """Start ``energyhedge ARGS``; return once it has stopped itself (SIGSTOP) before the
+    ``n``-th rename made by ``function``. Send it SIGCONT (or SIGKILL) to go on."""
+    process = subprocess.Popen(
+        signal_argv("STOP", function, n, args),
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + RUN_TIMEOUT_S
+    while _state(process.pid) != "T":
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            _, stderr = process.communicate()
+            raise AssertionError(
+                f"run did not reach {function} (exit {process.returncode}): {stderr[-300:]}"
+            )
+        time.sleep(0.02)
+    return process
+
+
+def _state(pid: int) -> str:
+    """The one-letter state of process ``pid`` (``T``: stopped), from /proc."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[0]
 
 
 def step_kill(command: Command, out: Path, function: str, n: int) -> tuple[str, list[str]]:

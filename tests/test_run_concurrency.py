@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -27,9 +26,11 @@ from run_harness import (
     run_cli,
     seeded_store,
     start_cli,
+    start_stopped_at,
     temporary_leftovers,
     tree_hashes,
     wait_for_lock_holder,
+    wait_for_lock_waiter,
 )
 from test_nightly import AS_OF, write_profile
 
@@ -51,11 +52,15 @@ def shipped_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def spawn():
-    """``start_cli`` whose processes are killed at teardown if a failed test left them running."""
+    """Start ``energyhedge ARGS`` (``stopped_at=(function, n)``: see ``start_stopped_at``);
+    processes a failed check left running are killed at teardown."""
     started: list[subprocess.Popen] = []
 
-    def start(*args: str) -> subprocess.Popen:
-        started.append(start_cli(*args))
+    def start(*args: str, stopped_at: tuple[str, int] | None = None) -> subprocess.Popen:
+        if stopped_at is None:
+            started.append(start_cli(*args))
+        else:
+            started.append(start_stopped_at(*stopped_at, list(args)))
         return started[-1]
 
     yield start
@@ -71,16 +76,20 @@ def finish(process, timeout_s: float = RUN_TIMEOUT_S) -> tuple[int, str]:
     return process.returncode, stderr
 
 
+HOLD = ("atomic_directory", 1)
+"""Where the first nightly run is stopped: build complete, output lock held, not yet published."""
+
+
 def test_second_nightly_on_one_out_is_refused_or_queued(shipped_store, tmp_path: Path, spawn):
     profile, store = write_profile(tmp_path), copy_store(shipped_store, tmp_path / "store")
     out = tmp_path / "reports"
-    first = spawn(*nightly_args(profile, out, store))
-    wait_for_lock_holder(out, first)
-    refused = spawn(*nightly_args(profile, out, store))
-    queued = spawn(*nightly_args(profile, out, store, "--wait", "120"))
-    code, stderr = finish(refused)
+    first = spawn(*nightly_args(profile, out, store), stopped_at=HOLD)
+    code, stderr = finish(spawn(*nightly_args(profile, out, store)))
     assert code == LockedError.exit_code == 5
     assert one_line_error(stderr) and "another run holds the output lock" in stderr, stderr
+    queued = spawn(*nightly_args(profile, out, store, "--wait", "120"))
+    wait_for_lock_waiter(out, queued)
+    first.send_signal(signal.SIGCONT)
     assert finish(first)[0] == 0
     code, stderr = finish(queued)
     assert code == 0, stderr
@@ -97,10 +106,9 @@ def test_second_nightly_on_one_out_is_refused_or_queued(shipped_store, tmp_path:
 def test_queued_nightly_takes_over_from_a_killed_holder(shipped_store, tmp_path: Path, spawn):
     profile, store = write_profile(tmp_path), copy_store(shipped_store, tmp_path / "store")
     out = tmp_path / "reports"
-    first = spawn(*nightly_args(profile, out, store))
-    wait_for_lock_holder(out, first)
+    first = spawn(*nightly_args(profile, out, store), stopped_at=HOLD)
     queued = spawn(*nightly_args(profile, out, store, "--wait", "120"))
-    time.sleep(0.5)
+    wait_for_lock_waiter(out, queued)
     first.kill()
     assert finish(first)[0] == -signal.SIGKILL
     code, stderr = finish(queued)
