@@ -286,24 +286,32 @@ DAY_AHEAD_MARKET = "dam"
 """Market of the day-ahead settlement (hourly DAM prices, joint with the real-time ones)."""
 
 
-def day_ahead_products(campus: Campus, scenarios: ScenarioSet) -> tuple[Product, ...]:
-    """One first-stage day-ahead purchase per interval: the two-settlement energy market.
+DAY_AHEAD_HOUR = np.timedelta64(60, "m")
+"""Day-ahead energy clears by the hour in ERCOT and PJM: one purchase per hour."""
 
-    Buying q MW day-ahead for interval t pays the day-ahead price D_t and leaves the deviation
-    (load - q) to real time at R_t: relative to buying all at real time the cash is
-    q x (D_t - R_t) x h_t, i.e. a product with payoff (R_st - D_st) x h_t per MW, no premium,
-    bounded by the grid limit (a physical purchase: never negative). Real-time curtailment (the
-    ladder) still faces the real-time price, since every MW not drawn is sold back at R_t.
+
+def day_ahead_products(campus: Campus, scenarios: ScenarioSet) -> tuple[Product, ...]:
+    """One first-stage day-ahead purchase per hour: the two-settlement energy market.
+
+    Buying q MW day-ahead for an hour pays the day-ahead price D_t in each of its intervals and
+    leaves the deviation (load - q) to real time at R_t: relative to buying all at real time the
+    cash is q x sum_t (D_t - R_t) x h_t, i.e. a product with payoff sum_t (R_st - D_st) x h_t
+    per MW over the hour's intervals, no premium, bounded by the grid limit (a physical
+    purchase: never negative). Real-time curtailment (the ladder) still faces the real-time
+    price, since every MW not drawn is sold back at R_t.
     """
     real_time = scenarios.prices_at(campus.node, campus.market)
     day_ahead = scenarios.prices_at(campus.node, DAY_AHEAD_MARKET)
     hours = scenarios.interval_hours
+    stamps = np.asarray(scenarios.interval_start_utc, dtype="datetime64[us]")
     step = np.timedelta64(scenarios.interval_minutes, "m")
+    hour_of = stamps.astype("datetime64[h]")
     products = []
-    for t, stamp in enumerate(scenarios.interval_start_utc):
-        start = np.datetime_as_string(np.datetime64(stamp, "s"), unit="s") + "Z"
-        end = np.datetime_as_string(np.datetime64(stamp + step, "s"), unit="s") + "Z"
-        payoff = (real_time[:, t] - day_ahead[:, t]) * hours[t]
+    for hour in np.unique(hour_of):
+        cols = hour_of == hour
+        start = np.datetime_as_string(np.datetime64(stamps[cols][0], "s"), unit="s") + "Z"
+        end = np.datetime_as_string(np.datetime64(stamps[cols][-1] + step, "s"), unit="s") + "Z"
+        payoff = (real_time[:, cols] - day_ahead[:, cols]) @ hours[cols]
         products.append(
             Product(
                 name=f"day_ahead_{start[:13]}",
@@ -312,14 +320,14 @@ def day_ahead_products(campus: Campus, scenarios: ScenarioSet) -> tuple[Product,
                 premium_usd_per_mw=0.0,
                 fair_premium_usd_per_mw=float(scenarios.probabilities @ payoff),
                 sale_premium_usd_per_mw=0.0,
-                notional_hours=float(hours[t]),
+                notional_hours=float(hours[cols].sum()),
                 min_mw=0.0,
                 max_mw=campus.grid_limit_mw,
                 meta={
                     "iso": campus.iso,
                     "node": campus.node,
                     "market": DAY_AHEAD_MARKET,
-                    "shape": "interval",
+                    "shape": "hour",
                     "strike_usd_per_mwh": None,
                     "start": start,
                     "end": end,
@@ -328,6 +336,14 @@ def day_ahead_products(campus: Campus, scenarios: ScenarioSet) -> tuple[Product,
             )
         )
     return tuple(products)
+
+
+def product_intervals(product: Product, interval_start_utc: np.ndarray) -> np.ndarray:
+    """Which intervals [T] a day-ahead purchase covers (from its ``meta`` start and end)."""
+    stamps = np.asarray(interval_start_utc, dtype="datetime64[us]")
+    start = np.datetime64(product.meta["start"].removesuffix("Z"), "us")
+    end = np.datetime64(product.meta["end"].removesuffix("Z"), "us")
+    return (stamps >= start) & (stamps < end)
 
 
 def struck_catalogue(catalogue: Catalogue, problem: HedgeProblem, product_mw) -> Catalogue:

@@ -30,7 +30,12 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from energyhedge.assemble import build_problem, struck_catalogue
+from energyhedge.assemble import (
+    DAY_AHEAD_MARKET,
+    build_problem,
+    product_intervals,
+    struck_catalogue,
+)
 from energyhedge.atomic_dir import atomic_directory
 from energyhedge.campus import Campus, load_campus
 from energyhedge.config import load_toml
@@ -219,16 +224,18 @@ def interval_payoffs_usd_per_mw(
 
     Computed from the catalogue's product formulas on the realised prices at each product's own
     point (products matched by name), i.e. ``payoff_usd_per_mwh x interval hours``; a day-ahead
-    purchase pays its whole payoff in its own interval.
+    purchase pays (real time - day-ahead) x hours in each interval of its hour.
     """
     specs = {spec.name: spec for spec in catalogue.products}
     rows = []
     for product in problem.products:
         if product.kind == "day_ahead":
-            row = np.zeros(realised.interval_start_utc.size)
-            start = np.datetime64(product.meta["start"].removesuffix("Z"), "us")
-            row[realised.interval_start_utc == start] = product.payoff_usd_per_mw[0]
-            rows.append(row)
+            cols = product_intervals(product, realised.interval_start_utc)
+            spread = (
+                realised.prices_usd_per_mwh[0]
+                - realised.prices_at(realised.node, DAY_AHEAD_MARKET)[0]
+            )
+            rows.append(np.where(cols, spread * realised.interval_hours, 0.0))
             continue
         if product.name not in specs:
             raise ConfigError(

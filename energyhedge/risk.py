@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from energyhedge.assemble import product_intervals
 from energyhedge.model.cost import CostBreakdown, cost_breakdown
 from energyhedge.model.measures import (
     Interval,
@@ -145,11 +146,15 @@ SETTLEMENT_CHOICES = ("real_time_only", "day_ahead_only", "optimised_split")
 def settlement_strategies(problem: HedgeProblem, recommended: Decision) -> dict[str, Decision]:
     """The recommended decision with its day-ahead purchases replaced, keyed by
     ``SETTLEMENT_CHOICES``: none (all energy at real time), the whole scheduled load (firm plus
-    every class's schedule, all day-ahead), and the optimised split as recommended."""
+    every class's schedule, its hourly mean MW bought day-ahead), and the optimised split as
+    recommended."""
     day_ahead = np.array([p.kind == "day_ahead" for p in problem.products])
     scheduled = problem.firm_load_mw + np.asarray(recommended.schedule_mw).sum(axis=0)
+    h = problem.interval_hours
     all_day_ahead = np.asarray(recommended.product_mw, dtype=float).copy()
-    all_day_ahead[day_ahead] = scheduled  # day-ahead products are one per interval, in order
+    for k in np.flatnonzero(day_ahead):  # the hour's scheduled energy, bought day-ahead
+        cols = product_intervals(problem.products[k], problem.interval_start_utc)
+        all_day_ahead[k] = float(scheduled[cols] @ h[cols]) / float(h[cols].sum())
     none = np.where(day_ahead, 0.0, recommended.product_mw)
     return {
         "real_time_only": replace(recommended, product_mw=none),

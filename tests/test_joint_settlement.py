@@ -285,3 +285,31 @@ def test_report_states_basis_and_settlement_choice(history, tmp_path):
         "the whole schedule day-ahead",
         "optimised day-ahead purchase (recommended)",
     }
+
+
+def test_day_ahead_is_bought_by_the_hour_on_quarter_hour_intervals():
+    t = 96
+    rng = np.random.default_rng(2)
+    rt, da = rng.uniform(10, 90, (3, t)), np.repeat(rng.uniform(10, 90, (3, 24)), 4, axis=1)
+    quarter = ScenarioSet(
+        iso="ercot",
+        market="rtm",
+        node="LZ_HOUSTON",
+        interval_start_utc=np.datetime64("2023-07-24T05:00", "us")
+        + np.arange(t) * np.timedelta64(15, "m"),
+        interval_minutes=15,
+        prices_usd_per_mwh=rt,
+        probabilities=np.full(3, 1 / 3),
+        kind=np.array(["bootstrap"] * 3),
+        joint={("LZ_HOUSTON", "dam"): da},
+    )
+    products = day_ahead_products(load_campus(CAMPUS), quarter)
+    assert len(products) == 24 and len({p.name for p in products}) == 24
+    np.testing.assert_allclose(
+        products[5].payoff_usd_per_mw, ((rt - da)[:, 20:24] * 0.25).sum(axis=1)
+    )
+    assert products[5].notional_hours == 1.0
+    assert (products[5].meta["start"], products[5].meta["end"]) == (
+        "2023-07-24T10:00:00Z",
+        "2023-07-24T11:00:00Z",
+    )

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from energyhedge.assemble import product_intervals
 from energyhedge.atomic_dir import atomic_directory
 from energyhedge.data.calendar import local_time
 from energyhedge.decide import DecisionRun
@@ -344,9 +345,9 @@ def schedule_frame(problem: HedgeProblem, decision: Decision, iso: str) -> pl.Da
 def day_ahead_mw(problem: HedgeProblem, decision: Decision) -> np.ndarray:
     """MW bought day-ahead in each interval ([T]; zeros without two settlements)."""
     out = np.zeros(problem.n_intervals)
-    day_ahead = [k for k, p in enumerate(problem.products) if p.kind == "day_ahead"]
-    if day_ahead:  # one per interval, in interval order (assemble.day_ahead_products)
-        out[:] = np.asarray(decision.product_mw, dtype=float)[day_ahead]
+    for product, mw in zip(problem.products, np.asarray(decision.product_mw), strict=True):
+        if product.kind == "day_ahead":
+            out[product_intervals(product, problem.interval_start_utc)] = mw
     return out
 
 
