@@ -28,10 +28,11 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from energyhedge.book import Book, held_mw, is_book
 from energyhedge.campus import Campus, CampusProfile, DrProgramme, TrainingTier
 from energyhedge.data.calendar import ISO_TZ, local_fields, shape_mask
 from energyhedge.errors import ConfigError, InfeasibleError
-from energyhedge.forwards import price_product
+from energyhedge.forwards import horizon_days, price_product
 from energyhedge.instruments import Catalogue, ProductSpec, interval_payoff, product_mask
 from energyhedge.model.problem import FlexClass, HedgeProblem, Product
 from energyhedge.scenarios.scenario_set import ScenarioSet
@@ -48,6 +49,7 @@ def build_problem(
     dr_programme: str | None = None,
     day_ahead: bool = False,
     marks=None,
+    book: Book | None = None,
 ) -> HedgeProblem:
     """Assemble the arrays of one hedge-and-schedule decision.
 
@@ -71,6 +73,10 @@ def build_problem(
         The trader's marks (``energyhedge.forwards``): a product without a quote or fixed price
         trades at the bid and ask of the mark covering it (reference price: the mark's mid);
         one no mark covers is left out unless the catalogue sets ``pricing = "model"``.
+    book : energyhedge.book.Book, optional
+        Positions already held: each is appended (after the catalogue and day-ahead products)
+        as a fixed product (``book_products``), and a catalogue product with the same terms as
+        held trades has its bounds shifted by the held MW, so they bound book + new trades.
 
     Returns
     -------
@@ -90,8 +96,12 @@ def build_problem(
     )
     priced = (_product(spec, catalogue, scenarios, gas, marks) for spec in catalogue)
     products = tuple(p for p in priced if p is not None)
+    if book is not None:
+        products = _net_of_book(products, catalogue, book, scenarios)
     if day_ahead:
         products += day_ahead_products(campus, scenarios)
+    if book is not None:
+        products += book_products(book, scenarios, gas)
     programme = _programme(campus, dr_programme)
     if programme is None:
         dr_price, dr_deployed = np.zeros(len(stamps)), np.zeros(prices.shape, dtype=bool)
@@ -282,6 +292,51 @@ def _product(
     )
 
 
+def book_products(book: Book, scenarios: ScenarioSet, gas=None) -> tuple[Product, ...]:
+    """Each trade of ``book`` as a fixed product: bounds min = max = its MW, premium 0 (paid
+    already), payoff at its own traded price; ``meta["book"]`` True, with its trade id and
+    counterparty."""
+    out = []
+    for trade in book:
+        product = _product(trade.spec(), book, scenarios, gas)
+        meta = {
+            **product.meta,
+            "book": True,
+            "trade_id": trade.trade_id,
+            "counterparty": trade.counterparty,
+            "pricing": "book",
+            "start": trade.delivery_start.isoformat(),
+            "end": trade.delivery_end.isoformat(),
+        }
+        out.append(dataclasses.replace(product, meta=meta))
+    return tuple(out)
+
+
+def _net_of_book(
+    products: tuple[Product, ...], catalogue: Catalogue, book: Book, scenarios: ScenarioSet
+) -> tuple[Product, ...]:
+    """Catalogue products with bounds net of the MW the book holds in their exact terms
+    (``book.held_mw``): the catalogue bounds then apply to book + new trades, and an option
+    held may be sold back up to the held MW."""
+    first, last = horizon_days(scenarios.interval_start_utc, scenarios.iso)
+    specs = {spec.name: spec for spec in catalogue}
+    out = []
+    for product in products:
+        spec = specs.get(product.name)
+        held = held_mw(book, spec, first, last) if spec is not None else 0.0
+        out.append(
+            dataclasses.replace(
+                product,
+                min_mw=product.min_mw - held,
+                max_mw=product.max_mw - held,
+                meta={**product.meta, "held_mw": held},
+            )
+            if held
+            else product
+        )
+    return tuple(out)
+
+
 DAY_AHEAD_MARKET = "dam"
 """Market of the day-ahead settlement (hourly DAM prices, joint with the real-time ones)."""
 
@@ -353,11 +408,13 @@ def struck_catalogue(catalogue: Catalogue, problem: HedgeProblem, product_mw) ->
     each product at the price actually paid, not at a price re-derived from the new prices: a
     block gets the fixed price it was bought (ask) or sold (bid) at, or its mid when not held;
     an option its premium per MWh of notional as paid (ask when bought, bid when sold). Loadings
-    are cleared, so the struck problem charges exactly the traded cash.
+    are cleared, so the struck problem charges exactly the traded cash. Book positions stay out
+    of the struck catalogue: ``build_problem(book=...)`` adds them again, fixed at their own
+    traded prices.
     """
     traded = {}
     for product, x in zip(problem.products, np.asarray(product_mw, dtype=float), strict=True):
-        if product.kind == "day_ahead":
+        if product.kind == "day_ahead" or is_book(product):
             continue
         premium = product.bid_usd_per_mw if x < 0 else product.premium_usd_per_mw
         if x == 0.0 and product.kind == "block":

@@ -30,6 +30,7 @@ import numpy as np
 import polars as pl
 
 from energyhedge.assemble import DAY_AHEAD_MARKET, build_problem, struck_catalogue
+from energyhedge.book import Book, BookView, load_book, value_book
 from energyhedge.campus import Campus
 from energyhedge.errors import SolverError
 from energyhedge.forwards import market_consistent, model_vs_market
@@ -129,6 +130,10 @@ class DecisionRun:
     market_sentence: str | None
     gap_sentence: str
     warnings: tuple[str, ...]
+    book: Book | None = None
+    """Positions held before the decision (fixed products of both problems), or None."""
+    positions: BookView | None = None
+    """The book's mark-to-market, delta grid, P&L distribution and collateral estimate."""
 
     @property
     def decision(self):
@@ -182,9 +187,12 @@ def decide_in_sample(
     gas=None,
     day_ahead: bool = False,
     marks=None,
+    book: Book | None = None,
 ):
     """Build the problem on ``scenarios`` and solve it: (problem, solution)."""
-    problem = build_problem(campus, catalogue, scenarios, gas=gas, day_ahead=day_ahead, marks=marks)
+    problem = build_problem(
+        campus, catalogue, scenarios, gas=gas, day_ahead=day_ahead, marks=marks, book=book
+    )
     return problem, solve(problem, options)
 
 
@@ -197,10 +205,12 @@ def out_of_sample_problem(
     *,
     gas=None,
     day_ahead: bool = False,
+    book: Book | None = None,
 ) -> HedgeProblem:
-    """The problem a decision is judged on: ``fresh`` prices, products at their traded prices."""
+    """The problem a decision is judged on: ``fresh`` prices, products at their traded prices
+    (book positions at their own)."""
     struck = struck_catalogue(catalogue, decided_on, product_mw)
-    return build_problem(campus, struck, fresh, gas=gas, day_ahead=day_ahead)
+    return build_problem(campus, struck, fresh, gas=gas, day_ahead=day_ahead, book=book)
 
 
 def decide(
@@ -213,6 +223,7 @@ def decide(
     stage: Stage | None = None,
     warnings: tuple[str, ...] = (),
     as_of: date | None = None,
+    book: Book | None = None,
 ) -> DecisionRun:
     """Make and value one decision for the horizon starting on local day ``start``.
 
@@ -233,11 +244,17 @@ def decide(
     as_of : date, optional
         The run's date: the forward marks in force then price the products (the day before
         ``start`` when omitted).
+    book : energyhedge.book.Book, optional
+        Positions already held (the profile's ``[run] book`` when omitted): fixed in both
+        problems, so the recommended trades are incremental.
     """
     stage = stage or (lambda name: contextlib.nullcontext())
     settings = profile.scenarios
     options = profile.solve_options
     notes = list(warnings)
+    as_of = as_of or start - timedelta(days=1)
+    if book is None and profile.book is not None:
+        book = load_book(profile.book, allow_unusual_values=profile.allow_unusual_values)
     with stage("scenarios"):
         split = split_history(history, campus.iso, seed=settings.out_of_sample_seed)
         args = scenario_arguments(profile, campus, start, joint_points(profile, campus, catalogue))
@@ -247,7 +264,7 @@ def decide(
             fit_history=split.held_out,
             **{**args, "n": settings.out_of_sample_n, "seed": settings.out_of_sample_seed},
         )
-        marks = profile.marks(as_of or start - timedelta(days=1))
+        marks = profile.marks(as_of)
         views, market_sentence = (), None
         if marks is not None:
             views = model_vs_market(
@@ -265,12 +282,24 @@ def decide(
                 fresh, _ = market_consistent(fresh, marks)
     with stage("solve"):
         problem, solution = decide_in_sample(
-            campus, catalogue, scenarios, options, day_ahead=profile.day_ahead, marks=marks
+            campus,
+            catalogue,
+            scenarios,
+            options,
+            day_ahead=profile.day_ahead,
+            marks=marks,
+            book=book,
         )
         notes += list(solution.notes)
     decision = solution.decision
     fresh_problem = out_of_sample_problem(
-        campus, catalogue, problem, decision.product_mw, fresh, day_ahead=profile.day_ahead
+        campus,
+        catalogue,
+        problem,
+        decision.product_mw,
+        fresh,
+        day_ahead=profile.day_ahead,
+        book=book,
     )
     points: tuple[FrontierPoint, ...] = ()
     frontier_error = None
@@ -290,6 +319,7 @@ def decide(
                     point=point,
                     alpha=options.alpha,
                     day_ahead=profile.day_ahead,
+                    book=book,
                 )
                 for point in solved
             )
@@ -333,6 +363,18 @@ def decide(
         ladder_expected_usd=ladder.expected_usd,
         ladder_cvar_usd=ladder.cvar_usd,
     )
+    positions = None
+    if book is not None:
+        with stage("book"):
+            positions = value_book(
+                book,
+                problem,
+                fresh_problem,
+                marks=marks,
+                as_of=as_of,
+                history=history,
+                alpha=options.alpha,
+            )
     return DecisionRun(
         profile=profile,
         campus=campus,
@@ -356,6 +398,8 @@ def decide(
         market_sentence=market_sentence,
         gap_sentence=describe_gap(in_sample, out_of_sample),
         warnings=tuple(notes),
+        book=book,
+        positions=positions,
     )
 
 
@@ -412,12 +456,12 @@ def basis_exposure(
 
 
 def _frontier_point(
-    campus, catalogue, problem, fresh, *, point, alpha: float, day_ahead: bool
+    campus, catalogue, problem, fresh, *, point, alpha: float, day_ahead: bool, book=None
 ) -> FrontierPoint:
     """A frontier optimum valued out of sample with the ladder, at its own traded prices."""
     decision = point.solution.decision
     target = out_of_sample_problem(
-        campus, catalogue, problem, decision.product_mw, fresh, day_ahead=day_ahead
+        campus, catalogue, problem, decision.product_mw, fresh, day_ahead=day_ahead, book=book
     )
     cost = cost_breakdown(target, decision).total_cost_usd
     return FrontierPoint(

@@ -151,6 +151,10 @@ class RunProfile:
     ``"two_settlement"`` (a first-stage day-ahead purchase per interval, deviations in real time,
     see ``assemble.day_ahead_products``)."""
 
+    book: str | None = None
+    """``[run] book``: absolute path of the hedge book CSV (``energyhedge.book``); None: no
+    positions held."""
+
     @property
     def day_ahead(self) -> bool:
         """True when the campus buys its energy in two settlements."""
@@ -230,6 +234,7 @@ class RunProfile:
             else shown_path(self.forward_marks),
             "quotes_usd_per_mwh": dict(self.quotes_usd_per_mwh),
             "settlement": self.settlement,
+            "book": None if self.book is None else shown_path(self.book),
             "solver": {
                 "time_limit_s": o.time_limit_s,
                 "marginals": o.marginals,
@@ -257,6 +262,7 @@ def load_run_profile(path: str | Path) -> RunProfile:
             "allow_stale_data",
             "settlement",
             "forward_marks",
+            "book",
         }
     )
     allow = run.get(ALLOW_KEY, bool, False)
@@ -296,6 +302,7 @@ def load_run_profile(path: str | Path) -> RunProfile:
         ),
         settlement=run.choice("settlement", SETTLEMENTS, "real_time"),
         forward_marks=_forward_marks(run, folder),
+        book=_book(run, folder),
     )
     if profile.scenarios.market_consistent and profile.forward_marks is None:
         raise root.table("scenarios").error(
@@ -310,6 +317,12 @@ def _forward_marks(run: Table, folder: Path) -> str | None:
     if value is None or value == "store":
         return value
     return os.path.normpath(folder / value)
+
+
+def _book(run: Table, folder: Path) -> str | None:
+    """The absolute path of the book file, or None."""
+    value = run.get("book", str, None)
+    return None if value is None else os.path.normpath(folder / value)
 
 
 def _hedge_ratio(table: Table) -> tuple[HedgeRatioLimit, ...]:
