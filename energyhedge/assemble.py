@@ -28,7 +28,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
-from energyhedge.book import Book, held_mw, is_book
+from energyhedge.book import Book, held_trades, is_book
 from energyhedge.campus import Campus, CampusProfile, DrProgramme, TrainingTier
 from energyhedge.data.calendar import ISO_TZ, local_fields, shape_mask
 from energyhedge.errors import ConfigError, InfeasibleError
@@ -316,20 +316,21 @@ def _net_of_book(
     products: tuple[Product, ...], catalogue: Catalogue, book: Book, scenarios: ScenarioSet
 ) -> tuple[Product, ...]:
     """Catalogue products with bounds net of the MW the book holds in their exact terms
-    (``book.held_mw``): the catalogue bounds then apply to book + new trades, and an option
+    (``book.held_trades``): the catalogue bounds then apply to book + new trades, and an option
     held may be sold back up to the held MW."""
     first, last = horizon_days(scenarios.interval_start_utc, scenarios.iso)
     specs = {spec.name: spec for spec in catalogue}
     out = []
     for product in products:
         spec = specs.get(product.name)
-        held = held_mw(book, spec, first, last) if spec is not None else 0.0
+        held = held_trades(book, spec, first, last) if spec is not None else ()
+        mw = float(sum(t.mw for t in held))
         out.append(
             dataclasses.replace(
                 product,
-                min_mw=product.min_mw - held,
-                max_mw=product.max_mw - held,
-                meta={**product.meta, "held_mw": held},
+                min_mw=product.min_mw - mw,
+                max_mw=product.max_mw - mw,
+                meta={**product.meta, "held_mw": mw, "held_trades": [t.trade_id for t in held]},
             )
             if held
             else product

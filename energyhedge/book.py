@@ -135,17 +135,7 @@ class BookTrade:
 
     def terms(self) -> tuple:
         """What a catalogue product must share to unwind this trade (``matching_terms``)."""
-        strike = None if self.kind in ("block", "heat_rate_call") else self.strike_usd_per_mwh
-        return (
-            self.kind,
-            self.iso,
-            self.settlement_point,
-            self.market,
-            self.shape,
-            strike,
-            self.delivery_start,
-            self.delivery_end,
-        )
+        return _terms(self.spec(), self.delivery_start, self.delivery_end)
 
     def record(self) -> dict:
         """JSON-ready terms."""
@@ -340,18 +330,33 @@ def _trade(row: dict[str, str], where: str, allow: bool) -> BookTrade:
 def matching_terms(spec: ProductSpec, horizon_first: date, horizon_last: date) -> tuple:
     """A catalogue product's terms in the form of ``BookTrade.terms`` (a horizon tenor is the
     horizon's local days)."""
-    strike = None if spec.kind in ("block", "heat_rate_call") else spec.strike_usd_per_mwh
-    first = spec.start or horizon_first
-    last = spec.end or horizon_last
-    return (spec.kind, spec.iso, spec.node, spec.market, spec.shape, strike, first, last)
+    return _terms(spec, spec.start or horizon_first, spec.end or horizon_last)
 
 
-def held_mw(book: Book | None, spec: ProductSpec, horizon_first: date, horizon_last: date) -> float:
-    """MW of ``book`` held in the catalogue product ``spec``'s exact terms (0 when none)."""
+def _terms(spec: ProductSpec, first: date, last: date) -> tuple:
+    """Kind, settlement point, shape, payoff terms (not a block's price) and delivery days."""
+    payoff = (
+        ()
+        if spec.kind == "block"
+        else (
+            spec.strike_usd_per_mwh,
+            spec.payout_cap_usd_per_mwh,
+            spec.heat_rate_mmbtu_per_mwh,
+            spec.vom_usd_per_mwh,
+            spec.gas_usd_per_mmbtu,
+        )
+    )
+    return (spec.kind, spec.iso, spec.node, spec.market, spec.shape, *payoff, first, last)
+
+
+def held_trades(
+    book: Book | None, spec: ProductSpec, horizon_first: date, horizon_last: date
+) -> tuple[BookTrade, ...]:
+    """The trades of ``book`` in the catalogue product ``spec``'s exact terms."""
     if book is None:
-        return 0.0
+        return ()
     terms = matching_terms(spec, horizon_first, horizon_last)
-    return float(sum(t.mw for t in book if t.terms() == terms))
+    return tuple(t for t in book if t.terms() == terms)
 
 
 def is_book(product) -> bool:

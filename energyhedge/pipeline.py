@@ -175,6 +175,8 @@ class _Run:
                 catalogue = profile.contracts()
                 self.inputs["campus"] = input_record(campus.path)
                 self.inputs["contracts"] = input_record(catalogue.path)
+                if profile.book is not None:
+                    self.inputs["book"] = input_record(profile.book)
                 start = profile.scenarios.start or self.as_of + timedelta(days=1)
             with self.stage("data", bar):
                 store = open_store(o.store)
@@ -242,7 +244,7 @@ class _Run:
                     self.tmp_dir,
                     recommendation,
                     outputs.schedule_frame(run.problem, run.decision, campus.iso),
-                    outputs.trades_frame(recommendation["trades"]),
+                    outputs.trades_frame(recommendation["trades"], recommendation["positions"]),
                 )
                 (self.tmp_dir / "report.html").write_text(render_report(data), encoding="utf-8")
         inputs_hash = combined_hash({k: v["sha256"] for k, v in self.inputs.items()})

@@ -111,9 +111,7 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
     )
     for warning in warnings:
         print(warning, file=sys.stderr)
-    run = decide(
-        profile, campus, catalogue, history, start, warnings=tuple(warnings), as_of=as_of
-    )
+    run = decide(profile, campus, catalogue, history, start, warnings=tuple(warnings), as_of=as_of)
     findings = assess(history)
     refresh = "not refreshed: energyhedge optimize reads the price store as it is"
     inputs = {
@@ -128,6 +126,8 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
             "sha256": sha256_prices(history),
         },
     }
+    if profile.book is not None:
+        inputs["book"] = input_record(profile.book)
     config = profile.resolved()
     run_key = hashlib.sha256(combined_hash({k: v["sha256"] for k, v in inputs.items()}).encode())
     run_key.update(repr(config).encode())
@@ -149,5 +149,5 @@ def run_optimize(profile: RunProfile, out_dir: Path, *, store_root: Path | None 
         out_dir,
         recommendation,
         outputs.schedule_frame(run.problem, run.decision, campus.iso),
-        outputs.trades_frame(recommendation["trades"]),
+        outputs.trades_frame(recommendation["trades"], recommendation["positions"]),
     )

@@ -85,6 +85,9 @@ def report_data(run: DecisionRun, context: ReportContext) -> ReportData:
     # Day-ahead purchases are the campus's energy bought a day early (schedule.csv), not hedges.
     no_hedge = np.zeros(fresh.interval_start_utc.size, dtype=bool)
     masks.update({p.name: no_hedge for p in run.problem.products if p.kind == "day_ahead"})
+    # Book positions hedge the campus like the trades: the chart shows book + new trades.
+    for trade in run.book or ():
+        masks[trade.product_name] = product_mask(trade.spec(), fresh.interval_start_utc, minutes)
     model = np.flatnonzero(~np.char.startswith(run.fresh.kind.astype(str), "stress:"))
     series = f"{campus.iso}/{campus.market}/{campus.node}"
     first = run.history["interval_start_utc"].min()

@@ -19,15 +19,20 @@ import polars as pl
 
 from energyhedge.assemble import product_intervals
 from energyhedge.atomic_dir import atomic_directory
+from energyhedge.book import BOOK_PREFIX, is_book
+from energyhedge.config import shown_path
 from energyhedge.data.calendar import local_time
 from energyhedge.decide import DecisionRun
 from energyhedge.forwards import is_indicative, price_source
 from energyhedge.model.cost import ladder_steps
 from energyhedge.model.problem import Decision, HedgeProblem
+from energyhedge.report.positions import write_positions
 from energyhedge.risk import StrategyValue, Valuation
 from energyhedge.safe_text import neutralise_frame
 
 SCHEMA_PATH = Path(__file__).with_name("recommendation.schema.json")
+POSITIONS_FILE = "positions.xlsx"
+"""The hedge book workbook a run with a book writes beside the other outputs."""
 TRADE_MW_TOLERANCE = 1e-6
 """Products held below this |MW| are not traded."""
 
@@ -125,6 +130,7 @@ def build_recommendation(
         },
         "recommendation": sentence,
         "trades": trades(problem, solution.decision.product_mw),
+        "positions": positions_block(run),
         "ladder": ladder_summary(problem, solution.decision),
         "risk": {
             "alpha": solution.alpha,
@@ -189,14 +195,16 @@ def trades(problem: HedgeProblem, product_mw: np.ndarray) -> list[dict]:
     gave the price (``price_source`` is then the mark id), ``"quote"`` when the catalogue or
     ``--quote`` gave it, ``"model"`` when it comes from the engine's scenarios: ``indicative``,
     not an executable price. ``settlement_point`` and ``market`` are where the product settles;
-    ``lots`` is the number of lots of ``lot_mw`` (null when the product has no lot size).
+    ``lots`` is the number of lots of ``lot_mw`` (null when the product has no lot size). With a
+    hedge book these are the incremental trades only (book positions are in ``positions_block``).
     """
     start, end = _horizon(problem)
     out = []
     for k, product in enumerate(problem.products):
         mw = float(product_mw[k])
-        if abs(mw) < TRADE_MW_TOLERANCE or product.kind == "day_ahead":
-            continue  # day-ahead purchases are the campus's energy (schedule.csv), not trades
+        if abs(mw) < TRADE_MW_TOLERANCE or product.kind == "day_ahead" or is_book(product):
+            continue  # day-ahead purchases are the campus's energy (schedule.csv), book
+            # positions are held already (``positions_block``): neither is a trade
         meta = product.meta
         buy = mw > 0
         premium_per_mw = product.premium_usd_per_mw if buy else product.bid_usd_per_mw
@@ -241,7 +249,90 @@ def trades(problem: HedgeProblem, product_mw: np.ndarray) -> list[dict]:
     return out
 
 
+NO_TRADE = "no trade: the book is already optimal"
+"""What a run with a hedge book says when it adds nothing to the book."""
+
+
+def positions_block(run: DecisionRun) -> dict | None:
+    """The hedge book of a run (None without one): existing positions with their marks,
+    resulting positions (book + incremental trades; the incremental trades are ``trades``), the
+    book's MTM and settled P&L, delta grid, horizon P&L distribution and collateral estimate.
+    """
+    view = run.positions
+    if view is None:
+        return None
+    incremental = trades(run.problem, run.decision.product_mw)
+    return {
+        "book": shown_path(run.book.path),
+        "as_of": view.as_of.isoformat(),
+        "no_trade": not incremental,
+        "summary": NO_TRADE
+        if not incremental
+        else f"{len(incremental)} incremental trade(s) on top of {len(view.marks)} position(s)",
+        "existing": [m.record() for m in view.marks],
+        "resulting": resulting_positions(run),
+        "mtm": {
+            "mid_usd": view.mtm_mid_usd,
+            "exit_usd": view.mtm_exit_usd,
+            "settled_pnl_usd": view.settled_pnl_usd,
+            "marked_to_model": [m.trade.trade_id for m in view.marks if m.basis == "model"],
+            "meaning": "mw x (mark - traded price) x remaining delivery hours after as_of, at "
+            "the mark's mid and at the exit side (long: bid, short: ask); marked to model: the "
+            "scenarios' expected payoff over the hours inside the horizon only",
+        },
+        "delta_grid": [c.record() for c in view.delta],
+        "pnl": view.pnl_summary(),
+        "collateral": [c.record() for c in view.collateral],
+    }
+
+
+def resulting_positions(run: DecisionRun) -> list[dict]:
+    """Book + incremental trades per instrument: each catalogue product traded or held (its
+    matching book trades), then each book trade no catalogue product matches (MW)."""
+    rows, matched = [], set()
+    horizon = _horizon(run.problem)
+    for product, x in zip(run.problem.products, run.decision.product_mw, strict=True):
+        held = product.meta.get("held_trades", [])
+        if is_book(product) or product.kind == "day_ahead":
+            continue
+        if not held and abs(float(x)) < TRADE_MW_TOLERANCE:
+            continue
+        matched.update(held)
+        existing = float(product.meta.get("held_mw", 0.0))
+        rows.append(_resulting(product, existing, float(x), held, horizon))
+    for product in run.problem.products:
+        trade_id = product.meta.get("trade_id")
+        if is_book(product) and trade_id not in matched:
+            rows.append(_resulting(product, product.min_mw, 0.0, [trade_id], horizon))
+    return rows
+
+
+def _resulting(
+    product, existing: float, incremental: float, trade_ids: list, horizon: tuple[str, str]
+) -> dict:
+    """One resulting position (MW) of ``product``; a horizon tenor as the horizon's UTC bounds."""
+    meta, kind = product.meta, product.kind
+    strike = meta.get("strike_usd_per_mwh")
+    start, end = meta.get("start", "horizon"), meta.get("end", "horizon")
+    return {
+        "product": product.name,
+        "kind": kind,
+        "iso": meta.get("iso"),
+        "settlement_point": meta.get("node"),
+        "market": meta.get("market"),
+        "shape": meta.get("shape"),
+        "start": horizon[0] if start == "horizon" else start,
+        "end": horizon[1] if end == "horizon" else end,
+        "strike_usd_per_mwh": None if kind == "block" or strike is None else float(strike),
+        "existing_mw": existing + 0.0,
+        "incremental_mw": incremental + 0.0,
+        "mw": existing + incremental + 0.0,
+        "trade_ids": list(trade_ids),
+    }
+
+
 TRADE_SCHEMA = {
+    "position": pl.Utf8,
     "product": pl.Utf8,
     "kind": pl.Utf8,
     "iso": pl.Utf8,
@@ -268,9 +359,53 @@ TRADE_SCHEMA = {
 """Columns of trades.csv (the trade records of ``trades``)."""
 
 
-def trades_frame(trade_list: list[dict]) -> pl.DataFrame:
-    """trades.csv as a table (one row per trade)."""
-    return pl.DataFrame(trade_list, schema=TRADE_SCHEMA)
+def trades_frame(trade_list: list[dict], positions: dict | None = None) -> pl.DataFrame:
+    """trades.csv as a table: one row per incremental trade (``position`` "incremental"); with
+    a hedge book (``positions_block``) also one "existing" row per book trade (its traded
+    price, ``mid_usd_per_mwh`` the mark's mid) and one "resulting" row per instrument (side
+    long or short)."""
+    rows = [{"position": "incremental", **t} for t in trade_list]
+    if positions is not None:
+        rows += [_existing_row(m) for m in positions["existing"]]
+        rows += [_resulting_row(r) for r in positions["resulting"]]
+    return pl.DataFrame(rows, schema=TRADE_SCHEMA)
+
+
+def _existing_row(mark: dict) -> dict:
+    return {
+        "position": "existing",
+        "product": BOOK_PREFIX + mark["trade_id"],
+        "kind": mark["kind"],
+        "iso": mark["iso"],
+        "node": mark["settlement_point"],
+        "settlement_point": mark["settlement_point"],
+        "market": mark["market"],
+        "shape": mark["shape"],
+        "start": mark["delivery_start"],
+        "end": mark["delivery_end"],
+        "side": "buy" if mark["mw"] > 0 else "sell",
+        "mw": mark["mw"],
+        "notional_mwh": abs(mark["mw"]) * mark["remaining_hours"],
+        "price_usd_per_mwh": mark["traded_usd_per_mwh"],
+        "mid_usd_per_mwh": mark["mark_mid_usd_per_mwh"],
+        "pricing": "book",
+        "price_source": mark["mark_id"] or mark["basis"],
+        "indicative": mark["basis"] == "model",
+        "strike_usd_per_mwh": mark["strike_usd_per_mwh"],
+    }
+
+
+def _resulting_row(row: dict) -> dict:
+    return {
+        "position": "resulting",
+        **{k: row[k] for k in ("product", "kind", "iso", "settlement_point", "market", "shape")},
+        "node": row["settlement_point"],
+        "start": row["start"],
+        "end": row["end"],
+        "side": "long" if row["mw"] >= 0 else "short",
+        "mw": row["mw"],
+        "strike_usd_per_mwh": row["strike_usd_per_mwh"],
+    }
 
 
 def ladder_summary(problem: HedgeProblem, decision: Decision) -> dict:
@@ -416,7 +551,8 @@ def _interval(band) -> list[float] | None:
 def write_files(
     folder: Path, recommendation: dict, schedule: pl.DataFrame, trades_table: pl.DataFrame
 ) -> None:
-    """Write the three files into an existing folder (a run's temporary directory).
+    """Write the three files into an existing folder (a run's temporary directory), and
+    positions.xlsx (``report.positions``) when the run has a hedge book.
 
     Text cells that a spreadsheet would run as a formula are neutralised (``safe_text``).
     """
@@ -426,6 +562,8 @@ def write_files(
     (folder / "recommendation.json").write_text(text, encoding="utf-8")
     neutralise_frame(schedule).write_csv(folder / "schedule.csv")
     neutralise_frame(trades_table).write_csv(folder / "trades.csv")
+    if recommendation.get("positions") is not None:
+        write_positions(folder / POSITIONS_FILE, _json_ready(recommendation))
 
 
 def write_outputs(
