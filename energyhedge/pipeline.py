@@ -118,7 +118,10 @@ def remove_stale_builds(out: Path) -> list[str]:
     )
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
-    return [str(p) for p in stale]
+    links = sorted(p for p in out.glob(f".{LATEST}.*.tmp") if p.is_symlink())
+    for link in links:  # left by a run killed while repointing latest
+        link.unlink(missing_ok=True)
+    return [str(p) for p in (*stale, *links)]
 
 
 STEPS = ("profile", "data", "scenarios", "solve", "frontier", "value", "outputs")
