@@ -170,6 +170,10 @@ class Book:
     def __len__(self) -> int:
         return len(self.trades)
 
+    def on(self, as_of: date) -> Book:
+        """The book as held on ``as_of``: trades dated on or before it."""
+        return Book(self.path, tuple(t for t in self.trades if t.trade_date <= as_of))
+
 
 def load_book(path: str | Path, *, allow_unusual_values: bool = False) -> Book:
     """Read and validate a book CSV; DataError ``file:line: column c: reason`` on bad input."""
@@ -736,4 +740,32 @@ def value_book(
         probabilities=np.asarray(fresh_problem.probabilities, dtype=float),
         alpha=alpha,
         collateral=collateral_at_risk(book, marked, history),
+    )
+
+
+@dataclass(frozen=True)
+class MtmChange:
+    """The book's mid MTM against the previous run's, split ($): ``price_moves_usd`` on trades
+    held in both runs and still delivering, ``new_trades_usd`` the MTM of trades new to the
+    book, ``expiries_usd`` minus the previous MTM of trades that expired or left the book."""
+
+    price_moves_usd: float
+    new_trades_usd: float
+    expiries_usd: float
+
+    @property
+    def total_usd(self) -> float:
+        return self.price_moves_usd + self.new_trades_usd + self.expiries_usd
+
+
+def mtm_change(before: dict[str, float], after: dict[str, float], expired: set[str]) -> MtmChange:
+    """Split the change of per-trade mid MTM ``before`` -> ``after`` ({trade id: $}); trades in
+    ``expired`` have no delivery left (their MTM is 0 now). The parts sum to
+    ``sum(after) - sum(before)``."""
+    live = (before.keys() & after.keys()) - expired
+    gone = before.keys() - live
+    return MtmChange(
+        price_moves_usd=float(sum(after[k] - before[k] for k in live)),
+        new_trades_usd=float(sum(after[k] for k in after.keys() - before.keys())),
+        expiries_usd=float(sum(after.get(k, 0.0) - before[k] for k in gone)),
     )

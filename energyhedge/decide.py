@@ -245,8 +245,9 @@ def decide(
         The run's date: the forward marks in force then price the products (the day before
         ``start`` when omitted).
     book : energyhedge.book.Book, optional
-        Positions already held (the profile's ``[run] book`` when omitted): fixed in both
-        problems, so the recommended trades are incremental.
+        Positions already held (the profile's ``[run] book`` when omitted; trades dated after
+        ``as_of`` are left out): fixed in both problems, so the recommended trades are
+        incremental.
     """
     stage = stage or (lambda name: contextlib.nullcontext())
     settings = profile.scenarios
@@ -255,6 +256,8 @@ def decide(
     as_of = as_of or start - timedelta(days=1)
     if book is None and profile.book is not None:
         book = load_book(profile.book, allow_unusual_values=profile.allow_unusual_values)
+    if book is not None:
+        book = book.on(as_of)
     with stage("scenarios"):
         split = split_history(history, campus.iso, seed=settings.out_of_sample_seed)
         args = scenario_arguments(profile, campus, start, joint_points(profile, campus, catalogue))

@@ -41,7 +41,7 @@ from energyhedge.log import RunLog
 from energyhedge.progress import Progress
 from energyhedge.report import outputs
 from energyhedge.report.assemble import ReportContext
-from energyhedge.report.content import key_metrics
+from energyhedge.report.content import key_metrics, with_mtm_change
 from energyhedge.report.html import render_report
 from energyhedge.report.record import report_and_recommendation, run_alerts
 from energyhedge.report.registry import Registry, changes_since
@@ -243,6 +243,7 @@ class _Run:
                 data, recommendation = report_and_recommendation(run, context, as_of=self.as_of)
                 previous = self.registry.previous_success(data.profile, before_run_id=self.run_id)
                 data = replace(data, changes=changes_since(previous, key_metrics(data)))
+                data = with_mtm_change(data, previous.metrics if previous else None)
                 outputs.write_files(
                     self.tmp_dir,
                     recommendation,

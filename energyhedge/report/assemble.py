@@ -19,7 +19,7 @@ import numpy as np
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.instruments import Catalogue, payoff_usd_per_mwh, product_mask
 from energyhedge.model.problem import HedgeProblem
-from energyhedge.report import content
+from energyhedge.report import content, outputs
 from energyhedge.report.html import LadderGap, PayoffCurve, Provenance, ReportData, RiskTable
 from energyhedge.report.plots import payoff_grid
 from energyhedge.risk import CONFIDENCE_LEVEL
@@ -112,6 +112,9 @@ def report_data(run: DecisionRun, context: ReportContext) -> ReportData:
         horizon=horizon_label(problem.interval_start_utc, minutes, tz),
         alpha=oos.alpha,
         trades=content.trades(problem, decision.product_mw, quoted),
+        positions=content.positions(
+            run.positions, len(outputs.trades(problem, decision.product_mw))
+        ),
         risk=RiskTable(
             alpha=oos.alpha,
             out_of_sample=content.strategy_rows(oos),
@@ -187,17 +190,17 @@ def payoff_curves(
     """Payoff per MWh of 1 MW of each product against the price, in one of its own intervals.
 
     Blocks use the reference price the problem priced them at; the premium line spreads the
-    product's ask over its shape hours in the horizon. Products with no interval in the horizon
-    are left out.
+    product's ask over its shape hours in the horizon. Products with no interval in the horizon,
+    and those the problem left out (no forward mark covers them), are left out.
     """
     stamps = problem.interval_start_utc
     priced = {p.name: p for p in problem.products}
     grid = payoff_grid([p.meta.get("strike_usd_per_mwh") for p in problem.products])
     curves = []
     for spec in catalogue:
-        product = priced[spec.name]
+        product = priced.get(spec.name)
         mask = product_mask(spec, stamps, interval_minutes)
-        if not mask.any():
+        if product is None or not mask.any():
             continue
         traded = spec
         if spec.kind == "block":

@@ -7,9 +7,12 @@ them to fill ``ReportData``; the registry stores ``key_metrics``.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from energyhedge.alerts import Alert, first_shed, rung_sheds, window_labels
+from energyhedge.book import MARGIN_PERIOD_DAYS, mtm_change
 from energyhedge.model.cost import ladder_steps, real_time_power_mw
 from energyhedge.model.measures import QUANTILE_TOLERANCE, weighted_quantile
 from energyhedge.model.problem import Decision, HedgeProblem
@@ -17,13 +20,17 @@ from energyhedge.report import outputs
 from energyhedge.report.html import (
     BREAKDOWN_LINES,
     MW_SHOWN,
+    NO_TRADE,
     AlertRow,
     CostDistribution,
     Frontier,
+    GridCell,
     HedgeLoad,
     Ladder,
     LadderRung,
     LimitRow,
+    PositionRow,
+    Positions,
     ReportData,
     Schedule,
     SettlementRow,
@@ -279,11 +286,90 @@ def schedule(
     )
 
 
+def positions(view, incremental: int) -> Positions | None:
+    """The report's position section of a ``book.BookView`` (None without a book);
+    ``incremental`` is the number of incremental trades."""
+    if view is None:
+        return None
+    rows = tuple(
+        PositionRow(
+            trade_id=m.trade.trade_id,
+            counterparty=m.trade.counterparty,
+            kind=m.trade.kind,
+            shape=m.trade.shape,
+            tenor=f"{m.trade.delivery_start} → {m.trade.delivery_end}",
+            mw=m.trade.mw,
+            traded_usd_per_mwh=m.traded_usd_per_mwh,
+            mark_mid_usd_per_mwh=m.mark_mid_usd_per_mwh,
+            mtm_mid_usd=m.mtm_mid_usd,
+            mtm_exit_usd=m.mtm_exit_usd,
+            basis=m.basis,
+            settled_pnl_usd=m.settled_pnl_usd,
+        )
+        for m in view.marks
+    )
+    grid = {
+        (c.month, f"{c.shape} @ {c.settlement_point}"): GridCell(c.mw, c.mtm_mid_usd)
+        for c in view.delta
+    }
+    pnl = view.pnl_summary()
+    summary = (
+        NO_TRADE
+        if not incremental
+        else f"{incremental} incremental trade(s) on top of {len(rows)} position(s) held"
+    )
+    return Positions(
+        summary=summary,
+        rows=rows,
+        months=tuple(sorted({month for month, _ in grid})),
+        columns=tuple(sorted({column for _, column in grid})),
+        grid=grid,
+        mtm_mid_usd=view.mtm_mid_usd,
+        mtm_exit_usd=view.mtm_exit_usd,
+        settled_pnl_usd=view.settled_pnl_usd,
+        pnl_expected_usd=pnl["expected_usd"],
+        pnl_p5_usd=pnl["p5_usd"],
+        pnl_p95_usd=pnl["p95_usd"],
+        pnl_loss_cvar_usd=pnl["loss_cvar_usd"],
+        collateral=tuple((c.counterparty, c.cvar_usd, c.observations) for c in view.collateral),
+        margin_period_days=MARGIN_PERIOD_DAYS,
+    )
+
+
+def with_mtm_change(data: ReportData, previous_metrics: dict | None) -> ReportData:
+    """``data`` with its position section's MTM change since the run whose key metrics are
+    ``previous_metrics`` (unchanged without a book or a previous book)."""
+    before = (previous_metrics or {}).get("book")
+    if data.positions is None or before is None:
+        return data
+    after = {r.trade_id: r.mtm_mid_usd for r in data.positions.rows}
+    expired = {r.trade_id for r in data.positions.rows if r.basis == "expired"}
+    change = mtm_change(before["mtm_mid_usd"], after, expired)
+    return replace(data, positions=replace(data.positions, change=change))
+
+
 def key_metrics(data: ReportData) -> dict:
     """What the registry keeps for the next run's "changes since" section (see ``registry``):
-    trades (MW as shown), the out-of-sample figures of "both", and scheduled MWh per class."""
+    trades (MW as shown), the out-of-sample figures of "both", and scheduled MWh per class;
+    with a hedge book also its MTM and settled P&L (risk rows) and each trade's mid MTM
+    (``book``, for the split of the MTM change)."""
     both = data.risk.row("recommended")
     pct = f"{data.alpha:.0%}"
+    metrics = _key_metrics(data, both, pct)
+    if data.positions is not None:
+        book = data.positions
+        metrics["risk"].update(
+            {
+                "Book MTM (mid)": ["$", book.mtm_mid_usd],
+                "Book MTM (exit side)": ["$", book.mtm_exit_usd],
+                "Book settled P&L": ["$", book.settled_pnl_usd],
+            }
+        )
+        metrics["book"] = {"mtm_mid_usd": {r.trade_id: r.mtm_mid_usd for r in book.rows}}
+    return metrics
+
+
+def _key_metrics(data: ReportData, both, pct: str) -> dict:
     return {
         "trades": {t.product: t.mw_shown for t in data.trades},
         "risk": {

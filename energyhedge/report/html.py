@@ -430,6 +430,61 @@ class SettlementRow:
     usd_per_gpu_hour: float
 
 
+NO_TRADE = "no trade: the book is already optimal"
+"""What a run with a hedge book says when it adds nothing to the book."""
+
+
+@dataclass(frozen=True)
+class PositionRow:
+    """One trade of the hedge book marked to market ($, $/MWh; ``basis`` mark/model/expired)."""
+
+    trade_id: str
+    counterparty: str
+    kind: str
+    shape: str
+    tenor: str
+    mw: float
+    traded_usd_per_mwh: float
+    mark_mid_usd_per_mwh: float | None
+    mtm_mid_usd: float
+    mtm_exit_usd: float
+    basis: str
+    settled_pnl_usd: float | None
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """Mean MW and allocated mid MTM ($) of the book in one month x shape (and point)."""
+
+    mw: float
+    mtm_usd: float
+
+
+@dataclass(frozen=True)
+class Positions:
+    """The report's position section: the book, its month x shape grid, MTM, P&L and
+    collateral; ``change`` splits the MTM move since the last run (None on a first run)."""
+
+    summary: str
+    rows: tuple[PositionRow, ...]
+    months: tuple[str, ...]
+    columns: tuple[str, ...]
+    grid: dict
+    """{(month, column): GridCell}; a column is ``shape @ settlement point``."""
+    mtm_mid_usd: float
+    mtm_exit_usd: float
+    settled_pnl_usd: float
+    pnl_expected_usd: float
+    pnl_p5_usd: float
+    pnl_p95_usd: float
+    pnl_loss_cvar_usd: float
+    collateral: tuple[tuple[str, float | None, int], ...]
+    """(counterparty, CVaR $ or None, observations): an estimate."""
+    margin_period_days: int
+    change: object | None = None
+    """``book.MtmChange`` against the previous run, or None."""
+
+
 @dataclass(frozen=True)
 class ReportData:
     """Everything the report shows; ``energyhedge.report.assemble`` fills it, tests by hand."""
@@ -457,6 +512,7 @@ class ReportData:
     warnings: tuple[str, ...] = ()
     alerts: tuple[AlertRow, ...] = ()
     trading: Trading | None = None
+    positions: Positions | None = None
 
 
 def trade_phrase(t: Trade) -> str:
@@ -474,6 +530,8 @@ def recommendation_sentence(data: ReportData) -> str:
     if traded:
         parts = [trade_phrase(t) for t in traded]
         action = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    elif data.positions is not None:
+        action = NO_TRADE
     else:
         action = "buy no hedge"
     effect = ""

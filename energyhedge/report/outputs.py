@@ -26,6 +26,7 @@ from energyhedge.decide import DecisionRun
 from energyhedge.forwards import is_indicative, price_source
 from energyhedge.model.cost import ladder_steps
 from energyhedge.model.problem import Decision, HedgeProblem
+from energyhedge.report.html import NO_TRADE
 from energyhedge.report.positions import write_positions
 from energyhedge.risk import StrategyValue, Valuation
 from energyhedge.safe_text import neutralise_frame
@@ -247,10 +248,6 @@ def trades(problem: HedgeProblem, product_mw: np.ndarray) -> list[dict]:
             }
         )
     return out
-
-
-NO_TRADE = "no trade: the book is already optimal"
-"""What a run with a hedge book says when it adds nothing to the book."""
 
 
 def positions_block(run: DecisionRun) -> dict | None:

@@ -20,24 +20,9 @@ from pathlib import Path
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from energyhedge.book import COLUMNS as BOOK_COLUMNS
 from energyhedge.safe_text import neutralise_formula
 
-BOOK_COLUMNS = (
-    "trade_id",
-    "trade_date",
-    "counterparty",
-    "kind",
-    "iso",
-    "settlement_point",
-    "market",
-    "shape",
-    "delivery_start",
-    "delivery_end",
-    "mw",
-    "price_usd_per_mwh",
-    "strike_usd_per_mwh",
-    "premium_usd_per_mwh",
-)
 TRADE_COLUMNS = (
     "product",
     "kind",
