@@ -265,3 +265,22 @@ def test_book_header_errors_name_the_line(tmp_path):
     path.write_text("# comment\n" + HEADER.replace(",mw,", ",megawatts,"), encoding="utf-8")
     with pytest.raises(DataError, match=r"book.csv:2: missing column\(s\) mw"):
         load_book(path)
+
+
+def test_hedge_ratio_limits_apply_to_book_plus_new_trades(inputs, optimum):
+    """The demo's 5x16 limit is at most 100 % of expected load: a book of 150 MW of 5x16 for
+    the horizon day must be cut back by sales to the limit."""
+    profile, campus, catalogue, history, start = inputs
+    book = _book_of(optimum, catalogue, start, {"block_5x16": 150.0})
+    run = decide(profile, campus, catalogue, history, start, book=book)
+    (limit,) = [r for r in run.solution.hedge_ratio if r.shape == "5x16"]
+    assert limit.net_mw <= limit.upper * limit.load_mw + 1e-6
+    sold = _incremental(run).get("block_5x16", 0.0) + _incremental(run).get("block_7x24", 0.0)
+    assert sold < 0.0  # sales bring book + new trades within the limit
+    # the book's own net 5x16 MW (5x16 and 7x24 blocks cover every 5x16 hour) breaks the limit
+    held = sum(
+        p.min_mw
+        for p in run.problem.products
+        if p.meta.get("book") and p.kind == "block" and p.meta["shape"] in ("5x16", "7x24")
+    )
+    assert held > limit.upper * limit.load_mw

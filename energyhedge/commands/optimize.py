@@ -67,7 +67,8 @@ def _main(args: argparse.Namespace) -> int:
     )
     out = run_optimize(profile, args.out, store_root=args.store)
     print(summary(json.loads((out / "recommendation.json").read_text(encoding="utf-8"))))
-    print(f"wrote {out}/recommendation.json, schedule.csv, trades.csv")
+    book = ", " + outputs.POSITIONS_FILE if (out / outputs.POSITIONS_FILE).is_file() else ""
+    print(f"wrote {out}/recommendation.json, schedule.csv, trades.csv{book}")
     return 0
 
 
