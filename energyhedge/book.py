@@ -300,6 +300,10 @@ def _trade(row: dict[str, str], where: str, allow: bool) -> BookTrade:
     if cap is not None and (kind != "scarcity" or cap <= strike):
         raise bad("payout_cap_usd_per_mwh", "only a scarcity option has a cap above its strike")
     heat_rate = number("heat_rate_mmbtu_per_mwh")
+    if kind != "heat_rate_call":
+        for column in OPTIONAL_COLUMNS[1:]:
+            if row.get(column):
+                raise bad(column, f"does not apply to a {kind}; leave the cell empty")
     if kind == "heat_rate_call":
         if heat_rate is None or row.get("gas_usd_per_mmbtu", "") == "":
             raise bad(

@@ -141,11 +141,15 @@ class DecisionRun:
 
 
 def joint_points(
-    profile: RunProfile, campus: Campus, catalogue: Catalogue
+    profile: RunProfile, campus: Campus, catalogue: Catalogue, book: Book | None = None
 ) -> tuple[tuple[str, str], ...]:
     """Settlement points (node, market) the scenarios must carry besides the campus's own:
-    every product's point, and the day-ahead market at the campus node for two settlements."""
+    every product's point, every point of the hedge book (``book``, else the profile's), and
+    the day-ahead market at the campus node for two settlements."""
     points = {(p.node, p.market) for p in catalogue.products}
+    if book is None and profile.book is not None:
+        book = load_book(profile.book, allow_unusual_values=profile.allow_unusual_values)
+    points |= {(t.settlement_point, t.market) for t in book or ()}
     if profile.day_ahead:
         points.add((campus.node, DAY_AHEAD_MARKET))
     points.discard((campus.node, campus.market))
@@ -260,7 +264,8 @@ def decide(
         book = book.on(as_of)
     with stage("scenarios"):
         split = split_history(history, campus.iso, seed=settings.out_of_sample_seed)
-        args = scenario_arguments(profile, campus, start, joint_points(profile, campus, catalogue))
+        joint = joint_points(profile, campus, catalogue, book)
+        args = scenario_arguments(profile, campus, start, joint)
         scenarios = generate(history, fit_history=split.fit, **args)
         fresh = generate(
             history,
