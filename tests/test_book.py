@@ -284,3 +284,14 @@ def test_hedge_ratio_limits_apply_to_book_plus_new_trades(inputs, optimum):
         if p.meta.get("book") and p.kind == "block" and p.meta["shape"] in ("5x16", "7x24")
     )
     assert held > limit.upper * limit.load_mw
+
+
+def test_heat_rate_terms_on_a_call_are_refused():
+    text = (
+        HEADER.rstrip("\n")
+        + ",heat_rate_mmbtu_per_mwh\n"
+        + "C-1,2023-07-22,Broker B,call,ercot,LZ_HOUSTON,rtm,5x16,2023-08-17,2023-08-18,4,,250,30,"
+        + "10\n"
+    )
+    with pytest.raises(DataError, match=r"<book>:2: column heat_rate_mmbtu_per_mwh: does not"):
+        parse_book(text)
