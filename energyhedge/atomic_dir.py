@@ -4,7 +4,10 @@ The rule for every ``--out`` (one home, shared by optimize and the back-test):
 
 - a path that does not exist is created atomically (a temporary sibling renamed into place);
 - an empty folder, or a folder the engine wrote before (it holds :data:`MARKER_NAME`), gets the
-  engine's files replaced and everything else in it (notes, sub-folders) kept;
+  engine's files replaced and everything else in it (notes, sub-folders) kept: a folder holding
+  only engine files is exchanged whole with the new one (old set or new set, never a mix); one
+  with a user's files gets each engine file replaced in turn, and a run killed in between is
+  completed by the next call;
 - a non-empty folder without the marker, a file where a folder is expected, the working
   directory or any folder above it, the price store or any folder above it, and any folder above
   ``reports/latest`` are refused with a ``ConfigError`` (exit 2) saying what to do instead.
@@ -14,6 +17,8 @@ Nothing the engine did not create is ever deleted or moved.
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import secrets
@@ -113,13 +118,67 @@ def atomic_directory(
             if out.is_dir():
                 check_out_dir(out, protected=protected)  # still ours: nobody filled it meanwhile
                 _write_marker(tmp, command, set(written) | _marked_files(out))
-                _move_entries(tmp, out)
+                if _only_ours(out):
+                    _swap(tmp, out)
+                else:
+                    _move_entries(tmp, out)
             else:
                 _write_marker(tmp, command, set(written))
                 os.rename(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def _only_ours(folder: Path) -> bool:
+    """True when every entry of ``folder`` is a file the engine wrote (or the marker)."""
+    ours = _marked_files(folder) | {MARKER_NAME}
+    return all(entry.name in ours for entry in folder.iterdir())
+
+
+def _swap(tmp: Path, out: Path) -> None:
+    """Replace ``out`` (engine files only) by the complete ``tmp``: readers see the old set of
+    files or the new one, never a mix. Engine files of the old run that this run did not write
+    again are copied over first.
+
+    The new folder is first renamed to a "replaced" name that ``_finish_interrupted`` sweeps
+    (so a process killed before the exchange leaves the previous output), then exchanged with
+    ``out`` in one step (Linux ``renameat2`` with ``RENAME_EXCHANGE``); the old folder, now
+    under that name, is removed. Where the exchange is not available, two renames stand for it
+    and ``out`` is absent for an instant.
+    """
+    for entry in out.iterdir():  # copied, not moved: ``out`` stays whole until the exchange
+        if entry.name != MARKER_NAME and not (tmp / entry.name).exists():
+            if entry.is_dir():
+                shutil.copytree(entry, tmp / entry.name)
+            else:
+                shutil.copy2(entry, tmp / entry.name)
+    staged = out.with_name(f".{out.name}{_TRASH}{os.getpid()}.{secrets.token_hex(4)}")
+    os.rename(tmp, staged)
+    if not _exchange(staged, out):
+        old = out.with_name(f"{staged.name}.old")
+        os.rename(out, old)
+        os.rename(staged, out)
+        staged = old
+    shutil.rmtree(staged, ignore_errors=True)
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths atomically (``renameat2(..., RENAME_EXCHANGE)``); False if unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    if ctypes.get_errno() in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(ctypes.get_errno(), os.strerror(ctypes.get_errno()), str(b))
 
 
 def _is_foreign(folder: Path) -> bool:
@@ -158,7 +217,12 @@ def _move_entries(tmp: Path, out: Path) -> None:
 
 
 def _finish_interrupted(out: Path) -> None:
-    """Complete (marker present) or remove (no marker) temporary siblings of dead processes."""
+    """Complete (marker present) or remove (no marker) temporary siblings of dead processes, and
+    remove the replaced engine folders a swap (``_swap``) left behind."""
+    for trash in out.parent.glob(f".{out.name}{_TRASH}*"):
+        pid = trash.name.removeprefix(f".{out.name}{_TRASH}").split(".")[0]
+        if pid.isdigit() and trash.is_dir() and process_gone(int(pid)):
+            shutil.rmtree(trash, ignore_errors=True)
     prefix = f".{out.name}.tmp."
     for tmp in [p for p in out.parent.iterdir() if p.name.startswith(prefix)]:
         pid = tmp.name.removeprefix(prefix).split(".")[0]

@@ -381,14 +381,15 @@ def next_run_problems(command: Command, out: Path) -> list[str]:
 
 PUBLISH_STEPS = {
     "nightly": (("atomic_directory", 1), ("point_latest", 1), ("point_latest", 2)),
-    "optimize": (("atomic_directory", 1), *(("_move_entries", n) for n in range(1, 5))),
-    "backtest": (("atomic_directory", 1), *(("_move_entries", n) for n in range(1, 4))),
+    "optimize": (("atomic_directory", 1), ("_swap", 1)),
+    "backtest": (("atomic_directory", 1), ("_swap", 1)),
 }
 """Every rename of publishing, as (function, n-th rename in it) for ``tests/signal_at_call.py``.
 
 ``atomic_directory`` renames a new folder into place (optimize and backtest: ``--out`` absent;
-nightly: the run folder); ``_move_entries`` moves each file, then the marker, into an existing
-``--out``; ``point_latest`` makes the new link, then renames it over ``latest``."""
+nightly: the run folder); ``_swap`` stages the new folder under a swept name, then exchanges it
+with an existing ``--out`` in one step; ``point_latest`` makes the new link, then renames it over
+``latest``."""
 
 
 def signal_argv(signal_name: str, function: str, n: int, args: list[str]) -> list[str]:

@@ -184,9 +184,11 @@ def test_nightly_refuses_the_working_directory_and_a_file(tmp_path, monkeypatch,
 
 
 def test_sigkill_between_the_moves_is_rolled_forward(tmp_path):
-    """A process killed after moving one of two files: the next publish completes the swap."""
+    """A folder with the user's own file is published into file by file: a process killed after
+    moving one of two files is completed by the next publish, and the user's file stays."""
     out = tmp_path / "run"
     _publish(out, {"a.csv": "old", "b.csv": "old"})
+    (out / "notes.txt").write_text("mine")
     code = f"""
 import os, signal
 from pathlib import Path
@@ -205,6 +207,32 @@ with atomic_dir.atomic_directory({str(out)!r}) as tmp:
     assert [(out / n).read_text() for n in ("a.csv", "b.csv")] == ["new", "old"]  # torn
     _publish(out, {"c.csv": "third"})
     assert [(out / n).read_text() for n in ("a.csv", "b.csv", "c.csv")] == ["new", "new", "third"]
+    assert (out / "notes.txt").read_text() == "mine"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_a_folder_of_engine_files_is_swapped_whole(tmp_path):
+    """Only engine files: the folder is exchanged whole; a process killed with the new folder
+    staged leaves the old one, never a mix, and the next publish sweeps the staged folder."""
+    out = tmp_path / "run"
+    _publish(out, {"a.csv": "old", "b.csv": "old"})
+    code = f"""
+import os, signal
+from energyhedge import atomic_dir
+real = os.rename
+def rename_then_die(src, dst):
+    real(src, dst)
+    os.kill(os.getpid(), signal.SIGKILL)
+with atomic_dir.atomic_directory({str(out)!r}) as tmp:
+    (tmp / "a.csv").write_text("new")
+    (tmp / "b.csv").write_text("new")
+    atomic_dir.os.rename = rename_then_die
+"""
+    child = subprocess.run([sys.executable, "-c", code], capture_output=True, check=False)
+    assert child.returncode == -9
+    assert [(out / n).read_text() for n in ("a.csv", "b.csv")] == ["old", "old"]
+    _publish(out, {"c.csv": "third"})
+    assert [(out / n).read_text() for n in ("a.csv", "b.csv", "c.csv")] == ["old", "old", "third"]
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
@@ -228,6 +256,7 @@ with atomic_dir.atomic_directory(sys.argv[3]) as tmp:
 def test_two_publishers_on_one_folder_do_not_interleave(tmp_path):
     out = tmp_path / "run"
     _publish(out, {"a.csv": "old", "b.csv": "old"})
+    (out / "notes.txt").write_text("mine")  # published file by file
     slow = subprocess.Popen(
         [sys.executable, "-c", _PUBLISHER, "A", "slow", str(out)], stdout=subprocess.PIPE, text=True
     )
