@@ -183,7 +183,7 @@ class _Run:
                 start = profile.scenarios.start or self.as_of + timedelta(days=1)
             with self.stage("data", bar):
                 store = open_store(o.store)
-                refresh = self.refresh(store, campus)
+                refresh = self.refresh(store, campus, joint_points(profile, campus, catalogue))
                 history, stale = decision_history(
                     store,
                     profile,
@@ -281,8 +281,11 @@ class _Run:
             unhedged_cvar_usd=oos.unhedged.cost.cvar_usd,
         )
 
-    def refresh(self, store: PriceStore, campus: Campus) -> str:
-        """Fetch the last ``REFRESH_DAYS`` days when allowed and keyed; say what was done."""
+    def refresh(
+        self, store: PriceStore, campus: Campus, joint: tuple[tuple[str, str], ...] = ()
+    ) -> str:
+        """Fetch the last ``REFRESH_DAYS`` days of every series the run needs (the campus's and
+        the ``joint`` points) when allowed and keyed; say what was done."""
         if self.options.offline:
             mode = "offline (--offline): used the price store as is"
             self.log.event("data.refresh", mode="offline", message=mode)
@@ -292,28 +295,31 @@ class _Run:
             mode = f"no ISO keys ({', '.join(missing)} unset): used the price store as is"
             self.log.event("data.refresh", mode="store", message=mode)
             return mode
-        request = FetchRequest(
-            iso=campus.iso,
-            market=campus.market,
-            nodes=(campus.node,),
-            start=self.as_of - timedelta(days=REFRESH_DAYS),
-            end=self.as_of - timedelta(days=1),
-        )
+        start, end = self.as_of - timedelta(days=REFRESH_DAYS), self.as_of - timedelta(days=1)
+        by_market: dict[str, list[str]] = {}
+        for node, market in ((campus.node, campus.market), *joint):
+            by_market.setdefault(market, []).append(node)
+        rows, gaps = 0, []
         try:
-            report = fetch(
-                request, store_root=store.root, progress=False, deadline_s=REFRESH_DEADLINE_S
-            )
+            for market, nodes in by_market.items():
+                request = FetchRequest(
+                    iso=campus.iso, market=market, nodes=tuple(nodes), start=start, end=end
+                )
+                report = fetch(
+                    request, store_root=store.root, progress=False, deadline_s=REFRESH_DEADLINE_S
+                )
+                rows += report.rows
+                gaps += report.failed + report.empty
         except DataError as exc:
             self.warn("data.refresh", f"refresh failed, used the price store as is: {exc}")
             return "refresh failed: used the price store as is"
-        if not report.complete:
-            self.warn(
-                "data.refresh",
-                f"refresh incomplete ({'; '.join(report.failed + report.empty)}); "
-                "used what the store holds",
-            )
-        mode = f"fetched {report.rows} rows for {request.start}..{request.end} from the ISO API"
-        self.log.event("data.refresh", mode="fetched", rows=report.rows, message=mode)
+        mode = f"fetched {rows} rows for {start}..{end} from the ISO API"
+        if gaps:
+            mode = f"refresh incomplete ({'; '.join(gaps)}): {mode}; used what the store holds"
+            self.warn("data.refresh", mode)
+        self.log.event(
+            "data.refresh", mode="incomplete" if gaps else "fetched", rows=rows, message=mode
+        )
         return mode
 
 
