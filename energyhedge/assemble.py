@@ -16,7 +16,8 @@
 - A quote per MW over an explicit tenor is pro-rated by the tenor's shape hours that fall in
   the horizon; a quote per MWh is multiplied by the shape hours in the horizon.
 - DR/AS: one programme of the campus (the named one, else the first listed): availability price
-  in the hours it buys, deployed where the price reaches its trigger.
+  in the hours it buys (a fixed price, or with ``price_series`` the ancillary-service clearing
+  price of each scenario, carried jointly), deployed where the energy price reaches its trigger.
 - Coincident peak: ``cp_weight_usd_per_mw`` from the campus's coincident-peak rule.
 """
 
@@ -108,7 +109,10 @@ def build_problem(
         dr_max, dr_penalty = 0.0, 0.0
     else:
         active = programme.active(campus.iso, stamps)
-        dr_price = np.where(active, programme.availability_usd_per_mw_h, 0.0)
+        level = programme.availability_usd_per_mw_h
+        if programme.price_series is not None:  # the clearing price in each scenario
+            level = scenarios.prices_at(programme.price_series, AS_MARKET)
+        dr_price = np.where(active[None, :], level, 0.0) * np.ones(prices.shape)
         dr_deployed = (prices >= programme.trigger_usd_per_mwh) & active
         dr_max, dr_penalty = programme.max_mw, programme.penalty_usd_per_mwh
     cp = campus.coincident_peak
@@ -336,6 +340,18 @@ def _net_of_book(
             else product
         )
     return tuple(out)
+
+
+AS_MARKET = "as"
+"""Market of ancillary-service clearing prices in the store ($/MW-h, the product as the node)."""
+
+
+def dr_price_points(campus: Campus, dr_programme: str | None = None) -> tuple[tuple[str, str], ...]:
+    """The (node, market) of the ancillary-service price the offered programme is paid, if any."""
+    programme = _programme(campus, dr_programme)
+    if programme is None or programme.price_series is None:
+        return ()
+    return ((programme.price_series, AS_MARKET),)
 
 
 DAY_AHEAD_MARKET = "dam"

@@ -29,14 +29,19 @@ from datetime import date, timedelta
 import numpy as np
 import polars as pl
 
-from energyhedge.assemble import DAY_AHEAD_MARKET, build_problem, struck_catalogue
+from energyhedge.assemble import (
+    DAY_AHEAD_MARKET,
+    build_problem,
+    dr_price_points,
+    struck_catalogue,
+)
 from energyhedge.book import Book, BookView, load_book, value_book
 from energyhedge.campus import Campus
 from energyhedge.errors import SolverError
 from energyhedge.forwards import market_consistent, model_vs_market
 from energyhedge.instruments import Catalogue
 from energyhedge.model.cost import cost_breakdown
-from energyhedge.model.measures import tail_weights, var_cvar, weighted_quantile
+from energyhedge.model.measures import mean_p5_p95, tail_weights, var_cvar
 from energyhedge.model.problem import HedgeProblem
 from energyhedge.optimize import frontier as solve_frontier
 from energyhedge.optimize import solve
@@ -144,9 +149,11 @@ def joint_points(
     profile: RunProfile, campus: Campus, catalogue: Catalogue, book: Book | None = None
 ) -> tuple[tuple[str, str], ...]:
     """Settlement points (node, market) the scenarios must carry besides the campus's own:
-    every product's point, every point of the hedge book (``book``, else the profile's), and
-    the day-ahead market at the campus node for two settlements."""
+    every product's point, every point of the hedge book (``book``, else the profile's), an
+    ancillary-service price the DR/AS offer is paid, and the day-ahead market at the campus node
+    for two settlements."""
     points = {(p.node, p.market) for p in catalogue.products}
+    points.update(dr_price_points(campus))
     if book is None and profile.book is not None:
         book = load_book(profile.book, allow_unusual_values=profile.allow_unusual_values)
     points |= {(t.settlement_point, t.market) for t in book or ()}
@@ -453,11 +460,12 @@ def basis_exposure(
         for spec, mw in held
     )
     p = fresh.probabilities
+    expected, p5, p95 = mean_p5_p95(cost, p)
     return BasisExposure(
         cost_usd=cost,
-        expected_usd=float(p @ cost),
-        p5_usd=weighted_quantile(cost, p, 0.05),
-        p95_usd=weighted_quantile(cost, p, 0.95),
+        expected_usd=expected,
+        p5_usd=p5,
+        p95_usd=p95,
         cvar_contribution_usd=float(tail_weights(total_cost_usd, p, alpha) @ cost),
         products=away,
     )

@@ -233,7 +233,7 @@ def test_every_array_by_hand(files):
     assert products["block_forward"].sellable and not products["call_500"].sellable
     assert products["call_500"].meta["shape"] == "5x16"
 
-    np.testing.assert_allclose(p.dr_price_usd_per_mw_h, [5.0, 0.0])  # HE17 only
+    np.testing.assert_allclose(p.dr_price_usd_per_mw_h, [[5.0, 0.0]] * 2)  # HE17 only
     assert p.dr_max_mw == 2.0
     assert p.dr_penalty_usd_per_mwh == 300.0
     assert p.dr_deployed.tolist() == [[False, False], [True, False]]

@@ -108,7 +108,7 @@ def _ladder_cost_by_loop(problem, decision) -> np.ndarray:
                 total += flex.value_usd_per_gpu_hour * full * (1.0 - work_frac)
             total += price * load * h + problem.cp_weight_usd_per_mw[s, t] * load
             total += problem.dr_penalty_usd_per_mwh * short * h
-            total -= problem.dr_price_usd_per_mw_h[t] * decision.dr_mw[t] * h
+            total -= problem.dr_price_usd_per_mw_h[s, t] * decision.dr_mw[t] * h
         for k, product in enumerate(problem.products):
             x = decision.product_mw[k]
             total += (product.premium_usd_per_mw if x >= 0 else product.bid_usd_per_mw) * x

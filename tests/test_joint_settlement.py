@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -313,3 +314,37 @@ def test_day_ahead_is_bought_by_the_hour_on_quarter_hour_intervals():
         "2023-07-24T10:00:00Z",
         "2023-07-24T11:00:00Z",
     )
+
+
+def test_ancillary_service_offer_is_paid_each_scenarios_clearing_price(tmp_path):
+    text = (
+        Path(CAMPUS)
+        .read_text()
+        .replace("availability_usd_per_mw_h = 9.62", 'price_series = "ECRS"')
+    )
+    assert 'price_series = "ECRS"' in text
+    path = tmp_path / "campus.toml"
+    path.write_text(text)
+    campus = load_campus(path)
+    rng = np.random.default_rng(4)
+    ecrs = rng.uniform(0.0, 400.0, (3, 24))
+    scenarios = ScenarioSet(
+        iso="ercot",
+        market="rtm",
+        node="LZ_HOUSTON",
+        interval_start_utc=np.datetime64("2023-08-17T05:00", "us")
+        + np.arange(24) * np.timedelta64(1, "h"),
+        interval_minutes=60,
+        prices_usd_per_mwh=rng.uniform(20.0, 90.0, (3, 24)),
+        probabilities=np.full(3, 1 / 3),
+        kind=np.array(["bootstrap"] * 3),
+        joint={("ECRS", "as"): ecrs},
+    )
+    empty = load_catalogue("models/contracts/virtual-peaker-example.toml")
+    problem = build_problem(campus, type(empty)(empty.name, empty.path, ()), scenarios)
+    np.testing.assert_allclose(problem.dr_price_usd_per_mw_h, ecrs)  # every hour is active
+    offer = np.full(24, 30.0)
+    decision = Decision(np.zeros(0), full_schedule_mw(problem), offer, False)
+    revenue = cost_breakdown(problem, decision).dr_revenue_usd
+    np.testing.assert_allclose(revenue, (ecrs * 30.0).sum(axis=1))  # uncertain: per scenario
+    assert revenue.std() > 0

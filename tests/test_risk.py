@@ -511,7 +511,7 @@ def reference_cost(problem: HedgeProblem, decision: Decision) -> np.ndarray:
             load = problem.firm_load_mw[t] + sum(power)
             cost += h * price * load + problem.cp_weight_usd_per_mw[s, t] * load
             cost += h * problem.dr_penalty_usd_per_mwh * shortfall
-            cost -= h * problem.dr_price_usd_per_mw_h[t] * decision.dr_mw[t]
+            cost -= h * problem.dr_price_usd_per_mw_h[s, t] * decision.dr_mw[t]
             for j, cls in enumerate(flex):
                 m = cls.max_mw[t]
                 frac = power[j] / m if m > 0 else 0.0

@@ -13,7 +13,9 @@ Campus file layout (all keys are listed in ``models/campus/tx-100mw.toml``)::
     [[inference]]              name, gpu, gpus + utilisation or mw, value_usd_per_gpu_hour
     [[training]]               name, gpu, gpus, value_usd_per_gpu_hour, flex_tier, curve, ...
     [[curtailment_event]]      name, start, hours, max_campus_mw
-    [[dr_programme]]           name, kind, availability_usd_per_mw_h, max_mw, trigger, penalty
+    [[dr_programme]]           name, kind, availability_usd_per_mw_h, max_mw, trigger, penalty;
+                               price_series = "ECRS": paid the scenario's clearing price of that
+                               ancillary service (market "as" in the store) instead
 """
 
 from __future__ import annotations
@@ -440,10 +442,12 @@ def _dr(t: Table, iso: str) -> DrProgramme:
             "penalty_usd_per_mwh",
             "months",
             "hours_ending",
+            "price_series",
             "description",
         }
     )
     kind = t.choice("kind", tuple(DR_KINDS))
+    series = t.name("price_series", None)
     if DR_KINDS[kind] != iso:
         raise t.error(
             "kind", f"{kind} is a programme of {DR_KINDS[kind].upper()}, not {iso.upper()}"
@@ -451,10 +455,15 @@ def _dr(t: Table, iso: str) -> DrProgramme:
     return DrProgramme(
         name=t.get("name", str),
         kind=kind,
-        availability_usd_per_mw_h=t.number("availability_usd_per_mw_h", min_value=0.0),
+        availability_usd_per_mw_h=(
+            t.number("availability_usd_per_mw_h", 0.0, min_value=0.0)
+            if series
+            else t.number("availability_usd_per_mw_h", min_value=0.0)
+        ),
         max_mw=t.number("max_mw", min_value=0.0),
         trigger_usd_per_mwh=t.number("trigger_usd_per_mwh"),
         penalty_usd_per_mwh=t.number("penalty_usd_per_mwh", min_value=0.0),
         months=_int_list(t, "months", 1, 12, tuple(range(1, 13))),
         hours_ending=_int_list(t, "hours_ending", 1, 24, tuple(range(1, 25))),
+        price_series=series,
     )

@@ -326,6 +326,10 @@ class DrProgramme:
         Penalty per MWh of deployed capacity not delivered ($/MWh).
     months, hours_ending : tuple[int, ...]
         Local months and hours ending in which the programme buys availability.
+    price_series : str or None
+        An ancillary-service clearing price in the store (market ``as``, e.g. ``"ECRS"``): when
+        given, held MW earn that price in each scenario and interval (carried jointly with the
+        energy prices) instead of the fixed ``availability_usd_per_mw_h``.
     """
 
     name: str
@@ -336,6 +340,7 @@ class DrProgramme:
     penalty_usd_per_mwh: float
     months: tuple[int, ...]
     hours_ending: tuple[int, ...]
+    price_series: str | None = None
 
     def active(self, iso: str, interval_start_utc: np.ndarray) -> np.ndarray:
         """Intervals [T] in which the programme buys availability."""

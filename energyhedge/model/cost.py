@@ -415,7 +415,7 @@ def cost_breakdown(
     for xk, product in zip(x, problem.products, strict=True):
         payoff += xk * product.payoff_usd_per_mw
     premium = premium_usd(problem, x)
-    dr_revenue = float(problem.interval_hours @ (problem.dr_price_usd_per_mw_h * decision.dr_mw))
+    dr_revenue = (problem.dr_price_usd_per_mw_h * decision.dr_mw) @ problem.interval_hours
     unserved = _unserved_usd(problem, work_by_class)
     total = (
         totals["energy_cost_usd"]
@@ -433,7 +433,7 @@ def cost_breakdown(
         energy_cost_usd=totals["energy_cost_usd"],
         premium_usd=np.full(s_total, premium),
         hedge_payoff_usd=payoff,
-        dr_revenue_usd=np.full(s_total, dr_revenue),
+        dr_revenue_usd=dr_revenue,
         dr_penalty_usd=totals["dr_penalty_usd"],
         cp_tag_usd=totals["cp_tag_usd"],
         value_lost_usd=totals["value_lost_usd"],
@@ -491,7 +491,7 @@ def interval_breakdown(
         unserved[-1] = _unserved_usd(problem, work.sum(axis=1, keepdims=True))[0]
     columns["hedge_payoff_usd"] = x @ by_interval if k else np.zeros(t)
     columns["premium_usd"] = premium_usd(problem, x) * h / h.sum() if t else np.zeros(t)
-    columns["dr_revenue_usd"] = h * problem.dr_price_usd_per_mw_h * decision.dr_mw
+    columns["dr_revenue_usd"] = h * problem.dr_price_usd_per_mw_h[scenario] * decision.dr_mw
     columns["unserved_penalty_usd"] = unserved
     for j, flex in enumerate(problem.flex):
         columns[f"power_mw_{flex.name}"] = power[j]

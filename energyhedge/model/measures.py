@@ -70,6 +70,16 @@ def weighted_quantile(values: np.ndarray, probabilities: np.ndarray, q: float) -
     return float(v[min(i, len(v) - 1)])
 
 
+def mean_p5_p95(values: np.ndarray, probabilities: np.ndarray) -> tuple[float, float, float]:
+    """Probability-weighted mean and lower 5th and 95th percentiles of a figure."""
+    p = np.asarray(probabilities, dtype=float)
+    return (
+        float(p @ np.asarray(values, dtype=float)),
+        weighted_quantile(values, p, 0.05),
+        weighted_quantile(values, p, 0.95),
+    )
+
+
 def tail_weights(cost_usd: np.ndarray, probabilities: np.ndarray, alpha: float) -> np.ndarray:
     """Weights w[S] >= 0 summing to 1 with CVaR_alpha = w @ cost (the worst 1 - alpha of mass)."""
     return _tail_weights(

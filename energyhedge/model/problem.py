@@ -15,7 +15,7 @@ Scenario cost (the quantity whose distribution the engine reports), in $:
                                                           sold at the bid)
           - sum_k x_k * payoff_sk                         hedge payoffs
           + sum_t cp_weight_st * L_st                     coincident-peak tags
-          - sum_t h_t * dr_price_t * r_t                  DR/AS availability revenue
+          - sum_t h_t * dr_price_st * r_t                 DR/AS availability revenue
           + sum_t h_t * dr_penalty * shortfall_st         DR non-delivery penalty
           + sum_j value_j * (full_work_j - work_js)       value of flexible work not done
           + sum_j unserved_j * max(req_j - work_js, 0)    work-requirement shortfall penalty
@@ -174,8 +174,10 @@ class HedgeProblem:
         Campus grid connection limit (MW).
     products : tuple[Product, ...]
         Hedge products (K).
-    dr_price_usd_per_mw_h : ndarray [T]
-        DR/AS availability price paid per MW held per hour ($/MW-h); zeros if no programme.
+    dr_price_usd_per_mw_h : ndarray [S, T]
+        DR/AS availability price paid per MW held per hour in each scenario ($/MW-h): a fixed
+        programme price, or an ancillary-service clearing price carried with the scenarios;
+        zeros if no programme. A [T] array is taken as the same price in every scenario.
     dr_max_mw : float
         Largest DR/AS offer (MW).
     dr_deployed : ndarray [S, T] of bool
@@ -202,6 +204,12 @@ class HedgeProblem:
     dr_deployed: np.ndarray
     dr_penalty_usd_per_mwh: float
     cp_weight_usd_per_mw: np.ndarray
+
+    def __post_init__(self) -> None:
+        price = np.asarray(self.dr_price_usd_per_mw_h, dtype=float)
+        if price.ndim == 1:  # one price for every scenario
+            price = np.broadcast_to(price, self.prices_usd_per_mwh.shape)
+        object.__setattr__(self, "dr_price_usd_per_mw_h", price)
 
     @property
     def n_scenarios(self) -> int:

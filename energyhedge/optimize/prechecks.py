@@ -48,7 +48,7 @@ def _check_shapes(problem: HedgeProblem) -> None:
         "interval_hours": (problem.interval_hours, (t,)),
         "probabilities": (problem.probabilities, (s,)),
         "firm_load_mw": (problem.firm_load_mw, (t,)),
-        "dr_price_usd_per_mw_h": (problem.dr_price_usd_per_mw_h, (t,)),
+        "dr_price_usd_per_mw_h": (problem.dr_price_usd_per_mw_h, (s, t)),
         "dr_deployed": (problem.dr_deployed, (s, t)),
         "cp_weight_usd_per_mw": (problem.cp_weight_usd_per_mw, (s, t)),
     }

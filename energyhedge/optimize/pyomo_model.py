@@ -154,7 +154,7 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
         payoff = [float(k.payoff_usd_per_mw[s]) for k in products]
         hedges = sum(mdl.xb[k] * (products[k].premium_usd_per_mw - payoff[k]) for k in mdl.K)
         hedges += sum(mdl.xs[k] * (payoff[k] - products[k].bid_usd_per_mw) for k in mdl.KS)
-        dr = -sum(h[t] * float(problem.dr_price_usd_per_mw_h[t]) * mdl.r[t] for t in mdl.T)
+        dr = -sum(h[t] * float(problem.dr_price_usd_per_mw_h[s, t]) * mdl.r[t] for t in mdl.T)
         dr += sum(h[t] * problem.dr_penalty_usd_per_mwh * mdl.d[s, t] for t in deployed_in[s])
         lost = 0.0
         for j, f in enumerate(flex):

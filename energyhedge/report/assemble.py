@@ -18,6 +18,7 @@ import numpy as np
 
 from energyhedge.data.calendar import ISO_TZ
 from energyhedge.instruments import Catalogue, payoff_usd_per_mwh, product_mask
+from energyhedge.model.measures import mean_p5_p95
 from energyhedge.model.problem import HedgeProblem
 from energyhedge.report import content, outputs
 from energyhedge.report.html import LadderGap, PayoffCurve, Provenance, ReportData, RiskTable
@@ -101,6 +102,7 @@ def report_data(run: DecisionRun, context: ReportContext) -> ReportData:
             run.market_sentence,
             basis=run.basis,
             settlement_choice=run.settlement_choice,
+            dr_revenue=mean_p5_p95(oos.costs["recommended"].dr_revenue_usd, oos.probabilities),
         ),
         run_id=context.run_id,
         as_of=context.as_of,

@@ -92,6 +92,7 @@ def trading(
     *,
     basis=None,
     settlement_choice: dict | None = None,
+    dr_revenue: tuple[float, float, float] | None = None,
 ) -> Trading | None:
     """The report's "Market and limits" section, or None when there is nothing to say.
 
@@ -104,6 +105,8 @@ def trading(
         The sentence ``forwards.market_consistent`` returned, when the scenarios were shifted.
     basis : energyhedge.decide.BasisExposure or None
     settlement_choice : dict of name -> StrategyValue (``risk.SETTLEMENT_CHOICES``), optional
+    dr_revenue : (expected, P5, P95) of the DR/AS revenue out of sample ($), optional
+        Shown when it is uncertain (paid an ancillary-service clearing price).
     """
     limits = tuple(
         LimitRow(r.shape, r.lower, r.upper, r.load_mw, r.net_mw, r.binding, r.dual_usd_per_mw)
@@ -141,9 +144,19 @@ def trading(
         )
         for name, value in (settlement_choice or {}).items()
     )
-    if not (limits or rounding or views or market_consistent or basis_text or settlement):
+    revenue_text = None
+    if dr_revenue is not None and dr_revenue[2] > dr_revenue[1]:
+        revenue_text = (
+            f"The DR/AS offer is paid the clearing price of each scenario: out of sample it earns "
+            f"${dr_revenue[0]:,.0f} on average (P5 ${dr_revenue[1]:,.0f}, P95 "
+            f"${dr_revenue[2]:,.0f})."
+        )
+    if (
+        not (limits or rounding or views or market_consistent or basis_text or settlement)
+        and not revenue_text
+    ):
         return None
-    return Trading(views, market_consistent, limits, rounding, basis_text, settlement)
+    return Trading(views, market_consistent, limits, rounding, basis_text, settlement, revenue_text)
 
 
 def strategy_rows(valuation: Valuation) -> tuple[StrategyRow, ...]:

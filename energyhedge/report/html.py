@@ -418,6 +418,7 @@ class Trading:
     rounding: str | None = None
     basis: str | None = None
     settlement: tuple[SettlementRow, ...] = ()
+    dr_revenue: str | None = None
 
 
 @dataclass(frozen=True)

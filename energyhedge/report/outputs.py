@@ -25,6 +25,7 @@ from energyhedge.data.calendar import local_time
 from energyhedge.decide import DecisionRun
 from energyhedge.forwards import is_indicative, price_source
 from energyhedge.model.cost import ladder_steps
+from energyhedge.model.measures import mean_p5_p95
 from energyhedge.model.problem import Decision, HedgeProblem
 from energyhedge.report.html import NO_TRADE
 from energyhedge.report.positions import write_positions
@@ -522,6 +523,9 @@ def trading_block(run: DecisionRun) -> dict:
             "meaning": "out of sample: how much more the same trades would have paid settled at "
             "the campus's own point (positive: the basis costs the campus)",
         },
+        "dr_revenue": _distribution(
+            run.out_of_sample.costs["recommended"].dr_revenue_usd, run.out_of_sample.probabilities
+        ),
         "settlement": run.profile.settlement,
         "settlement_choice": {
             name: risk_block(value) for name, value in run.settlement_choice.items()
@@ -539,6 +543,12 @@ def _stamp_labels(stamps: np.ndarray, iso: str) -> tuple[list[str], list[str]]:
     utc = [f"{t}Z" for t in np.datetime_as_string(stamps, unit="s")]
     wall = [f"{t}{z}" for t, z in zip(np.datetime_as_string(local, unit="s"), suffix, strict=True)]
     return utc, wall
+
+
+def _distribution(values: np.ndarray, probabilities: np.ndarray) -> dict:
+    """Mean, P5 and P95 of a per-scenario figure ($)."""
+    mean, p5, p95 = mean_p5_p95(values, probabilities)
+    return {"expected_usd": mean, "p5_usd": p5, "p95_usd": p95}
 
 
 def _interval(band) -> list[float] | None:
