@@ -31,8 +31,6 @@ the scenarios' probability-weighted payoff over the hours inside the horizon onl
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,6 +39,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from energyhedge import user_csv
 from energyhedge.data.calendar import ISO_TZ, SHAPES, day_start_utc, local_fields, shape_mask
 from energyhedge.data.schema import ENERGY_MARKETS
 from energyhedge.errors import DataError
@@ -189,33 +188,16 @@ def parse_book(
     text: str, path: str | Path = "<book>", *, allow_unusual_values: bool = False
 ) -> Book:
     """``load_book`` on the file's text (``path`` names it in errors)."""
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)]
-    lines = [(n, line) for n, line in lines if line.strip() and not line.lstrip().startswith("#")]
-    if not lines:
-        raise DataError(f"{path}: no header line; expected columns {', '.join(COLUMNS)}")
-    header_line, header = lines[0]
-    names = [c.strip() for c in next(csv.reader([header]))]
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise DataError(
-            f"{path}:{header_line}: missing column(s) {', '.join(missing)}; "
-            f"expected {', '.join(COLUMNS)} (optional: {', '.join(OPTIONAL_COLUMNS)})"
-        )
-    unknown = [c for c in names if c not in COLUMNS + OPTIONAL_COLUMNS]
-    if unknown:
-        raise DataError(f"{path}:{header_line}: unknown column(s) {', '.join(unknown)}")
-    if len(lines) - 1 > MAX_BOOK_ROWS:
-        raise DataError(f"{path}: {len(lines) - 1:,} trades; at most {MAX_BOOK_ROWS:,}")
     trades: list[BookTrade] = []
     seen: dict[str, int] = {}
-    for number, line in lines[1:]:
-        cells = next(csv.reader(io.StringIO(line)))
-        if len(cells) != len(names):
-            raise DataError(
-                f"{path}:{number}: {len(cells)} cells, the header has {len(names)}; "
-                "check for a missing or extra comma"
-            )
-        row = dict(zip(names, (c.strip() for c in cells), strict=True))
+    for number, row in user_csv.rows(
+        text,
+        path,
+        columns=COLUMNS,
+        optional=OPTIONAL_COLUMNS,
+        max_rows=MAX_BOOK_ROWS,
+        what="trades",
+    ):
         trade = _trade(row, f"{path}:{number}", allow_unusual_values)
         first = seen.setdefault(trade.trade_id, number)
         if first != number:

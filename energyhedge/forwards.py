@@ -45,6 +45,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from energyhedge import user_csv
 from energyhedge.data.calendar import ISO_TZ, SHAPES, local_fields, shape_mask
 from energyhedge.data.store import default_root
 from energyhedge.errors import ConfigError, DataError
@@ -212,33 +213,11 @@ def parse_marks(
     text: str, path: str | Path = "<marks>", *, allow_unusual_values: bool = False
 ) -> tuple[Mark, ...]:
     """``read_marks`` on the file's text (``path`` names it in errors)."""
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)]
-    lines = [(n, line) for n, line in lines if line.strip() and not line.lstrip().startswith("#")]
-    if not lines:
-        raise DataError(f"{path}: no header line; expected columns {', '.join(COLUMNS)}")
-    header_line, header = lines[0]
-    names = [c.strip() for c in next(csv.reader([header]))]
-    missing = [c for c in COLUMNS if c not in names]
-    if missing:
-        raise DataError(
-            f"{path}:{header_line}: missing column(s) {', '.join(missing)}; "
-            f"expected {', '.join(COLUMNS)} (optional: {', '.join(OPTIONAL_COLUMNS)})"
-        )
-    unknown = [c for c in names if c not in COLUMNS + OPTIONAL_COLUMNS]
-    if unknown:
-        raise DataError(f"{path}:{header_line}: unknown column(s) {', '.join(unknown)}")
-    if len(lines) - 1 > MAX_MARK_ROWS:
-        raise DataError(f"{path}: {len(lines) - 1:,} marks; at most {MAX_MARK_ROWS:,}")
     marks: list[Mark] = []
     seen: dict[tuple, int] = {}
-    for number, line in lines[1:]:
-        cells = next(csv.reader(io.StringIO(line)))
-        if len(cells) != len(names):
-            raise DataError(
-                f"{path}:{number}: {len(cells)} cells, the header has {len(names)}; "
-                "check for a missing or extra comma"
-            )
-        row = dict(zip(names, (c.strip() for c in cells), strict=True))
+    for number, row in user_csv.rows(
+        text, path, columns=COLUMNS, optional=OPTIONAL_COLUMNS, max_rows=MAX_MARK_ROWS, what="marks"
+    ):
         mark = _mark(row, f"{path}:{number}", allow_unusual_values)
         first = seen.setdefault((*mark.key, mark.as_of), number)
         if first != number:
