@@ -208,6 +208,7 @@ def _flex_class(
         rt_curtailable=tier.notice == "real_time",
         work_requirement_gpu_hours=requirement,
         unserved_usd_per_gpu_hour=tier.unserved_usd_per_gpu_hour,
+        stop_cost_usd=tier.stop_cost_usd,
     )
 
 

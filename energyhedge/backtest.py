@@ -46,7 +46,7 @@ from energyhedge.data.store import open_store
 from energyhedge.decide import decide_in_sample, joint_points, scenario_arguments
 from energyhedge.errors import ConfigError, DataError
 from energyhedge.instruments import Catalogue, payoff_usd_per_mwh
-from energyhedge.model.cost import cost_breakdown, interval_breakdown
+from energyhedge.model.cost import cost_breakdown, interval_breakdown, restart_rule
 from energyhedge.model.problem import Decision, HedgeProblem
 from energyhedge.risk import full_schedule_mw, settlement_strategies, strategies
 from energyhedge.runs import load_run_profile
@@ -69,6 +69,8 @@ INTERVAL_COLUMNS = (
     "cp_tag_usd",
     "value_lost_usd",
     "unserved_penalty_usd",
+    "restart_usd",
+    "stops",
     "total_cost_usd",
     "value_produced_usd",
     "gpu_hours",
@@ -329,7 +331,8 @@ def replay(
     ``risk.strategies``. With ``day_ahead`` the campus buys in two settlements (the decision's
     day-ahead purchases settle at the realised day-ahead prices, deviations in real time), and
     the recommendation is also valued with all energy in real time and all day-ahead
-    (``risk.settlement_strategies``).
+    (``risk.settlement_strategies``). When job classes have a stop cost, the recommendation
+    (restart-aware ladder) is also valued with the plain ladder (``recommended_plain_ladder``).
 
     Returns
     -------
@@ -352,6 +355,8 @@ def replay(
         decisions = strategies(actual, decision)
         if day_ahead:  # the recommendation with all energy in real time, all day-ahead
             decisions.update(settlement_strategies(actual, decision))
+        if decision.stop_above_usd_per_mwh is not None:  # today's ladder, blind to restarts
+            decisions["recommended_plain_ladder"] = replace(decision, stop_above_usd_per_mwh=None)
         results.append(run_backtest(actual, decisions, payoffs))
         windows.append(
             {
@@ -476,6 +481,7 @@ def fixed_decision(problem: HedgeProblem, product_mw: dict[str, float]) -> Decis
         schedule_mw=full_schedule_mw(problem),
         dr_mw=np.zeros(problem.n_intervals),
         follows_ladder=True,
+        stop_above_usd_per_mwh=restart_rule(problem),
     )
 
 

@@ -40,7 +40,7 @@ from energyhedge.campus import Campus
 from energyhedge.errors import SolverError
 from energyhedge.forwards import market_consistent, model_vs_market
 from energyhedge.instruments import Catalogue
-from energyhedge.model.cost import cost_breakdown
+from energyhedge.model.cost import cost_breakdown, restart_rule
 from energyhedge.model.measures import mean_p5_p95, tail_weights, var_cvar
 from energyhedge.model.problem import HedgeProblem
 from energyhedge.optimize import frontier as solve_frontier
@@ -200,11 +200,21 @@ def decide_in_sample(
     marks=None,
     book: Book | None = None,
 ):
-    """Build the problem on ``scenarios`` and solve it: (problem, solution)."""
+    """Build the problem on ``scenarios`` and solve it: (problem, solution).
+
+    When a job class has a stop cost, the decision's real-time rule is the restart-aware ladder
+    with thresholds set from these scenarios (``model.cost.restart_thresholds``).
+    """
     problem = build_problem(
         campus, catalogue, scenarios, gas=gas, day_ahead=day_ahead, marks=marks, book=book
     )
-    return problem, solve(problem, options)
+    solution = solve(problem, options)
+    rule = restart_rule(problem)
+    if rule is not None:
+        solution = replace(
+            solution, decision=replace(solution.decision, stop_above_usd_per_mwh=rule)
+        )
+    return problem, solution
 
 
 def out_of_sample_problem(

@@ -131,7 +131,11 @@ def strategies(problem: HedgeProblem, recommended: Decision) -> dict[str, Decisi
     )
     return {
         "unhedged": inflexible,
-        "flexibility_only": replace(inflexible, follows_ladder=True),
+        "flexibility_only": replace(
+            inflexible,
+            follows_ladder=True,
+            stop_above_usd_per_mwh=recommended.stop_above_usd_per_mwh,
+        ),
         "hedges_only": replace(
             inflexible, product_mw=np.asarray(recommended.product_mw, dtype=float)
         ),

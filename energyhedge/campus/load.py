@@ -11,7 +11,9 @@ Campus file layout (all keys are listed in ``models/campus/tx-100mw.toml``)::
     [coincident_peak]          kind (4cp | 5cp), rule, rate_usd_per_mw, peaks, months, ...
     [[gpu]]                    name, it_kw_per_gpu, idle_fraction
     [[inference]]              name, gpu, gpus + utilisation or mw, value_usd_per_gpu_hour
-    [[training]]               name, gpu, gpus, value_usd_per_gpu_hour, flex_tier, curve, ...
+    [[training]]               name, gpu, gpus, value_usd_per_gpu_hour, flex_tier, curve, ...,
+                               restart_cost_usd, checkpoint_interval_h, restart_time_h (a
+                               full stop costs these: see TrainingTier.stop_cost_usd)
     [[curtailment_event]]      name, start, hours, max_campus_mw
     [[dr_programme]]           name, kind, availability_usd_per_mw_h, max_mw, trigger, penalty;
                                price_series = "ECRS": paid the scenario's clearing price of that
@@ -384,6 +386,8 @@ def _training(t: Table, gpu_types: dict[str, GpuType]) -> TrainingTier:
             "ramp_mw_per_h",
             "notice",
             "restart_cost_usd",
+            "checkpoint_interval_h",
+            "restart_time_h",
             "work_requirement_gpu_hours",
             "unserved_usd_per_gpu_hour",
         }
@@ -412,6 +416,8 @@ def _training(t: Table, gpu_types: dict[str, GpuType]) -> TrainingTier:
         ramp_mw_per_h=t.number("ramp_mw_per_h", float("inf"), min_value=0.0),
         notice=t.choice("notice", NOTICE, "real_time"),
         restart_cost_usd=t.number("restart_cost_usd", 0.0, min_value=0.0),
+        checkpoint_interval_h=t.number("checkpoint_interval_h", 0.0, min_value=0.0),
+        restart_time_h=t.number("restart_time_h", 0.0, min_value=0.0),
         work_requirement_gpu_hours=t.number("work_requirement_gpu_hours", None, min_value=0.0),
         unserved_usd_per_gpu_hour=t.number("unserved_usd_per_gpu_hour", 0.0, min_value=0.0),
     )

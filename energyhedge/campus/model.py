@@ -234,7 +234,10 @@ class TrainingTier:
     notice : str
         ``"day_ahead"`` (only the day-ahead schedule can move it) or ``"real_time"``.
     restart_cost_usd : float
-        Cost of one restart after a pause ($); reported, not priced by the LP.
+        Fixed cost of one restart after a full stop ($).
+    checkpoint_interval_h, restart_time_h : float
+        Hours between checkpoints and hours a restart takes without useful work: a full stop
+        loses on average half a checkpoint interval of work plus the restart time.
     work_requirement_gpu_hours : float or None
         GPU-hours that must be delivered over the horizon; None means ``(1 - allowed_loss)``
         of the full-speed work when an unserved cost is set, else no requirement.
@@ -255,6 +258,15 @@ class TrainingTier:
     restart_cost_usd: float
     work_requirement_gpu_hours: float | None
     unserved_usd_per_gpu_hour: float
+    checkpoint_interval_h: float = 0.0
+    restart_time_h: float = 0.0
+
+    @property
+    def stop_cost_usd(self) -> float:
+        """What one full stop costs beyond the hours not run ($): the fixed restart cost plus
+        the value of the work lost since the last checkpoint and during the restart."""
+        lost_h = self.checkpoint_interval_h / 2.0 + self.restart_time_h
+        return self.restart_cost_usd + self.value_usd_per_gpu_hour * self.gpus * lost_h
 
     @property
     def allowed_loss(self) -> float:

@@ -47,9 +47,10 @@ class CostBreakdown:
     """Every line of the scenario cost, per scenario ($ unless named otherwise), shape [S].
 
     ``total_cost_usd`` is C_s: energy + premium - hedge payoff + CP tags - DR revenue + DR
-    penalty + value lost + unserved penalty. ``value_produced_usd`` (value of all work delivered,
-    firm included) is not part of C_s; the event margin of the worked example is
-    ``value_produced_usd - (total_cost_usd - value_lost_usd)``.
+    penalty + value lost + unserved penalty + restart costs (``stops`` counts the full stops).
+    ``value_produced_usd`` (value of all work delivered, firm included) is not part of C_s; the
+    event margin of the worked example is ``value_produced_usd - (total_cost_usd -
+    value_lost_usd)``.
     """
 
     energy_mwh: np.ndarray
@@ -61,6 +62,8 @@ class CostBreakdown:
     cp_tag_usd: np.ndarray
     value_lost_usd: np.ndarray
     unserved_penalty_usd: np.ndarray
+    restart_usd: np.ndarray
+    stops: np.ndarray
     value_produced_usd: np.ndarray
     gpu_hours: np.ndarray
     total_cost_usd: np.ndarray
@@ -161,10 +164,62 @@ def _ladder_changes(problem: HedgeProblem, decision: Decision, rows: slice) -> C
         knots = np.concatenate([[0.0], np.cumsum(flex.segments()[0])])
         r, c = np.nonzero((price > value[-1]) & (schedule[j] > 0.0)[None, :])
         running = np.searchsorted(-value, -price[r, c], side="right")  # segments worth the price
+        if decision.stop_above_usd_per_mwh is not None:
+            keep = _kept_first_rung(price, value[0], decision.stop_above_usd_per_mwh[j])
+            running = np.where(keep[r, c], np.maximum(running, 1), running)
         mw = np.minimum(schedule[j, c], knots[running] * flex.max_mw[c])
         less = mw < schedule[j, c]
         changes[j] = (r[less], c[less], mw[less])
     return _dispatch_dr(problem, decision, rows, price=price, changes=changes, ladder=ladder)
+
+
+def _kept_first_rung(price: np.ndarray, first_value: float, stop_above: float) -> np.ndarray:
+    """Cells [n, T] where the restart-aware ladder keeps a class's first rung although the
+    price is above its value: the price has not yet exceeded ``stop_above`` since it rose
+    above ``first_value`` (hysteresis: once stopped, off until the price is back below)."""
+    above = price > first_value
+    idx = np.arange(price.shape[1])
+    last_stop = np.maximum.accumulate(np.where(price > stop_above, idx, -1), axis=1)
+    last_below = np.maximum.accumulate(np.where(~above, idx, -1), axis=1)
+    return above & (last_stop <= last_below)
+
+
+def restart_rule(problem: HedgeProblem) -> np.ndarray | None:
+    """``Decision.stop_above_usd_per_mwh`` for ``problem``: the restart-aware thresholds when a
+    job class has a stop cost, else None (the plain ladder)."""
+    if not any(f.stop_cost_usd > 0 for f in problem.flex):
+        return None
+    return restart_thresholds(problem)
+
+
+def restart_thresholds(problem: HedgeProblem) -> np.ndarray:
+    """Price above which each class stops fully under the restart-aware ladder ($/MWh, [J]).
+
+    Staying on at the first rung through a spike costs (price - v1) x first-rung MW per hour
+    over the first rung's value v1; stopping costs the class's ``stop_cost_usd`` once. With L
+    the mean length (h) of a spike above v1 in ``problem``'s scenarios (runs of consecutive
+    intervals, probability-weighted), stopping pays above ``v1 + stop_cost / (first-rung MW x
+    L)``. Classes without a stop cost stop at v1 (the plain ladder).
+    """
+    price = effective_price_usd_per_mwh(problem)
+    h = float(problem.interval_hours.mean())
+    out = np.full(len(problem.flex), np.inf)
+    for j, flex in enumerate(problem.flex):
+        first = flex.segment_value_usd_per_mwh()[0]
+        out[j] = first
+        if flex.stop_cost_usd <= 0 or not flex.rt_curtailable:
+            continue
+        above = price > first
+        starts = above & ~np.concatenate([np.zeros((above.shape[0], 1), bool), above[:, :-1]], 1)
+        spikes = problem.probabilities @ starts.sum(axis=1)
+        if spikes <= 0:
+            continue
+        length_h = float(problem.probabilities @ above.sum(axis=1)) * h / spikes
+        runs = np.asarray(flex.max_mw, dtype=float)
+        rung_mw = flex.segments()[0][0] * float(runs[runs > 0].mean()) if (runs > 0).any() else 0
+        if rung_mw > 0:
+            out[j] = first + flex.stop_cost_usd / (rung_mw * length_h)
+    return out
 
 
 def _dispatch_dr(
@@ -296,7 +351,29 @@ def _chunk_totals(
     )
     short_mw = np.maximum(decision.dr_mw[c] - curtailed, 0.0)
     totals["dr_penalty_usd"] = np.bincount(r, problem.dr_penalty_usd_per_mwh * short_mw * h[c], n)
+    off = [np.broadcast_to(u <= 0.0, (n, u.size)).copy() for u in schedule]
+    for j, (r, c, mw) in enumerate(changes):
+        off[j][r, c] = mw <= 0.0
+    stops, cost = _stops(problem, off, n)
+    totals["stops"] = stops.sum(axis=1)
+    totals["restart_usd"] = cost.sum(axis=1)
     return totals, work
+
+
+def _stops(problem: HedgeProblem, off: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Full stops and their cost ($) per interval, [n, T] each, from each class's off cells.
+
+    A stop is an interval where a class draws nothing after drawing power in the interval
+    before (or, at the horizon's start, where it is off: a campus runs before its horizon);
+    each costs the class's ``stop_cost_usd``. ``off`` holds one [n, T] array per class."""
+    shape = (n, problem.n_intervals)
+    stops, cost = np.zeros(shape), np.zeros(shape)
+    for j, flex in enumerate(problem.flex):
+        before = np.concatenate([np.zeros((shape[0], 1), bool), off[j][:, :-1]], axis=1)
+        start = off[j] & ~before
+        stops += start
+        cost += start * flex.stop_cost_usd
+    return stops, cost
 
 
 def _interval_lines(
@@ -319,6 +396,8 @@ def _interval_lines(
     lines["dr_penalty_usd"] = problem.dr_penalty_usd_per_mwh * short_mw * h
     lines["price_usd_per_mwh"] = problem.prices_usd_per_mwh[scenario]
     lines["load_mw"] = load
+    stops, restart = _stops(problem, [power[j][None, :] <= 0.0 for j in range(len(power))], 1)
+    lines["stops"], lines["restart_usd"] = stops[0], restart[0]
     work = np.array([_work_gpu_hours(problem, j, power[j], slice(None)) for j in range(len(power))])
     return lines, power, work.reshape(len(power), problem.n_intervals)
 
@@ -426,6 +505,7 @@ def cost_breakdown(
         + totals["dr_penalty_usd"]
         + totals["value_lost_usd"]
         + unserved
+        + totals["restart_usd"]
     )
     gpu = totals["gpu_hours"]
     return CostBreakdown(
@@ -438,6 +518,8 @@ def cost_breakdown(
         cp_tag_usd=totals["cp_tag_usd"],
         value_lost_usd=totals["value_lost_usd"],
         unserved_penalty_usd=unserved,
+        restart_usd=totals["restart_usd"],
+        stops=totals["stops"],
         value_produced_usd=totals["value_produced_usd"],
         gpu_hours=gpu,
         total_cost_usd=total,
@@ -504,6 +586,7 @@ def interval_breakdown(
         + columns["dr_penalty_usd"]
         + columns["value_lost_usd"]
         + unserved
+        + columns["restart_usd"]
     )
     return columns
 

@@ -19,6 +19,8 @@ Scenario cost (the quantity whose distribution the engine reports), in $:
           + sum_t h_t * dr_penalty * shortfall_st         DR non-delivery penalty
           + sum_j value_j * (full_work_j - work_js)       value of flexible work not done
           + sum_j unserved_j * max(req_j - work_js, 0)    work-requirement shortfall penalty
+          + sum_j stop_cost_j * stops_js                  restarts after full stops (valuation
+                                                          only: the LP has no integers)
 
 where L_st = firm_load_mw_t + sum_j power_jst is the campus load, power_jst the power class j
 actually draws, work_js its delivered GPU-hours, and h_t the interval length in hours.
@@ -60,6 +62,10 @@ class FlexClass:
         GPU-hours that must be delivered over the horizon (0 if none).
     unserved_usd_per_gpu_hour : float
         Penalty per GPU-hour of the requirement not delivered ($/GPU-h).
+    stop_cost_usd : float
+        What one full stop of the class costs beyond the hours it does not run ($): the work
+        lost since the last checkpoint and during the restart, plus any fixed restart cost.
+        Charged in valuation on every path; the LP does not see it (it would need integers).
     """
 
     name: str
@@ -72,6 +78,7 @@ class FlexClass:
     rt_curtailable: bool = True
     work_requirement_gpu_hours: float = 0.0
     unserved_usd_per_gpu_hour: float = 0.0
+    stop_cost_usd: float = 0.0
 
     @property
     def break_even_usd_per_mwh(self) -> float:
@@ -236,9 +243,15 @@ class Decision:
     follows_ladder : bool
         True: in real time each curtailable class runs the curve segments whose marginal value
         covers the price (the curtailment ladder); False: every class draws its schedule.
+    stop_above_usd_per_mwh : ndarray [J] or None
+        Restart-aware ladder: a class whose last rung would be shed stops fully only once the
+        price exceeds this level, and then stays off until the price falls below its last
+        rung's value (hysteresis); in between it keeps its first rung. None: stop at the last
+        rung's value (``model.cost.restart_thresholds`` sets it from the scenarios).
     """
 
     product_mw: np.ndarray
     schedule_mw: np.ndarray
     dr_mw: np.ndarray
     follows_ladder: bool = True
+    stop_above_usd_per_mwh: np.ndarray | None = None

@@ -47,6 +47,8 @@ COST_LINES = (
     "premium_usd",
     "value_lost_usd",
     "unserved_penalty_usd",
+    "restart_usd",
+    "stops",
     "total_cost_usd",
     "gpu_hours",
     "energy_mwh",
