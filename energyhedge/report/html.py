@@ -50,6 +50,7 @@ BREAKDOWN_LINES = (
     ("premium_usd", "hedge premiums (ask paid, bid received)", 1.0),
     ("value_lost_usd", "value of work not done", 1.0),
     ("unserved_penalty_usd", "work-requirement penalty", 1.0),
+    ("restart_usd", "restarts after full stops", 1.0),
 )
 """Lines of the scenario cost C_s (``energyhedge.model.cost.CostBreakdown``): key, label and the
 sign with which each enters C_s, in the order the report shows them."""
