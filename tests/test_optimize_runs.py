@@ -45,7 +45,8 @@ def test_marks_profile_names_its_marks_and_limits(repo_root):
     assert profile.forward_marks.endswith("models/forwards/ercot-sample-marks.csv")
     limits = {(r.shape, r.lower, r.upper) for r in profile.solve_options.hedge_ratio}
     assert limits == {("5x16", -0.1, 1.0), ("7x8", -0.1, 1.0)}
-    assert len(profile.marks(date(2023, 8, 16))) == 16  # 17 rows, one superseded BOM mark
+    # 21 rows (17 LZ_HOUSTON, 4 HB_HOUSTON), one superseded BOM mark
+    assert len(profile.marks(date(2023, 8, 16))) == 20
     assert profile.resolved()["forward_marks"].endswith("ercot-sample-marks.csv")
     lots = {(s.name, s.lot_mw, s.min_trade_mw, s.pricing) for s in profile.contracts()}
     assert ("block_5x16", 1.0, 1.0, None) in lots
