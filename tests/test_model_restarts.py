@@ -94,3 +94,28 @@ def test_without_a_stop_cost_the_restart_rule_is_the_plain_ladder():
     np.testing.assert_array_equal(
         real_time_power_mw(problem, rule), real_time_power_mw(problem, plain)
     )
+
+
+def test_stop_count_agrees_with_the_interval_by_interval_count():
+    rng = np.random.default_rng(9)
+    for _ in range(20):
+        t = 12
+        prices = rng.choice([100.0, 300.0, 700.0, 950.0], size=(4, t))
+        problem = _problem(prices)
+        schedule = np.where(rng.random(t) < 0.3, 0.0, 40.0)[None, :]
+        for stop_above in (None, 900.0):
+            limit = None if stop_above is None else np.array([stop_above])
+            decision = Decision(np.zeros(0), schedule, np.zeros(t), True, limit)
+            totals = cost_breakdown(problem, decision)
+            for s in range(4):
+                one = replace(
+                    problem,
+                    prices_usd_per_mwh=prices[s : s + 1],
+                    probabilities=np.ones(1),
+                    dr_deployed=np.zeros((1, t), bool),
+                    cp_weight_usd_per_mw=np.zeros((1, t)),
+                    dr_price_usd_per_mw_h=np.zeros(t),
+                )
+                lines = interval_breakdown(one, decision, np.zeros((0, t)))
+                assert totals.stops[s] == lines["stops"].sum()
+                assert totals.restart_usd[s] == pytest.approx(lines["restart_usd"].sum())

@@ -351,13 +351,28 @@ def _chunk_totals(
     )
     short_mw = np.maximum(decision.dr_mw[c] - curtailed, 0.0)
     totals["dr_penalty_usd"] = np.bincount(r, problem.dr_penalty_usd_per_mwh * short_mw * h[c], n)
-    off = [np.broadcast_to(u <= 0.0, (n, u.size)).copy() for u in schedule]
+    totals["stops"], totals["restart_usd"] = np.zeros(n), np.zeros(n)
     for j, (r, c, mw) in enumerate(changes):
-        off[j][r, c] = mw <= 0.0
-    stops, cost = _stops(problem, off, n)
-    totals["stops"] = stops.sum(axis=1)
-    totals["restart_usd"] = cost.sum(axis=1)
+        zero = mw <= 0.0
+        count = _stop_count(schedule[j], r[zero], c[zero], n)
+        totals["stops"] += count
+        totals["restart_usd"] += count * problem.flex[j].stop_cost_usd
     return totals, work
+
+
+def _stop_count(schedule: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
+    """Full stops of one class per scenario ([n]), as ``_stops`` counts them, without a dense
+    pass: off cells are the schedule's zero intervals plus the cells (``rows``, ``cols``,
+    sorted) where real time draws nothing."""
+    t_n = schedule.size
+    base = schedule <= 0.0
+    base_starts = int(np.count_nonzero(base & ~np.concatenate([[False], base[:-1]])))
+    cells = rows * t_n + cols
+    before_in = np.isin(cells - 1, cells) & (cols > 0)
+    before_off = (cols > 0) & (base[np.maximum(cols - 1, 0)] | before_in)
+    joins = (cols + 1 < t_n) & base[np.minimum(cols + 1, t_n - 1)]  # runs into a planned stop
+    starts = np.bincount(rows, ~before_off, n) - np.bincount(rows, joins, n)
+    return base_starts + starts
 
 
 def _stops(problem: HedgeProblem, off: list[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
