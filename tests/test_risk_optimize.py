@@ -105,12 +105,6 @@ def test_binding_soft_requirement_makes_the_ladder_dearer_than_the_lp():
     assert cost.expected_usd + 0.5 * cost.cvar_usd > solution.objective_usd + 1_000.0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="model/cost.py _unserved_usd books nothing for a class with an infinite unserved "
-    "penalty (a hard requirement), and the ladder does not honour it either, so the ladder's "
-    "in-sample objective comes out below the LP optimum",
-)
 def test_hard_requirement_ladder_is_never_better_than_the_lp():
     problem = synthetic_problem(24, 20, seed=1)
     training = replace(

@@ -17,8 +17,10 @@ tag). A real-time curtailable class that follows the ladder:
    ``v_jm < q_st + dr_penalty`` (shedding is cheaper than the penalty), until the offer is met;
    what is not met is the DR shortfall, penalised per MWh.
 
-For fixed first-stage quantities this is exactly the LP's per-scenario recourse wherever no
-inter-temporal constraint (a work requirement) binds: each interval's recourse problem is a
+A class with a hard work requirement (infinite unserved penalty) is not shed: running its
+schedule in full is what meets the requirement. For fixed first-stage quantities this is
+exactly the LP's per-scenario recourse wherever no inter-temporal constraint (a work
+requirement) binds: each interval's recourse problem is a
 fractional knapsack that the ladder solves greedily. So the gap between the LP's in-sample cost
 and the ladder's is the value of foresight alone. Classes that are not real-time curtailable, and
 every class of a decision with ``follows_ladder = False``, draw their schedule.
@@ -154,7 +156,7 @@ def _ladder_changes(problem: HedgeProblem, decision: Decision, rows: slice) -> C
     schedule = np.asarray(decision.schedule_mw, dtype=float)
     empty = (np.zeros(0, np.intp), np.zeros(0, np.intp), np.zeros(0))
     changes: Changes = [empty] * len(problem.flex)
-    ladder = [j for j, c in enumerate(problem.flex) if c.rt_curtailable]
+    ladder = [j for j, c in enumerate(problem.flex) if c.sheds_in_real_time]
     if not decision.follows_ladder or not ladder:
         return changes
     price = effective_price_usd_per_mwh(problem, rows)
@@ -207,7 +209,7 @@ def restart_thresholds(problem: HedgeProblem) -> np.ndarray:
     for j, flex in enumerate(problem.flex):
         first = flex.segment_value_usd_per_mwh()[0]
         out[j] = first
-        if flex.stop_cost_usd <= 0 or not flex.rt_curtailable:
+        if flex.stop_cost_usd <= 0 or not flex.sheds_in_real_time:
             continue
         above = price > first
         starts = above & ~np.concatenate([np.zeros((above.shape[0], 1), bool), above[:, :-1]], 1)
@@ -637,7 +639,7 @@ def ladder_steps(problem: HedgeProblem, decision: Decision) -> list[list[LadderS
     tag = problem.probabilities @ problem.cp_weight_usd_per_mw / problem.interval_hours
     out = []
     for j, flex in enumerate(problem.flex):
-        if not (flex.rt_curtailable and decision.follows_ladder):
+        if not (flex.sheds_in_real_time and decision.follows_ladder):
             out.append([LadderStep(schedule[j], np.full(problem.n_intervals, np.inf))])
             continue
         knots = np.cumsum(flex.segments()[0])

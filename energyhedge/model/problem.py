@@ -85,6 +85,16 @@ class FlexClass:
         """Price above which running this class at full speed costs more than its work is worth."""
         return self.value_usd_per_gpu_hour * self.gpu_hours_per_mwh
 
+    @property
+    def sheds_in_real_time(self) -> bool:
+        """True if the real-time ladder may shed this class: it is real-time curtailable and has
+        no hard work requirement (an infinite unserved penalty), which only the day-ahead
+        schedule, run in full, is sure to meet."""
+        hard = self.work_requirement_gpu_hours > 0 and not np.isfinite(
+            self.unserved_usd_per_gpu_hour
+        )
+        return self.rt_curtailable and not hard
+
     def segments(self) -> tuple[np.ndarray, np.ndarray]:
         """Widths (fraction of ``max_mw``) and slopes of the power-to-throughput curve, [M]."""
         return curve_segments(
