@@ -258,8 +258,8 @@ def decide(
     start : date
         First ISO-local day of the horizon.
     stage : callable, optional
-        ``stage(name)`` returns a context manager timing that stage (``scenarios``, ``problem``,
-        ``solve``, ``frontier``, ``value``).
+        ``stage(name)`` returns a context manager timing that stage (``scenarios``, ``solve``,
+        ``frontier``, ``value``: the nightly run's ``STEPS`` between ``data`` and ``outputs``).
     warnings : tuple of str
         Warnings of the caller (e.g. stale data) carried into the result.
     as_of : date, optional
@@ -372,6 +372,17 @@ def decide(
             if profile.day_ahead
             else {}
         )
+        positions = None
+        if book is not None:
+            positions = value_book(
+                book,
+                problem,
+                fresh_problem,
+                marks=marks,
+                as_of=as_of,
+                history=history,
+                alpha=options.alpha,
+            )
     basis = basis_exposure(
         campus,
         catalogue,
@@ -388,18 +399,6 @@ def decide(
         ladder_expected_usd=ladder.expected_usd,
         ladder_cvar_usd=ladder.cvar_usd,
     )
-    positions = None
-    if book is not None:
-        with stage("book"):
-            positions = value_book(
-                book,
-                problem,
-                fresh_problem,
-                marks=marks,
-                as_of=as_of,
-                history=history,
-                alpha=options.alpha,
-            )
     return DecisionRun(
         profile=profile,
         campus=campus,
