@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 import pytest
+from test_campus import MINIMAL
 
 from energyhedge.campus import load_campus
 from energyhedge.commands.campus import register
@@ -13,33 +14,8 @@ from energyhedge.errors import InfeasibleError
 
 # Firm load by hand: inference 1000 GPUs x 1 kW x (0.1 + 0.9 x 0.5) x PUE 1.2 = 0.66 MW, paused
 # training 5000 GPUs x 1 kW x 0.1 x 1.2 = 0.60 MW: 1.26 MW in every hour.
-CAMPUS = """
-[site]
-name = "mini"
-iso = "ercot"
-node = "LZ_NORTH"
-grid_limit_mw = 10.0
-pue = 1.2
+CAMPUS = MINIMAL
 
-[[gpu]]
-name = "g"
-it_kw_per_gpu = 1.0
-idle_fraction = 0.1
-
-[[inference]]
-name = "inf"
-gpu = "g"
-gpus = 1000
-utilisation = 0.5
-value_usd_per_gpu_hour = 3.0
-
-[[training]]
-name = "train"
-gpu = "g"
-gpus = 5000
-value_usd_per_gpu_hour = 2.0
-flex_tier = 2
-"""
 
 EVENT = """
 [[curtailment_event]]
