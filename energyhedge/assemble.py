@@ -92,7 +92,13 @@ def build_problem(
     _check_grid(campus, profile, stamps)
     flex_mw = _event_limited(campus, profile, stamps, scenarios.interval_minutes)
     flex = tuple(
-        _flex_class(tier, profile.flexible_mw[j], flex_mw[j], hours)
+        _flex_class(
+            tier,
+            profile.flexible_mw[j],
+            flex_mw[j],
+            hours,
+            due=_requirement_intervals(campus, tier, stamps),
+        )
         for j, tier in enumerate(campus.training)
     )
     priced = (_product(spec, catalogue, scenarios, gas, marks) for spec in catalogue)
@@ -187,13 +193,19 @@ def _event_limited(
 
 
 def _flex_class(
-    tier: TrainingTier, full_mw: np.ndarray, max_mw: np.ndarray, hours: np.ndarray
+    tier: TrainingTier,
+    full_mw: np.ndarray,
+    max_mw: np.ndarray,
+    hours: np.ndarray,
+    *,
+    due: int | None = None,
 ) -> FlexClass:
     full_energy_mwh = float(full_mw @ hours)
     gph_per_mwh = tier.gpus * float(hours.sum()) / full_energy_mwh if full_energy_mwh else 0.0
     requirement = tier.work_requirement_gpu_hours
     if requirement is None:
-        possible = float(max_mw @ hours) * gph_per_mwh
+        window = slice(0, due)
+        possible = float(max_mw[window] @ hours[window]) * gph_per_mwh
         requirement = (
             (1.0 - tier.allowed_loss) * possible if tier.unserved_usd_per_gpu_hour else 0.0
         )
@@ -209,7 +221,24 @@ def _flex_class(
         work_requirement_gpu_hours=requirement,
         unserved_usd_per_gpu_hour=tier.unserved_usd_per_gpu_hour,
         stop_cost_usd=tier.stop_cost_usd,
+        requirement_intervals=due,
     )
+
+
+def _requirement_intervals(campus: Campus, tier: TrainingTier, stamps: np.ndarray) -> int | None:
+    """How many of the horizon's intervals start before the tier's deadline (None: no deadline,
+    or one at or after the horizon's end); ConfigError when it is at or before the start."""
+    if tier.deadline is None:
+        return None
+    local = tier.deadline.replace(tzinfo=ZoneInfo(ISO_TZ[campus.iso]))
+    due_utc = np.datetime64(local.astimezone(dt.UTC).replace(tzinfo=None), "us")
+    count = int(np.searchsorted(np.asarray(stamps, dtype="datetime64[us]"), due_utc, side="left"))
+    if count <= 0:
+        raise ConfigError(
+            f"{campus.path}: training {tier.name!r}: deadline {tier.deadline} is not after the "
+            f"horizon's start ({stamps[0]} UTC); move the deadline or the horizon"
+        )
+    return None if count >= len(stamps) else count
 
 
 def _firm_value(

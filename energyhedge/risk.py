@@ -135,6 +135,7 @@ def strategies(problem: HedgeProblem, recommended: Decision) -> dict[str, Decisi
             inflexible,
             follows_ladder=True,
             stop_above_usd_per_mwh=recommended.stop_above_usd_per_mwh,
+            work_value_usd_per_gpu_hour=recommended.work_value_usd_per_gpu_hour,
         ),
         "hedges_only": replace(
             inflexible, product_mw=np.asarray(recommended.product_mw, dtype=float)

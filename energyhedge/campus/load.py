@@ -388,6 +388,7 @@ def _training(t: Table, gpu_types: dict[str, GpuType]) -> TrainingTier:
             "restart_cost_usd",
             "checkpoint_interval_h",
             "restart_time_h",
+            "deadline",
             "work_requirement_gpu_hours",
             "unserved_usd_per_gpu_hour",
         }
@@ -418,6 +419,7 @@ def _training(t: Table, gpu_types: dict[str, GpuType]) -> TrainingTier:
         restart_cost_usd=t.number("restart_cost_usd", 0.0, min_value=0.0),
         checkpoint_interval_h=t.number("checkpoint_interval_h", 0.0, min_value=0.0),
         restart_time_h=t.number("restart_time_h", 0.0, min_value=0.0),
+        deadline=t.get("deadline", dt.datetime, None),
         work_requirement_gpu_hours=t.number("work_requirement_gpu_hours", None, min_value=0.0),
         unserved_usd_per_gpu_hour=t.number("unserved_usd_per_gpu_hour", 0.0, min_value=0.0),
     )

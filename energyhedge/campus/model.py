@@ -238,6 +238,9 @@ class TrainingTier:
     checkpoint_interval_h, restart_time_h : float
         Hours between checkpoints and hours a restart takes without useful work: a full stop
         loses on average half a checkpoint interval of work plus the restart time.
+    deadline : datetime or None
+        Local time by which the work requirement must be done (naive, ISO-local); work after
+        it does not count, and ``unserved_usd_per_gpu_hour`` values each GPU-hour late.
     work_requirement_gpu_hours : float or None
         GPU-hours that must be delivered over the horizon; None means ``(1 - allowed_loss)``
         of the full-speed work when an unserved cost is set, else no requirement.
@@ -260,6 +263,7 @@ class TrainingTier:
     unserved_usd_per_gpu_hour: float
     checkpoint_interval_h: float = 0.0
     restart_time_h: float = 0.0
+    deadline: dt.datetime | None = None
 
     @property
     def stop_cost_usd(self) -> float:

@@ -32,7 +32,7 @@ reference for value lost) is running at ``max_mw`` in every interval.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -166,6 +166,11 @@ def _ladder_changes(problem: HedgeProblem, decision: Decision, rows: slice) -> C
         knots = np.concatenate([[0.0], np.cumsum(flex.segments()[0])])
         r, c = np.nonzero((price > value[-1]) & (schedule[j] > 0.0)[None, :])
         running = np.searchsorted(-value, -price[r, c], side="right")  # segments worth the price
+        boosted = _due_segment_value(flex, decision, j)
+        if boosted is not None:  # work before the deadline is worth its shadow price more
+            due = c < (flex.requirement_intervals or problem.n_intervals)
+            more = np.searchsorted(-boosted, -price[r, c], side="right")
+            running = np.where(due, more, running)
         if decision.stop_above_usd_per_mwh is not None:
             keep = _kept_first_rung(price, value[0], decision.stop_above_usd_per_mwh[j])
             running = np.where(keep[r, c], np.maximum(running, 1), running)
@@ -173,6 +178,17 @@ def _ladder_changes(problem: HedgeProblem, decision: Decision, rows: slice) -> C
         less = mw < schedule[j, c]
         changes[j] = (r[less], c[less], mw[less])
     return _dispatch_dr(problem, decision, rows, price=price, changes=changes, ladder=ladder)
+
+
+def _due_segment_value(flex, decision: Decision, j: int) -> np.ndarray | None:
+    """Segment values ($/MWh) of class j before its deadline, with the decision's shadow price
+    of its work requirement added (``Decision.work_value_usd_per_gpu_hour``); None when there
+    is none."""
+    extra = decision.work_value_usd_per_gpu_hour
+    if extra is None or extra[j] <= 0 or flex.work_requirement_gpu_hours <= 0:
+        return None
+    value = flex.value_usd_per_gpu_hour + extra[j]
+    return value * flex.gpu_hours_per_mwh * flex.segments()[1]
 
 
 def _kept_first_rung(price: np.ndarray, first_value: float, stop_above: float) -> np.ndarray:
@@ -340,11 +356,20 @@ def _chunk_totals(
         _work_gpu_hours(problem, j, schedule[j], slice(None)) for j in range(len(schedule))
     ]
     work = np.array([np.full(n, w.sum()) for w in base_work]).reshape(len(schedule), n)
+    due_work = np.array(
+        [
+            np.full(n, w[f.requirement_window].sum())
+            for w, f in zip(base_work, problem.flex, strict=True)
+        ]
+    ).reshape(len(schedule), n)
     for j, (r, c, mw) in enumerate(changes):
         delta = mw - schedule[j, c]
         for name, values in _load_lines(prices[r, c], cp[r, c], h[c], delta).items():
             totals[name] += np.bincount(r, values, n)
-        work[j] += np.bincount(r, _work_gpu_hours(problem, j, mw, c) - base_work[j][c], n)
+        gained = _work_gpu_hours(problem, j, mw, c) - base_work[j][c]
+        work[j] += np.bincount(r, gained, n)
+        due = c < (problem.flex[j].requirement_intervals or problem.n_intervals)
+        due_work[j] += np.bincount(r[due], gained[due], n)
     r, c = np.nonzero(problem.dr_deployed[rows] & (decision.dr_mw > 0.0)[None, :])
     curtailed = sum(
         (schedule[j, c] - _power_at(changes[j], schedule[j], r, c, problem.n_intervals))
@@ -359,6 +384,7 @@ def _chunk_totals(
         count = _stop_count(schedule[j], r[zero], c[zero], n)
         totals["stops"] += count
         totals["restart_usd"] += count * problem.flex[j].stop_cost_usd
+    totals["due_work"] = due_work
     return totals, work
 
 
@@ -491,10 +517,12 @@ def cost_breakdown(
     s_total, t = problem.prices_usd_per_mwh.shape
     totals: dict[str, np.ndarray] = {}
     work_by_class = np.zeros((len(problem.flex), s_total))
+    due_by_class = np.zeros((len(problem.flex), s_total))  # work before each class's deadline
     chunk = max(1, SCENARIO_CHUNK_CELLS // max(t, 1))
     for start in range(0, s_total, chunk):
         rows = slice(start, min(start + chunk, s_total))
         lines, work = _chunk_totals(problem, decision, rows, power_mw)
+        due_by_class[:, rows] = lines.pop("due_work")
         for name, values in lines.items():
             totals.setdefault(name, np.zeros(s_total))[rows] = values
         work_by_class[:, rows] = work
@@ -512,7 +540,7 @@ def cost_breakdown(
         payoff += xk * product.payoff_usd_per_mw
     premium = premium_usd(problem, x)
     dr_revenue = (problem.dr_price_usd_per_mw_h * decision.dr_mw) @ problem.interval_hours
-    unserved = _unserved_usd(problem, work_by_class)
+    unserved = _unserved_usd(problem, due_by_class)
     total = (
         totals["energy_cost_usd"]
         + premium
@@ -566,7 +594,7 @@ def interval_breakdown(
     -----
     Horizon-level lines are allocated so that columns re-add to the totals: premiums pro rata
     to interval length over the whole horizon; the work-requirement penalty, known only once
-    the horizon is over, on the last interval.
+    the class's deadline (else the horizon) is over, on the deadline's last interval.
     """
     check_decision(problem, decision)
     k, t = len(problem.products), problem.n_intervals
@@ -587,7 +615,11 @@ def interval_breakdown(
     x = np.asarray(decision.product_mw, dtype=float)
     unserved = np.zeros(t)
     if t:
-        unserved[-1] = _unserved_usd(problem, work.sum(axis=1, keepdims=True))[0]
+        for j, flex in enumerate(problem.flex):  # booked once the deadline has passed
+            due = work[j : j + 1, flex.requirement_window].sum(axis=1, keepdims=True)
+            one = replace(problem, flex=(flex,))
+            last = (flex.requirement_intervals or t) - 1
+            unserved[last] += _unserved_usd(one, due)[0]
     columns["hedge_payoff_usd"] = x @ by_interval if k else np.zeros(t)
     columns["premium_usd"] = premium_usd(problem, x) * h / h.sum() if t else np.zeros(t)
     columns["dr_revenue_usd"] = h * problem.dr_price_usd_per_mw_h[scenario] * decision.dr_mw
@@ -643,7 +675,11 @@ def ladder_steps(problem: HedgeProblem, decision: Decision) -> list[list[LadderS
             out.append([LadderStep(schedule[j], np.full(problem.n_intervals, np.inf))])
             continue
         knots = np.cumsum(flex.segments()[0])
-        values = flex.segment_value_usd_per_mwh()
+        values = np.broadcast_to(flex.segment_value_usd_per_mwh()[:, None], (knots.size, tag.size))
+        boosted = _due_segment_value(flex, decision, j)
+        if boosted is not None:
+            values = values.copy()
+            values[:, flex.requirement_window] = boosted[:, None]
         out.append(
             [
                 LadderStep(np.minimum(schedule[j], knot * flex.max_mw), value - tag)

@@ -66,6 +66,10 @@ class FlexClass:
         What one full stop of the class costs beyond the hours it does not run ($): the work
         lost since the last checkpoint and during the restart, plus any fixed restart cost.
         Charged in valuation on every path; the LP does not see it (it would need integers).
+    requirement_intervals : int or None
+        A deadline: only work in the first ``requirement_intervals`` intervals counts toward
+        the requirement (None: the whole horizon); ``unserved_usd_per_gpu_hour`` is then the
+        value of a GPU-hour late.
     """
 
     name: str
@@ -79,6 +83,12 @@ class FlexClass:
     work_requirement_gpu_hours: float = 0.0
     unserved_usd_per_gpu_hour: float = 0.0
     stop_cost_usd: float = 0.0
+    requirement_intervals: int | None = None
+
+    @property
+    def requirement_window(self) -> slice:
+        """The intervals whose work counts toward the requirement (up to the deadline)."""
+        return slice(0, self.requirement_intervals)
 
     @property
     def break_even_usd_per_mwh(self) -> float:
@@ -258,6 +268,10 @@ class Decision:
         price exceeds this level, and then stays off until the price falls below its last
         rung's value (hysteresis); in between it keeps its first rung. None: stop at the last
         rung's value (``model.cost.restart_thresholds`` sets it from the scenarios).
+    work_value_usd_per_gpu_hour : ndarray [J] or None
+        What one more GPU-hour of work toward a class's requirement is worth beyond its value
+        ($/GPU-h; the LP's shadow price of the requirement): the ladder adds it to the value of
+        work done before the class's deadline, so it sheds less of the work it must make up.
     """
 
     product_mw: np.ndarray
@@ -265,3 +279,4 @@ class Decision:
     dr_mw: np.ndarray
     follows_ladder: bool = True
     stop_above_usd_per_mwh: np.ndarray | None = None
+    work_value_usd_per_gpu_hour: np.ndarray | None = None

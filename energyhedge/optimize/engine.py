@@ -86,6 +86,7 @@ def make_solution(
         schedule_mw=cols["u"].take(v).copy(),
         dr_mw=cols["r"].take(v).copy() if "r" in cols else np.zeros(t_n),
         follows_ladder=True,
+        work_value_usd_per_gpu_hour=_work_values(problem, lp, result),
     )
     power_mw = np.empty((len(problem.flex), s_n, t_n))
     for j in range(len(problem.flex)):
@@ -129,6 +130,20 @@ def make_solution(
         notes=_notes(problem, result),
         hedge_ratio=ratio,
     )
+
+
+def _work_values(problem: HedgeProblem, lp: LinearProgram, result: LpResult) -> np.ndarray | None:
+    """Shadow price of each class's work requirement ($/GPU-h, [J]): how much the objective
+    rises per GPU-hour more required, summed over the scenario rows (their probabilities are in
+    the objective); None when no class has a requirement."""
+    if not any(f"work{j}" in lp.rows for j in range(len(problem.flex))):
+        return None
+    out = np.zeros(len(problem.flex))
+    for j, flex in enumerate(problem.flex):
+        if f"work{j}" in lp.rows:
+            dual = float(lp.rows[f"work{j}"].take(result.row_dual).sum()) * COST_UNIT_USD
+            out[j] = max(dual, 0.0) / flex.gpu_hours_per_mwh
+    return out
 
 
 def min_cvar_usd(problem: HedgeProblem, options: SolveOptions) -> float:

@@ -257,7 +257,8 @@ def define_power(a: Assembly) -> None:
 
 
 def define_work(a: Assembly) -> None:
-    """Work requirement of each class that has one, with its shortfall (bounded to 0 if hard)."""
+    """Work requirement of each class that has one (the work before its deadline), with its
+    shortfall (bounded to 0 if hard)."""
     h = a.hours
     for j, flex in enumerate(a.problem.flex):
         if flex.work_requirement_gpu_hours <= 0:
@@ -269,7 +270,12 @@ def define_work(a: Assembly) -> None:
         short = a.add_cols(f"short{j}", (s_j,), 0.0, 0.0 if hard else np.inf)
         need_mwh = flex.work_requirement_gpu_hours / flex.gpu_hours_per_mwh
         work = a.add_rows(f"work{j}", (s_j,), need_mwh, np.inf)
-        a.put(a.idx(work)[:, None, None], a.idx(seg), h[None, :, None] * slope[None, None, :])
+        due = flex.requirement_window  # work after the deadline does not count
+        a.put(
+            a.idx(work)[:, None, None],
+            a.idx(seg)[:, due, :],
+            h[due][None, :, None] * slope[None, None, :],
+        )
         a.put(a.idx(work), a.idx(short), 1.0)
 
 

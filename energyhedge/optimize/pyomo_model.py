@@ -132,10 +132,14 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
         return power(mdl, s, j, t) == mdl.u[j, t]
 
     m.sched = pyo.Constraint(m.SCHED, rule=sched_rule)
+
+    def due(j):  # the intervals whose work counts toward the requirement (before the deadline)
+        return range(problem.n_intervals)[flex[j].requirement_window]
+
     m.work = pyo.Constraint(
         m.JS,
         rule=lambda mdl, j, s: (
-            sum(h[t] * throughput(mdl, s, j, t) for t in mdl.T) + mdl.short[j, s]
+            sum(h[t] * throughput(mdl, s, j, t) for t in due(j)) + mdl.short[j, s]
             >= flex[j].work_requirement_gpu_hours / flex[j].gpu_hours_per_mwh
         ),
     )
