@@ -176,12 +176,9 @@ class Book:
 
 def load_book(path: str | Path, *, allow_unusual_values: bool = False) -> Book:
     """Read and validate a book CSV; DataError ``file:line: column c: reason`` on bad input."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the book file: {exc}") from None
-    return parse_book(text, path, allow_unusual_values=allow_unusual_values)
+    return parse_book(
+        user_csv.read_text(path, "book"), path, allow_unusual_values=allow_unusual_values
+    )
 
 
 def parse_book(

@@ -201,12 +201,9 @@ def read_marks(path: str | Path, *, allow_unusual_values: bool = False) -> tuple
     ask, a price outside the ISO's plausible band (unless ``allow_unusual_values``), a strike on
     a block or none on a call or scarcity quote, and the same mark twice for one ``as_of``.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read the marks file: {exc}") from None
-    return parse_marks(text, path, allow_unusual_values=allow_unusual_values)
+    return parse_marks(
+        user_csv.read_text(path, "marks"), path, allow_unusual_values=allow_unusual_values
+    )
 
 
 def parse_marks(

@@ -14,6 +14,14 @@ from pathlib import Path
 from energyhedge.errors import DataError
 
 
+def read_text(path: str | Path, what: str) -> str:
+    """The file's text, a leading byte-order mark dropped; DataError if it cannot be read."""
+    try:
+        return Path(path).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read the {what} file: {exc}") from None
+
+
 def rows(
     text: str,
     path: str | Path,
