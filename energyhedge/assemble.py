@@ -278,7 +278,7 @@ def _product(
     fixed = spec.kind == "block" and spec.fixed_price_usd_per_mwh is not None
     mark = None
     if marks is not None and not (quoted or fixed):
-        mark = price_product(spec, marks, stamps, minutes)
+        mark = price_product(spec, marks, stamps)
         if mark is None and spec.pricing != "model":
             return None
     if mark is not None and spec.kind == "block":

@@ -532,7 +532,6 @@ def _position_mark(
     paid = trade.price_usd_per_mwh if trade.kind == "block" else trade.premium_usd_per_mwh
     mark = None
     if marks is not None and hours:
-        strike = None if trade.kind in ("block", "heat_rate_call") else trade.strike_usd_per_mwh
         mark = select_mark(
             marks,
             iso=trade.iso,
@@ -542,7 +541,7 @@ def _position_mark(
             first=first,
             last=trade.delivery_end,
             kind=trade.kind,
-            strike=strike,
+            strike=trade.strike_usd_per_mwh,
         )
     mark_id = mid = exit_price = None
     if not hours:

@@ -442,7 +442,7 @@ def select_mark(
         for m in marks
         if (m.iso, m.settlement_point, m.market, m.shape, m.kind)
         == (iso, point, market, shape, kind)
-        and (kind == "heat_rate_call" or m.strike_usd_per_mwh == strike)
+        and (kind in ("block", "heat_rate_call") or m.strike_usd_per_mwh == strike)
         and m.period.covers(first, last)
     ]
     if not fits:
@@ -451,21 +451,18 @@ def select_mark(
 
 
 def price_product(
-    spec: ProductSpec, marks: Iterable[Mark], horizon_stamps: np.ndarray, interval_minutes: int
+    spec: ProductSpec, marks: Iterable[Mark], horizon_stamps: np.ndarray
 ) -> MarkPrice | None:
     """The mark price of a catalogue product over a horizon, or None when no mark covers it.
 
     The delivery days are the product's tenor when it names one, else the horizon's local days
-    (``horizon_stamps``, [T] datetime64 UTC; ``interval_minutes`` is accepted for the caller's
-    grid and unused by the rule). Blocks: bid, ask and mid are prices ($/MWh); options: premiums
-    per MWh of notional, matched on kind and strike.
+    (``horizon_stamps``, [T] datetime64 UTC). Blocks: bid, ask and mid are prices ($/MWh);
+    options: premiums per MWh of notional, matched on kind and strike.
     """
-    del interval_minutes
     if spec.start is not None:
         first, last = spec.start, spec.end
     else:
         first, last = horizon_days(horizon_stamps, spec.iso)
-    strike = spec.strike_usd_per_mwh if spec.kind != "block" else None
     mark = select_mark(
         marks,
         iso=spec.iso,
@@ -475,7 +472,7 @@ def price_product(
         first=first,
         last=last,
         kind=spec.kind,
-        strike=strike,
+        strike=spec.strike_usd_per_mwh,
     )
     if mark is None:
         return None

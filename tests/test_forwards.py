@@ -177,14 +177,14 @@ def test_forwards_cli_imports_lists_and_refuses_a_bad_file_with_exit_3(tmp_path,
 def test_block_priced_by_hand_from_a_mark():
     """Bid 50 / ask 52 on a 16-hour 5x16 day: mid 51; the lead's premiums are +-1 x 16 per MW."""
     marks = parse_marks(marks_text("ercot,LZ_HOUSTON,rtm,5x16,2023-08,50,52,2023-08-16,s"))
-    price = price_product(block(), marks, STAMPS, 60)
+    price = price_product(block(), marks, STAMPS)
     assert (price.mid_usd_per_mwh, price.ask_usd_per_mwh, price.bid_usd_per_mwh) == (51, 52, 50)
     hours = 16.0
     assert (price.ask_usd_per_mwh - price.mid_usd_per_mwh) * hours == 16.0
     assert (price.bid_usd_per_mwh - price.mid_usd_per_mwh) * hours == -16.0
     assert price.mark_id == "ercot:LZ_HOUSTON:rtm:5x16:2023-08@2023-08-16"
-    assert price_product(block("7x8"), marks, STAMPS, 60) is None  # no 7x8 mark
-    assert price_product(block(node="HB_HOUSTON"), marks, STAMPS, 60) is None
+    assert price_product(block("7x8"), marks, STAMPS) is None  # no 7x8 mark
+    assert price_product(block(node="HB_HOUSTON"), marks, STAMPS) is None
 
 
 def test_the_shortest_covering_period_prices_the_horizon():
@@ -197,14 +197,14 @@ def test_the_shortest_covering_period_prices_the_horizon():
             "ercot,LZ_HOUSTON,rtm,5x16,2023-08-18,120,122,2023-08-16,s",
         )
     )
-    assert price_product(block(), marks, STAMPS, 60).mid_usd_per_mwh == 101.0  # BOM
+    assert price_product(block(), marks, STAMPS).mid_usd_per_mwh == 101.0  # BOM
     day = marks + parse_marks(
         marks_text("ercot,LZ_HOUSTON,rtm,5x16,2023-08-17,110,112,2023-08-16,s")
     )
-    assert price_product(block(), day, STAMPS, 60).mid_usd_per_mwh == 111.0  # the day itself
+    assert price_product(block(), day, STAMPS).mid_usd_per_mwh == 111.0  # the day itself
     # a September tenor is priced by the quarter, not by an August mark
     sept = block(start=date(2023, 9, 1), end=date(2023, 9, 30))
-    assert price_product(sept, marks, STAMPS, 60).mid_usd_per_mwh == 81.0
+    assert price_product(sept, marks, STAMPS).mid_usd_per_mwh == 81.0
 
 
 def test_option_quote_matches_kind_and_strike():
@@ -215,10 +215,10 @@ def test_option_quote_matches_kind_and_strike():
     )
     marks = parse_marks(text)
     call = block(name="call_250", kind="call", strike_usd_per_mwh=250.0, min_mw=0.0)
-    assert price_product(call, marks, STAMPS, 60).ask_usd_per_mwh == 12.0
+    assert price_product(call, marks, STAMPS).ask_usd_per_mwh == 12.0
     other = block(name="call_300", kind="call", strike_usd_per_mwh=300.0, min_mw=0.0)
-    assert price_product(other, marks, STAMPS, 60) is None
-    assert price_product(block(), marks, STAMPS, 60) is None  # a block is not priced by a call
+    assert price_product(other, marks, STAMPS) is None
+    assert price_product(block(), marks, STAMPS) is None  # a block is not priced by a call
 
 
 def scenario_set(prices: np.ndarray, probabilities: np.ndarray) -> ScenarioSet:
@@ -300,6 +300,6 @@ def test_shipped_sample_marks_are_valid_and_marked_illustrative(repo_root):
     path = repo_root / "models" / "forwards" / "ercot-sample-marks.csv"
     assert "ILLUSTRATIVE" in path.read_text().splitlines()[0]
     latest = latest_marks(read_marks(path), date(2023, 8, 16))
-    price = price_product(block(), latest, STAMPS, 60)
+    price = price_product(block(), latest, STAMPS)
     assert price.mark_id == "ercot:LZ_HOUSTON:rtm:5x16:2023-08-17@2023-08-16"  # the day mark
     assert (price.bid_usd_per_mwh, price.ask_usd_per_mwh) == (258.75, 272.25)

@@ -213,7 +213,7 @@ def test_no_self_arbitrage_at_fair_marks_at_lambda_zero(spread):
         spec = ProductSpec(
             f"block_{shape}", "block", "ercot", "LZ_HOUSTON", "rtm", shape, None, None, -50, 50
         )
-        mark = price_product(spec, marks, STAMPS, 60)
+        mark = price_product(spec, marks, STAMPS)
         mask = PEAK if shape == "5x16" else ~PEAK if shape == "7x8" else np.ones(24, bool)
         hours = float(mask.sum())
         products.append(
