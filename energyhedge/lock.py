@@ -34,24 +34,31 @@ def process_gone(pid: int) -> bool:
     return False
 
 
+def _flock_within(fd: int, wait_s: float) -> bool:
+    """Take an exclusive ``flock`` on ``fd``, retrying for up to ``wait_s`` seconds; False if
+    another process still holds it then."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
+
+
 @contextmanager
 def folder_lock(folder: str | Path, *, wait_s: float = 60.0) -> Iterator[None]:
     """Hold ``fcntl.flock`` on the folder itself (no lock file is created) for a short critical
     section, such as publishing into one of its sub-folders; LockedError after ``wait_s``."""
     fd = os.open(folder, os.O_RDONLY)
     try:
-        deadline = time.monotonic() + wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockedError(
-                        f"{folder}: another process has been publishing into it for over "
-                        f"{wait_s:g} s; try again when it has finished"
-                    ) from None
-                time.sleep(0.05)
+        if not _flock_within(fd, wait_s):
+            raise LockedError(
+                f"{folder}: another process has been publishing into it for over "
+                f"{wait_s:g} s; try again when it has finished"
+            )
         yield
     finally:
         os.close(fd)  # releases the lock
@@ -83,22 +90,15 @@ class OutputLock:
                 f"cannot write to the output directory {self.directory} ({exc.strerror}); "
                 "give a writable --out"
             ) from None
-        deadline = time.monotonic() + self.wait_s
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
-                    os.close(fd)
-                    waited = f"after waiting {self.wait_s:g} s" if self.wait_s else "(no --wait)"
-                    raise LockedError(
-                        f"{self.directory}: another run holds the output lock {self.path} "
-                        f"{waited}; holder: {holder or 'unknown'}. Let it finish, or pass "
-                        f"--wait SECONDS to queue behind it."
-                    ) from None
-                time.sleep(min(0.2, max(deadline - time.monotonic(), 0.01)))
+        if not _flock_within(fd, self.wait_s):
+            holder = os.pread(fd, 512, 0).decode("utf-8", "replace").strip()
+            os.close(fd)
+            waited = f"after waiting {self.wait_s:g} s" if self.wait_s else "(no --wait)"
+            raise LockedError(
+                f"{self.directory}: another run holds the output lock {self.path} "
+                f"{waited}; holder: {holder or 'unknown'}. Let it finish, or pass "
+                f"--wait SECONDS to queue behind it."
+            )
         started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()} {self.owner} since {started}".encode(), 0)
