@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from energyhedge.data.ercot_files import delivery_starts
+from energyhedge.data.ercot_files import delivery_starts, ercot_rows
 from energyhedge.data.headers import normalize_header
-from energyhedge.data.raw_table import LINE, PRICE_COLUMN, RawTable, parse_float
+from energyhedge.data.raw_table import LINE, RawTable, parse_float
 from energyhedge.data.schema import AS_MARKET
 
 AS_PRODUCTS = ("REGDN", "REGUP", "RRS", "NSPIN", "ECRS")
@@ -58,26 +58,16 @@ def ercot_as_prices(table: RawTable) -> pl.DataFrame:
             given = RawTable(table.frame.filter(filled), table.source, table.unit)
             prices = prices.scatter(filled.arg_true(), parse_float(given, column))
         parts.append(
-            pl.DataFrame(
-                {
-                    "iso": "ercot",
-                    "market": AS_MARKET,
-                    "node": product,
-                    "interval_start_utc": start,
-                    "interval_minutes": 60,
-                    "price_usd_per_mwh": prices,
-                    "local_label": label,
-                    "dst_flag": table.frame[flag_col] if flag_col else None,
-                    "source": table.source,
-                    "revision": None,
-                    LINE: table.frame[LINE],
-                    PRICE_COLUMN: column,
-                },
-                schema_overrides={
-                    "interval_minutes": pl.Int32,
-                    "dst_flag": pl.Utf8,
-                    "revision": pl.Int64,
-                },
+            ercot_rows(
+                table,
+                market=AS_MARKET,
+                node=product,
+                minutes=60,
+                start=start,
+                label=label,
+                prices=prices,
+                flag_col=flag_col,
+                price_col=column,
             )
         )
     return pl.concat(parts)

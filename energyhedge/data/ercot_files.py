@@ -71,6 +71,32 @@ def ercot_prices(table: RawTable) -> pl.DataFrame:
             pl.when(weighted).then(node + ENERGY_WEIGHTED_SUFFIX).otherwise(node)
         ).to_series()
     check_names(table, node, point_col)
+    return ercot_rows(
+        table,
+        market=market,
+        node=node,
+        minutes=minutes,
+        start=start,
+        label=label,
+        prices=prices,
+        flag_col=flag_col,
+        price_col=price_col,
+    )
+
+
+def ercot_rows(
+    table: RawTable,
+    *,
+    market: str,
+    node: str | pl.Series,
+    minutes: int,
+    start: pl.Series,
+    label: pl.Series,
+    prices: pl.Series,
+    flag_col: str | None,
+    price_col: str,
+) -> pl.DataFrame:
+    """Canonical rows (plus ``_line`` and the price column's name) of one ERCOT price table."""
     return pl.DataFrame(
         {
             "iso": "ercot",
