@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import highspy
 import numpy as np
+from scipy import sparse
 
 from energyhedge.errors import SolverError
 from energyhedge.optimize.lp import LinearProgram
@@ -81,6 +82,48 @@ class HighsRunner:
         """Set objective coefficients of the given columns."""
         cols = np.asarray(cols, dtype=np.int32).ravel()
         self.highs.changeColsCost(cols.size, cols, np.asarray(costs, dtype=float).ravel())
+
+    def fix_columns(self, cols: np.ndarray, values: np.ndarray) -> None:
+        """Fix the given columns at ``values`` (both bounds)."""
+        self.set_bounds(cols, values, values)
+
+    def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
+        """Set both bounds of the given columns."""
+        cols = np.asarray(cols, dtype=np.int32).ravel()
+        lo, hi = (np.broadcast_to(np.asarray(v, float), cols.shape).ravel() for v in (lower, upper))
+        self.highs.changeColsBounds(
+            cols.size, cols, np.ascontiguousarray(lo), np.ascontiguousarray(hi)
+        )
+
+    def add_rows(self, lower: np.ndarray, upper: np.ndarray, matrix: sparse.csr_array) -> None:
+        """Append rows ``lower <= matrix @ v <= upper`` (``matrix`` over all columns)."""
+        matrix = sparse.csr_array(matrix)
+        self.highs.addRows(
+            matrix.shape[0],
+            np.asarray(lower, dtype=float),
+            np.asarray(upper, dtype=float),
+            matrix.nnz,
+            matrix.indptr[:-1].astype(np.int32),
+            matrix.indices.astype(np.int32),
+            matrix.data.astype(float),
+        )
+
+    def basis(self) -> tuple[np.ndarray, np.ndarray]:
+        """The current basis as column and row status codes (int8 arrays), to restart from."""
+        basis = self.highs.getBasis()
+        return (
+            np.fromiter((int(x) for x in basis.col_status), np.int8, len(basis.col_status)),
+            np.fromiter((int(x) for x in basis.row_status), np.int8, len(basis.row_status)),
+        )
+
+    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
+        """Start the next ``run`` from a basis kept by ``basis`` (of a model of the same shape)."""
+        status = highspy.HighsBasisStatus
+        basis = highspy.HighsBasis()
+        basis.col_status = [status(int(x)) for x in col_status]
+        basis.row_status = [status(int(x)) for x in row_status]
+        basis.valid = True
+        self.highs.setBasis(basis)
 
     def run(self) -> LpResult:
         """Solve; on numerical trouble retry once with the other algorithm (IPM <-> simplex).

@@ -318,16 +318,7 @@ def define_cost(a: Assembly) -> None:
     cost = a.add_rows("cost", (s_n,), constant, constant)
     row = a.idx(cost)
     a.put(row, a.idx(c), 1.0)
-    payoff = _payoff_matrix(p)  # [S, K]
-    ask = np.array([k.premium_usd_per_mw for k in p.products], dtype=float)
-    a.put(row[:, None], a.idx(a.cols["xb"])[None, :], lambda: (payoff - ask) / COST_UNIT_USD)
-    sellable = hedge_bounds(*product_limits(p))[2]
-    bid = np.array([p.products[k].bid_usd_per_mw for k in sellable], dtype=float)
-    a.put(
-        row[:, None],
-        a.idx(a.cols["xs"])[None, :],
-        lambda: (bid - payoff[:, sellable]) / COST_UNIT_USD,
-    )
+    put_hedge_cash(a, row)
     for j, flex in enumerate(p.flex):
         seg = a.cols[f"seg{j}"]
         value = flex.break_even_usd_per_mwh / COST_UNIT_USD * h[:, None] * flex.segments()[1]
@@ -341,6 +332,21 @@ def define_cost(a: Assembly) -> None:
         a.put(row[:, None], a.idx(a.cols["r"])[None, :], revenue)
         penalty = -h[dep_t] * p.dr_penalty_usd_per_mwh / COST_UNIT_USD
         a.put(row[dep_s], a.idx(a.cols["d"]), penalty)
+
+
+def put_hedge_cash(a: Assembly, row: np.ndarray) -> None:
+    """Minus the hedges' net cash H_s (premiums paid less payoffs, k$) in the cost rows [S]."""
+    p = a.problem
+    payoff = _payoff_matrix(p)  # [S, K]
+    ask = np.array([k.premium_usd_per_mw for k in p.products], dtype=float)
+    a.put(row[:, None], a.idx(a.cols["xb"])[None, :], lambda: (payoff - ask) / COST_UNIT_USD)
+    sellable = hedge_bounds(*product_limits(p))[2]
+    bid = np.array([p.products[k].bid_usd_per_mw for k in sellable], dtype=float)
+    a.put(
+        row[:, None],
+        a.idx(a.cols["xs"])[None, :],
+        lambda: (bid - payoff[:, sellable]) / COST_UNIT_USD,
+    )
 
 
 def define_cvar(a: Assembly) -> None:
@@ -381,25 +387,45 @@ FAMILIES = (
 )
 """The constraint families, in the order their columns and rows are laid out."""
 
+OPERATIONS = (
+    define_hedges,
+    define_schedule,
+    define_ramp,
+    define_power,
+    define_work,
+    define_dr,
+    define_cost,
+)
+"""The families of the operations alone: on a problem without products, the least c_s is the
+operating cost of its scenarios (the subproblem of a term decomposition, ``optimize.term``)."""
 
-def assemble(problem: HedgeProblem, options: SolveOptions, *, build: bool) -> Assembly:
-    """Run every family on a new ``Assembly`` (counting only, unless ``build``)."""
+Families = tuple[Callable[["Assembly"], None], ...]
+
+
+def assemble(
+    problem: HedgeProblem, options: SolveOptions, *, build: bool, families: Families = FAMILIES
+) -> Assembly:
+    """Run the families on a new ``Assembly`` (counting only, unless ``build``)."""
     a = Assembly(problem, options, build=build)
-    for family in FAMILIES:
+    for family in families:
         family(a)
     return a
 
 
-def model_size(problem: HedgeProblem, options: SolveOptions) -> dict[str, int]:
+def model_size(
+    problem: HedgeProblem, options: SolveOptions, families: Families = FAMILIES
+) -> dict[str, int]:
     """Columns, rows and structural nonzeros of the LP, counted by the families without building."""
-    a = assemble(problem, options, build=False)
+    a = assemble(problem, options, build=False, families=families)
     return {"columns": a.cols.n, "rows": a.rows.n, "nonzeros": a.nonzeros}
 
 
-def build_lp(problem: HedgeProblem, options: SolveOptions) -> LinearProgram:
+def build_lp(
+    problem: HedgeProblem, options: SolveOptions, families: Families = FAMILIES
+) -> LinearProgram:
     """Assemble the LP of the module docstring with vectorised index arithmetic."""
     start = time.perf_counter()
-    return assemble(problem, options, build=True).linear_program(start)
+    return assemble(problem, options, build=True, families=families).linear_program(start)
 
 
 def objective_k_usd(lp: LinearProgram, solver_objective: float, values: np.ndarray) -> float:

@@ -1,0 +1,486 @@
+"""Solve a ``TermProblem`` (``energyhedge.model.term``): the extensive form, or a decomposition
+over scenarios.
+
+Master (first stage and the CVaR threshold), costs in k$ (``lp.COST_UNIT_USD``):
+    xb[K], xs[Ks]  products bought and sold, as in ``energyhedge.optimize.lp``
+    y[P]           DR MW committed per period       [0, TermProblem.dr_cap_mw()]
+    theta[S]       operating cost Q_s of scenario s (free; fixed once known, or bounded by cuts)
+    c[S]           scenario cost: c_s = theta_s + H_s(x)      (row ``cost``)
+    eta, z[S]      CVaR as in ``lp.define_cvar`` (and ``lp.define_budget`` in the budget form)
+Objective: sum_s p_s c_s (+ lambda * CVaR), the day-ahead LP's objective with the hourly
+operations replaced by their cost.
+
+Subproblem s: ``lp.OPERATIONS`` on ``TermProblem.operations(s)`` with the DR offer r_t fixed at
+y_period(t); its least cost is Q_s(y), and the reduced costs of r summed per period are a
+subgradient of Q_s at y (the LP's duals, exact).
+
+Engines:
+    ef          one LP: the master with S copies of the operations LP, linked by
+                theta_s = c_s of copy s and r_st = y_period(t).
+    decomposed  without DR commitments Q_s does not depend on the first stage: each scenario's
+                operations are solved once (in parallel) and the master is solved once with
+                theta fixed (exact). With commitments: multi-cut L-shaped, one optimality cut per
+                scenario and iteration, each scenario's subproblem restarted from its own last
+                basis; the upper bound at each y solves the master with y and theta = Q(y)
+                fixed, so both bounds are exact and the run stops at the requested gap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from energyhedge.errors import SolverError
+from energyhedge.model.cost import product_cash_usd
+from energyhedge.model.term import TermProblem
+from energyhedge.optimize.highs import HighsRunner
+from energyhedge.optimize.index import Layout
+from energyhedge.optimize.lp import (
+    COST_UNIT_USD,
+    OPERATIONS,
+    Assembly,
+    LinearProgram,
+    build_lp,
+    define_budget,
+    define_cvar,
+    define_hedge_ratio,
+    define_hedges,
+    hedge_bounds,
+    model_size,
+    objective_k_usd,
+    product_limits,
+    put_hedge_cash,
+)
+from energyhedge.optimize.options import SolveOptions
+
+ENGINES = ("ef", "decomposed", "mpisppy")
+
+BYTES_PER_NONZERO = 40
+"""Memory estimate of an LP held by us and by HiGHS: the CSC matrix in both (12 bytes per
+entry each) plus HiGHS's row-wise copy and factor workspace. ``bench optimize --size`` prints it
+next to the measured peak."""
+BYTES_PER_ROW_OR_COLUMN = 120
+"""Memory estimate per row or column: bounds, costs, solution, duals and basis in both."""
+
+
+@dataclass(frozen=True)
+class TermSolution:
+    """The first-stage decision of a term run and its scenario costs.
+
+    Attributes
+    ----------
+    product_mw : ndarray [K]
+        Net MW of each product (bought minus sold).
+    dr_by_period_mw : ndarray [P]
+        DR MW committed for each period (zeros without a DR programme).
+    operating_cost_usd : ndarray [S]
+        Q_s at the committed DR ($).
+    scenario_cost_usd : ndarray [S]
+        C_s = Q_s + H_s ($).
+    objective_usd : float
+        E[C] (+ lambda * CVaR) of the decision ($), the upper bound.
+    lower_bound_usd : float
+        A proven lower bound on the optimal objective ($).
+    engine : str
+    iterations : int
+        Master solves (1 without DR commitments).
+    record : dict
+        Timings (s), sizes and per-iteration bounds.
+    """
+
+    product_mw: np.ndarray
+    dr_by_period_mw: np.ndarray
+    operating_cost_usd: np.ndarray
+    scenario_cost_usd: np.ndarray
+    objective_usd: float
+    lower_bound_usd: float
+    engine: str
+    iterations: int
+    record: dict
+
+    @property
+    def relative_gap(self) -> float:
+        """(upper - lower bound) / max(1, |upper bound|)."""
+        return (self.objective_usd - self.lower_bound_usd) / max(1.0, abs(self.objective_usd))
+
+
+class MasterAssembly(Assembly):
+    """An ``Assembly`` of the master: the term's problem, its periods, and the master families."""
+
+    def __init__(self, term: TermProblem, options: SolveOptions, *, build: bool) -> None:
+        super().__init__(term.problem, options, build=build)
+        self.term = term
+
+
+def define_first_stage(a: MasterAssembly) -> None:
+    """DR MW committed per period, and the operating cost of each scenario (k$)."""
+    a.add_cols("y", (a.term.n_periods,), 0.0, a.term.dr_cap_mw())
+    a.add_cols("theta", (a.problem.n_scenarios,), -np.inf, np.inf)
+
+
+def define_term_cost(a: MasterAssembly) -> None:
+    """c_s = theta_s + H_s(x), one equality row per scenario."""
+    s_n = a.problem.n_scenarios
+    c = a.add_cols("c", (s_n,), -np.inf, np.inf, np.asarray(a.problem.probabilities, float))
+    row = a.idx(a.add_rows("cost", (s_n,), 0.0, 0.0))
+    a.put(row, a.idx(c), 1.0)
+    a.put(row, a.idx(a.cols["theta"]), -1.0)
+    put_hedge_cash(a, row)
+
+
+MASTER = (
+    define_hedges,
+    define_hedge_ratio,
+    define_first_stage,
+    define_term_cost,
+    define_cvar,
+    define_budget,
+)
+"""The master's families, in layout order."""
+
+
+def build_master(term: TermProblem, options: SolveOptions) -> LinearProgram:
+    start = time.perf_counter()
+    a = MasterAssembly(term, options, build=True)
+    for family in MASTER:
+        family(a)
+    return a.linear_program(start)
+
+
+def master_size(term: TermProblem, options: SolveOptions) -> dict[str, int]:
+    a = MasterAssembly(term, options, build=False)
+    for family in MASTER:
+        family(a)
+    return {"columns": a.cols.n, "rows": a.rows.n, "nonzeros": a.nonzeros}
+
+
+def term_size(term: TermProblem, options: SolveOptions) -> dict:
+    """Sizes before any build: the master, the largest operations subproblem, and the extensive
+    form (master + S subproblems + links), each with columns, rows, nonzeros and an estimate of
+    the memory (MB) to hold and solve it."""
+    master = master_size(term, options)
+    p = term.problem
+    s_n, t_n = p.n_scenarios, p.n_intervals
+    deployed = p.dr_deployed.sum(axis=1) if term.commits_dr else np.zeros(s_n, dtype=np.int64)
+    worst = int(np.argmax(deployed))
+    one = model_size(term.operations(worst), options, OPERATIONS)
+    calm = dataclasses.replace(term.operations(worst), dr_deployed=np.zeros((1, t_n), bool))
+    base = model_size(calm, options, OPERATIONS)
+    # every deployed interval adds the same columns, rows and entries (one DR shortfall)
+    per_deployed = {k: (one[k] - base[k]) / max(int(deployed[worst]), 1) for k in one}
+    links = s_n * (1 + (t_n if term.commits_dr else 0))
+    ef = {
+        k: int(master[k] + s_n * base[k] + round(per_deployed[k] * int(deployed.sum())))
+        for k in ("columns", "rows", "nonzeros")
+    }
+    ef["rows"] += links
+    ef["nonzeros"] += 2 * links
+    out = {"master": master, "subproblem": one, "extensive_form": ef}
+    for part in out.values():
+        part["memory_mb"] = round(memory_mb(part), 1)
+    return out
+
+
+def memory_mb(size: dict) -> float:
+    """Estimated MB to hold and solve an LP of ``size`` (see ``BYTES_PER_NONZERO``)."""
+    n = size["nonzeros"] * BYTES_PER_NONZERO + (size["rows"] + size["columns"]) * (
+        BYTES_PER_ROW_OR_COLUMN
+    )
+    return n / 1e6
+
+
+class OperationsSolver:
+    """Solves the operations subproblems of some scenarios, each restarted from its last basis."""
+
+    def __init__(self, term: TermProblem, options: SolveOptions, scenarios: np.ndarray) -> None:
+        self.term = term
+        self.options = options
+        self.scenarios = np.asarray(scenarios, dtype=np.int64)
+        self.bases: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.simplex_iterations = 0
+
+    def solve(self, dr_by_period_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Q_s ($, [n]) and its subgradient in the DR commitment ($/MW, [n, P])."""
+        term = self.term
+        hourly = term.hourly_dr_mw(dr_by_period_mw)
+        q = np.empty(self.scenarios.size)
+        g = np.zeros((self.scenarios.size, term.n_periods))
+        for i, s in enumerate(self.scenarios):
+            lp = build_lp(term.operations(int(s)), self.options, OPERATIONS)
+            runner = HighsRunner(lp, self.options.highs_options, self.options.time_limit_s)
+            if "r" in lp.cols:
+                runner.fix_columns(lp.cols["r"].idx, hourly)
+            if int(s) in self.bases:
+                runner.set_basis(*self.bases[int(s)])
+            result = runner.run()
+            if not result.optimal:
+                raise SolverError(
+                    f"operations of scenario {int(s)}: HiGHS {result.status}; the campus cannot "
+                    "operate that path with the DR committed (or the time limit is too short)"
+                )
+            self.bases[int(s)] = runner.basis()
+            self.simplex_iterations += result.record["iterations"]["simplex"]
+            q[i] = result.record["objective"] * COST_UNIT_USD
+            if "r" in lp.cols:
+                reduced = lp.cols["r"].take(result.col_dual) * COST_UNIT_USD
+                g[i] = np.bincount(term.period_of_interval, reduced, term.n_periods)
+        return q, g
+
+
+class ScenarioBundles:
+    """The scenarios split into ``workers`` bundles, each solved by its own process (kept for
+    the whole run, so each bundle's bases stay where they are used)."""
+
+    def __init__(self, term: TermProblem, options: SolveOptions, workers: int = 1) -> None:
+        s_n = term.problem.n_scenarios
+        self.workers = max(1, min(int(workers), s_n))
+        self.bundles = np.array_split(np.arange(s_n), self.workers)
+        self._local = None
+        self._pipes = []
+        self._processes = []
+        if self.workers == 1:
+            self._local = OperationsSolver(term, options, self.bundles[0])
+            return
+        context = multiprocessing.get_context("fork")
+        for bundle in self.bundles:
+            parent, child = context.Pipe()
+            process = context.Process(
+                target=_serve_bundle, args=(child, term, options, bundle), daemon=True
+            )
+            process.start()
+            child.close()
+            self._pipes.append(parent)
+            self._processes.append(process)
+
+    def solve(self, dr_by_period_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Q ($, [S]) and subgradients ($/MW, [S, P]) of every scenario at the commitment."""
+        if self._local is not None:
+            return self._local.solve(dr_by_period_mw)
+        for pipe in self._pipes:
+            pipe.send(np.asarray(dr_by_period_mw, dtype=float))
+        parts = [pipe.recv() for pipe in self._pipes]
+        for part in parts:
+            if isinstance(part, str):
+                raise SolverError(part)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
+
+    def close(self) -> None:
+        for pipe in self._pipes:
+            pipe.send(None)
+        for process in self._processes:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+
+    def __enter__(self) -> ScenarioBundles:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _serve_bundle(pipe, term: TermProblem, options: SolveOptions, bundle: np.ndarray) -> None:
+    solver = OperationsSolver(term, options, bundle)
+    while (dr := pipe.recv()) is not None:
+        try:
+            pipe.send(solver.solve(dr))
+        except Exception as exc:  # the parent raises it with its text
+            pipe.send(f"{type(exc).__name__}: {exc}")
+
+
+def solve_decomposed(
+    term: TermProblem,
+    options: SolveOptions,
+    *,
+    workers: int = 1,
+    relative_gap: float = 1e-6,
+    max_iterations: int = 200,
+    start_dr_mw: np.ndarray | None = None,
+) -> TermSolution:
+    """The term decision by decomposition over scenarios (module docstring).
+
+    ``start_dr_mw`` [P] is the first commitment tried (e.g. last night's); without it the
+    scenarios are first solved with nothing committed.
+    """
+    started = time.perf_counter()
+    lp = build_master(term, options)
+    master = HighsRunner(lp, options.highs_options, options.time_limit_s)
+    theta, y_cols = lp.cols["theta"].idx, lp.cols["y"].idx
+    cap = term.dr_cap_mw()
+    y = np.zeros(term.n_periods) if start_dr_mw is None else np.clip(start_dr_mw, 0.0, cap)
+    history, sub_s, master_s = [], 0.0, 0.0
+    best = None
+    with ScenarioBundles(term, options, workers) as bundles:
+        for iteration in range(1, max_iterations + 1):
+            t0 = time.perf_counter()
+            q, g = bundles.solve(y)
+            sub_s += time.perf_counter() - t0
+            t0 = time.perf_counter()
+            upper, values = _upper_bound(master, lp, y, q)
+            if best is None or upper < best[0]:
+                best = (upper, values, y.copy(), q)
+            if not term.commits_dr:
+                lower = upper
+            else:
+                _add_cuts(master, lp, q, g, y)
+                master.set_bounds(y_cols, 0.0, cap)
+                master.set_bounds(theta, -np.inf, np.inf)
+                result = master.run()
+                if not result.optimal:
+                    raise SolverError(f"term master: HiGHS {result.status}")
+                lower = objective_k_usd(lp, result.record["objective"], result.values)
+                lower *= COST_UNIT_USD
+                y = lp.cols["y"].take(result.values).copy()
+            master_s += time.perf_counter() - t0
+            history.append({"iteration": iteration, "lower_usd": lower, "upper_usd": best[0]})
+            if best[0] - lower <= relative_gap * max(1.0, abs(best[0])):
+                break
+        workers_used = bundles.workers
+    upper, values, y_best, q_best = best
+    return _solution(
+        term,
+        lp,
+        values,
+        y_best,
+        q_best,
+        objective=upper,
+        lower=history[-1]["lower_usd"],
+        engine="decomposed",
+        record={
+            "iterations": history,
+            "workers": workers_used,
+            "subproblem_s": round(sub_s, 3),
+            "master_s": round(master_s, 3),
+            "total_s": round(time.perf_counter() - started, 3),
+        },
+    )
+
+
+def _upper_bound(master: HighsRunner, lp: LinearProgram, y: np.ndarray, q: np.ndarray):
+    """The best hedge at commitment ``y`` with the true operating costs ``q``: objective ($)
+    and the master's values."""
+    master.fix_columns(lp.cols["y"].idx, y)
+    master.fix_columns(lp.cols["theta"].idx, q / COST_UNIT_USD)
+    result = master.run()
+    if not result.optimal:
+        raise SolverError(f"term hedge problem at fixed operations: HiGHS {result.status}")
+    objective = objective_k_usd(lp, result.record["objective"], result.values) * COST_UNIT_USD
+    return objective, result.values.copy()
+
+
+def _add_cuts(
+    master: HighsRunner, lp: LinearProgram, q: np.ndarray, g: np.ndarray, y: np.ndarray
+) -> None:
+    """theta_s - g_s . y' >= Q_s(y) - g_s . y for every scenario (k$)."""
+    s_n, p_n = g.shape
+    theta, y_cols = lp.cols["theta"].idx, lp.cols["y"].idx
+    rows = np.repeat(np.arange(s_n), 1 + p_n)
+    cols = np.concatenate([theta[:, None], np.broadcast_to(y_cols, (s_n, p_n))], axis=1).ravel()
+    vals = np.concatenate([np.ones((s_n, 1)), -g / COST_UNIT_USD], axis=1).ravel()
+    matrix = sparse.csr_array((vals, (rows, cols)), shape=(s_n, lp.cols.n))
+    lower = (q - g @ y) / COST_UNIT_USD
+    master.add_rows(lower, np.full(s_n, np.inf), matrix)
+
+
+def solve_extensive(term: TermProblem, options: SolveOptions) -> TermSolution:
+    """The term decision from one LP: the master and every scenario's operations together."""
+    started = time.perf_counter()
+    size = term_size(term, options)["extensive_form"]
+    if size["nonzeros"] > options.max_nonzeros:
+        raise SolverError(
+            f"the term extensive form would have {size['columns']:,} columns, {size['rows']:,} "
+            f"rows and {size['nonzeros']:,} nonzeros (about {size['memory_mb']:,.0f} MB), above "
+            f"the limit of {options.max_nonzeros:,}; use --engine decomposed, which solves each "
+            "scenario's operations on its own"
+        )
+    lp = extensive_form(term, options)
+    runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
+    result = runner.run()
+    if not result.optimal:
+        raise SolverError(f"term extensive form: HiGHS {result.status}")
+    objective = objective_k_usd(lp, result.record["objective"], result.values) * COST_UNIT_USD
+    values = result.values
+    q = lp.cols["theta"].take(values) * COST_UNIT_USD
+    record = {"solve": result.record, "total_s": round(time.perf_counter() - started, 3)}
+    record.update({k: size[k] for k in ("columns", "rows", "nonzeros")})
+    y = lp.cols["y"].take(values).copy()
+    return _solution(
+        term, lp, values, y, q, objective=objective, lower=objective, engine="ef", record=record
+    )
+
+
+def extensive_form(term: TermProblem, options: SolveOptions) -> LinearProgram:
+    """The master's columns and rows, then each scenario's operations LP (its own c at zero
+    cost), then the links theta_s = c of copy s and r_st = y_period(t)."""
+    start = time.perf_counter()
+    master = build_master(term, options)
+    copies = [
+        build_lp(term.operations(s), options, OPERATIONS) for s in range(term.problem.n_scenarios)
+    ]
+    offsets = master.cols.n + np.cumsum([0] + [c.cols.n for c in copies])
+    link_rows, link_cols, link_vals = [], [], []
+    theta = master.cols["theta"].idx
+    y = master.cols["y"].idx
+    n_links = 0
+    for s, copy in enumerate(copies):
+        link_rows += [n_links, n_links]
+        link_cols += [int(theta[s]), int(offsets[s] + copy.cols["c"].idx[0])]
+        link_vals += [1.0, -1.0]
+        n_links += 1
+        if term.commits_dr:
+            r = offsets[s] + copy.cols["r"].idx
+            t_n = r.size
+            rows = n_links + np.arange(t_n)
+            link_rows += np.repeat(rows, 2).tolist()
+            link_cols += np.column_stack([r, y[term.period_of_interval]]).ravel().tolist()
+            link_vals += [1.0, -1.0] * t_n
+            n_links += t_n
+    n_cols = int(offsets[-1])
+    links = sparse.csc_array((link_vals, (link_rows, link_cols)), shape=(n_links, n_cols))
+    blocks = sparse.block_diag([master.matrix] + [c.matrix for c in copies], format="csc")
+    matrix = sparse.vstack([blocks, links], format="csc")
+    copy_cost = [np.zeros(c.cols.n) for c in copies]  # each copy's c is priced in the master
+    cols, rows = Layout(), Layout()
+    for name, block in master.cols.blocks.items():
+        cols.add(name, block.shape)
+    cols.add("operations", (n_cols - master.cols.n,))
+    for name, block in master.rows.blocks.items():
+        rows.add(name, block.shape)
+    rows.add("operations", (blocks.shape[0] - master.rows.n,))
+    rows.add("links", (n_links,))
+    return LinearProgram(
+        np.concatenate([master.cost, *copy_cost]),
+        np.concatenate([master.col_lower, *(c.col_lower for c in copies)]),
+        np.concatenate([master.col_upper, *(c.col_upper for c in copies)]),
+        matrix,
+        np.concatenate([master.row_lower, *(c.row_lower for c in copies), np.zeros(n_links)]),
+        np.concatenate([master.row_upper, *(c.row_upper for c in copies), np.zeros(n_links)]),
+        cols,
+        rows,
+        int(matrix.nnz),
+        time.perf_counter() - start,
+    )
+
+
+def _solution(term, lp, values, y, q, *, objective, lower, engine, record) -> TermSolution:
+    """The decision, its scenario costs and bounds from master values and operating costs."""
+    traded = lp.cols["xb"].take(values).copy()
+    traded[hedge_bounds(*product_limits(term.problem))[2]] -= lp.cols["xs"].take(values)
+    cash = product_cash_usd(term.problem, traded).sum(axis=1)
+    iterations = len(record["iterations"]) if "iterations" in record else 1
+    return TermSolution(
+        product_mw=traded,
+        dr_by_period_mw=np.asarray(y, dtype=float),
+        operating_cost_usd=np.asarray(q, dtype=float),
+        scenario_cost_usd=np.asarray(q, dtype=float) + cash,
+        objective_usd=float(objective),
+        lower_bound_usd=float(lower),
+        engine=engine,
+        iterations=iterations,
+        record=record,
+    )
