@@ -342,7 +342,7 @@ def solve_decomposed(
                 break
         workers_used = bundles.workers
     upper, values, y_best, q_best = best
-    return _solution(
+    return term_solution(
         term,
         lp,
         values,
@@ -409,7 +409,7 @@ def solve_extensive(term: TermProblem, options: SolveOptions) -> TermSolution:
     record = {"solve": result.record, "total_s": round(time.perf_counter() - started, 3)}
     record.update({k: size[k] for k in ("columns", "rows", "nonzeros")})
     y = lp.cols["y"].take(values).copy()
-    return _solution(
+    return term_solution(
         term, lp, values, y, q, objective=objective, lower=objective, engine="ef", record=record
     )
 
@@ -467,7 +467,7 @@ def extensive_form(term: TermProblem, options: SolveOptions) -> LinearProgram:
     )
 
 
-def _solution(term, lp, values, y, q, *, objective, lower, engine, record) -> TermSolution:
+def term_solution(term, lp, values, y, q, *, objective, lower, engine, record) -> TermSolution:
     """The decision, its scenario costs and bounds from master values and operating costs."""
     traded = lp.cols["xb"].take(values).copy()
     traded[hedge_bounds(*product_limits(term.problem))[2]] -= lp.cols["xs"].take(values)
