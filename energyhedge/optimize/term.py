@@ -344,8 +344,7 @@ def solve_decomposed(
     upper, values, y_best, q_best = best
     return term_solution(
         term,
-        lp,
-        values,
+        _product_mw(term, lp, values),
         y_best,
         q_best,
         objective=upper,
@@ -410,7 +409,14 @@ def solve_extensive(term: TermProblem, options: SolveOptions) -> TermSolution:
     record.update({k: size[k] for k in ("columns", "rows", "nonzeros")})
     y = lp.cols["y"].take(values).copy()
     return term_solution(
-        term, lp, values, y, q, objective=objective, lower=objective, engine="ef", record=record
+        term,
+        _product_mw(term, lp, values),
+        y,
+        q,
+        objective=objective,
+        lower=objective,
+        engine="ef",
+        record=record,
     )
 
 
@@ -467,20 +473,36 @@ def extensive_form(term: TermProblem, options: SolveOptions) -> LinearProgram:
     )
 
 
-def term_solution(term, lp, values, y, q, *, objective, lower, engine, record) -> TermSolution:
-    """The decision, its scenario costs and bounds from master values and operating costs."""
-    traded = lp.cols["xb"].take(values).copy()
-    traded[hedge_bounds(*product_limits(term.problem))[2]] -= lp.cols["xs"].take(values)
-    cash = product_cash_usd(term.problem, traded).sum(axis=1)
+def term_solution(
+    term: TermProblem,
+    product_mw: np.ndarray,
+    dr_by_period_mw: np.ndarray,
+    operating_cost_usd: np.ndarray,
+    *,
+    objective: float,
+    lower: float,
+    engine: str,
+    record: dict,
+) -> TermSolution:
+    """A ``TermSolution`` from the first stage, the operating costs Q_s ($) and the bounds ($)."""
+    q = np.asarray(operating_cost_usd, dtype=float)
+    cash = product_cash_usd(term.problem, product_mw).sum(axis=1)
     iterations = len(record["iterations"]) if "iterations" in record else 1
     return TermSolution(
-        product_mw=traded,
-        dr_by_period_mw=np.asarray(y, dtype=float),
-        operating_cost_usd=np.asarray(q, dtype=float),
-        scenario_cost_usd=np.asarray(q, dtype=float) + cash,
+        product_mw=np.asarray(product_mw, dtype=float),
+        dr_by_period_mw=np.asarray(dr_by_period_mw, dtype=float),
+        operating_cost_usd=q,
+        scenario_cost_usd=q + cash,
         objective_usd=float(objective),
         lower_bound_usd=float(lower),
         engine=engine,
         iterations=iterations,
         record=record,
     )
+
+
+def _product_mw(term: TermProblem, lp: LinearProgram, values: np.ndarray) -> np.ndarray:
+    """Net MW of each product (bought minus sold) from master values."""
+    traded = lp.cols["xb"].take(values).copy()
+    traded[hedge_bounds(*product_limits(term.problem))[2]] -= lp.cols["xs"].take(values)
+    return traded
