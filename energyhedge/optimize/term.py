@@ -338,10 +338,14 @@ def solve_decomposed(
                 y = lp.cols["y"].take(result.values).copy()
             master_s += time.perf_counter() - t0
             history.append({"iteration": iteration, "lower_usd": lower, "upper_usd": best[0]})
-            if best[0] - lower <= relative_gap * max(1.0, abs(best[0])):
+            if np.isfinite(best[0]) and best[0] - lower <= relative_gap * max(1.0, abs(best[0])):
                 break
         workers_used = bundles.workers
     upper, values, y_best, q_best = best
+    if values is None:
+        raise SolverError(
+            "no commitment tried meets the CVaR budget; raise the budget or allow more iterations"
+        )
     return term_solution(
         term,
         _product_mw(term, lp, values),
@@ -362,10 +366,12 @@ def solve_decomposed(
 
 def _upper_bound(master: HighsRunner, lp: LinearProgram, y: np.ndarray, q: np.ndarray):
     """The best hedge at commitment ``y`` with the true operating costs ``q``: objective ($)
-    and the master's values."""
+    and the master's values (inf and None when no hedge meets the CVaR budget there)."""
     master.fix_columns(lp.cols["y"].idx, y)
     master.fix_columns(lp.cols["theta"].idx, q / COST_UNIT_USD)
     result = master.run()
+    if result.infeasible and "budget" in lp.rows:
+        return np.inf, None  # no hedge meets the CVaR budget at this commitment
     if not result.optimal:
         raise SolverError(f"term hedge problem at fixed operations: HiGHS {result.status}")
     objective = objective_k_usd(lp, result.record["objective"], result.values) * COST_UNIT_USD
