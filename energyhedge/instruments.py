@@ -24,7 +24,9 @@ Catalogue file::
     name = "scarcity_1000_7x24"
     kind = "scarcity"      # block | call | scarcity | heat_rate_call
     shape = "7x24"         # 5x16 | 2x16 | 7x8 | 7x24
-    tenor = "horizon"      # or start = 2026-08-01 and end = 2026-08-31 (local dates, inclusive)
+    tenor = "horizon"      # or "monthly" / "quarterly" (one product per calendar month or
+                           #   quarter of the horizon, named NAME_2026-08 / NAME_2026-Q3), or
+                           #   start = 2026-08-01 and end = 2026-08-31 (local dates, inclusive)
     strike_usd_per_mwh = 1000.0
     max_mw = 70.0
     loading = 0.10         # risk loading on the fair premium
@@ -41,7 +43,7 @@ product.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -104,6 +106,9 @@ class ProductSpec:
         Trade increment (MW); 0 means any size.
     min_trade_mw : float
         Smallest trade (MW); 0 means no minimum.
+    every : str or None
+        ``"month"`` or ``"quarter"``: a template that ``Catalogue.over_days`` turns into one
+        product per calendar month or quarter of the horizon; None: one product.
     """
 
     name: str
@@ -128,6 +133,7 @@ class ProductSpec:
     pricing: str | None = None
     lot_mw: float = 0.0
     min_trade_mw: float = 0.0
+    every: str | None = None
 
     def meta(self) -> dict:
         """Display fields for trades tables."""
@@ -163,6 +169,34 @@ class Catalogue:
 
     def __len__(self) -> int:
         return len(self.products)
+
+    def over_days(self, first: date, last: date) -> Catalogue:
+        """The catalogue for the local days ``first`` .. ``last``: each monthly or quarterly
+        template becomes one dated product per calendar month or quarter those days touch."""
+        products = []
+        for spec in self.products:
+            if spec.every is None:
+                products.append(spec)
+                continue
+            for start, end, label in _periods(spec.every, first, last):
+                products.append(
+                    replace(spec, name=f"{spec.name}_{label}", start=start, end=end, every=None)
+                )
+        if len(products) > MAX_PRODUCTS:
+            raise ConfigError(
+                f"{self.path}: {len(products)} products over {first} .. {last} (monthly and "
+                f"quarterly templates expanded), above the limit of {MAX_PRODUCTS}; use fewer "
+                "templates or a shorter horizon"
+            )
+        return replace(self, products=tuple(products))
+
+    def over_intervals(self, interval_start_utc: np.ndarray, iso: str) -> Catalogue:
+        """``over_days`` for the local days of the given intervals (a no-op without
+        templates)."""
+        if all(spec.every is None for spec in self.products) or len(interval_start_utc) == 0:
+            return self
+        days = local_fields(interval_start_utc, iso)["date"]
+        return self.over_days(days.min().item(), days.max().item())
 
     def with_quotes(
         self, quotes_usd_per_mwh: dict[str, float], *, allow_unusual_values: bool = False
@@ -270,7 +304,7 @@ def _product(t: Table, defaults: dict, allow: bool) -> ProductSpec:
         raise t.error(key, f"does not apply to a {kind} product")
     merged = Table({**defaults, **t.data}, t.path, t.prefix)
     iso = merged.choice("iso", tuple(ISO_TZ))
-    start, end = _tenor(t)
+    start, end, every = _tenor(t)
     min_default = -float("inf") if kind == "block" else 0.0
     bound = {"min_value": -MAX_PRODUCT_MW, "max_value": MAX_PRODUCT_MW}
     min_mw = t.number("min_mw", 0.0 if kind != "block" else min_default, **bound)
@@ -293,6 +327,7 @@ def _product(t: Table, defaults: dict, allow: bool) -> ProductSpec:
         shape=t.choice("shape", SHAPES),
         start=start,
         end=end,
+        every=every,
         min_mw=min_mw,
         max_mw=max_mw,
         loading=t.number("loading", 0.0, min_value=0.0),
@@ -344,18 +379,45 @@ def _check_units(t: Table, spec: ProductSpec, allow: bool) -> None:
             raise t.error(key, f"must not be negative, got {value:g}")
 
 
-def _tenor(t: Table) -> tuple[date | None, date | None]:
+TENORS = {"horizon": None, "monthly": "month", "quarterly": "quarter"}
+"""Values of a product's ``tenor`` key -> ``ProductSpec.every``."""
+
+
+def _tenor(t: Table) -> tuple[date | None, date | None, str | None]:
     if t.has("tenor"):
         if t.has("start") or t.has("end"):
-            raise t.error("tenor", "give either tenor = 'horizon' or start and end, not both")
-        t.choice("tenor", ("horizon",))
-        return None, None
+            raise t.error("tenor", "give either a tenor or start and end dates, not both")
+        every = TENORS[t.choice("tenor", tuple(TENORS))]
+        if every is not None and t.has("premium_usd_per_mw"):
+            raise t.error(
+                "premium_usd_per_mw",
+                "a monthly or quarterly template is quoted per MWh (premium_usd_per_mwh), "
+                "since its periods differ in hours",
+            )
+        return None, None, every
     if not (t.has("start") and t.has("end")):
-        raise t.error("tenor", "required: tenor = 'horizon', or start and end dates")
+        raise t.error(
+            "tenor", "required: tenor = 'horizon', 'monthly' or 'quarterly', or start and end"
+        )
     start, end = t.get("start", date), t.get("end", date)
     if end < start:
         raise t.error("end", f"must not be before start ({start}), got {end}")
-    return start, end
+    return start, end, None
+
+
+def _periods(every: str, first: date, last: date) -> list[tuple[date, date, str]]:
+    """Calendar months or quarters that the days ``first`` .. ``last`` touch, clipped to them:
+    (start, end, label) with labels ``2026-08`` or ``2026-Q3``."""
+    months = 1 if every == "month" else 3
+    out = []
+    year, month = first.year, first.month - (first.month - 1) % months
+    while date(year, month, 1) <= last:
+        next_year, next_month = (year, month + months) if month + months <= 12 else (year + 1, 1)
+        end = date(next_year, next_month, 1) - timedelta(days=1)
+        label = f"{year}-{month:02d}" if months == 1 else f"{year}-Q{(month - 1) // 3 + 1}"
+        out.append((max(first, date(year, month, 1)), min(last, end), label))
+        year, month = next_year, next_month
+    return out
 
 
 def product_mask(

@@ -16,6 +16,7 @@ from energyhedge.optimize.synthetic import synthetic_problem
 from energyhedge.optimize.term import (
     OperationsSolver,
     extensive_form,
+    operating_costs,
     solve_decomposed,
     solve_extensive,
     term_size,
@@ -177,3 +178,19 @@ def test_warm_start_from_the_last_commitment():
     warm = solve_decomposed(term, FAST, start_dr_mw=cold.dr_by_period_mw)
     assert warm.objective_usd == pytest.approx(cold.objective_usd, rel=1e-7)
     assert warm.iterations < cold.iterations
+
+
+def test_ladder_equals_the_operations_lp_when_hour_separable():
+    """Without ramps, requirements or stop costs the ladder on the full schedule is each
+    scenario's least operating cost: the vectorised path equals the per-scenario LPs."""
+    base = synthetic_term(**VARIANTS["dr_cheap"])
+    training = base.problem.flex[0]
+    term = TermProblem(
+        dataclasses.replace(base.problem, flex=(training,)),
+        base.period_of_interval,
+        base.period_labels,
+    )
+    assert term.hour_separable and not base.hour_separable
+    y = np.array([20.0, 7.5, 0.0])
+    lp, _ = OperationsSolver(term, FAST, np.arange(term.problem.n_scenarios)).solve(y)
+    np.testing.assert_allclose(operating_costs(term, y, FAST), lp, rtol=1e-9)

@@ -77,6 +77,24 @@ class TermProblem:
         """True when DR capacity is committed per period (the first-stage coupling)."""
         return self.problem.dr_max_mw > 0
 
+    @property
+    def hour_separable(self) -> bool:
+        """True when nothing links one interval's operation to another's: every class is real-
+        time curtailable, with no ramp limit, work requirement or stop cost, and all classes
+        fit under the grid limit together. Then running every class's full schedule and
+        following the real-time ladder (``model.cost``) is the least operating cost Q_s, hour
+        by hour."""
+        p = self.problem
+        room = p.grid_limit_mw - p.firm_load_mw
+        total = sum((np.asarray(f.max_mw, dtype=float) for f in p.flex), np.zeros(p.n_intervals))
+        return bool(np.all(total <= room + 1e-9)) and all(
+            f.rt_curtailable
+            and not np.isfinite(f.ramp_mw_per_h)
+            and f.work_requirement_gpu_hours <= 0
+            and f.stop_cost_usd <= 0
+            for f in p.flex
+        )
+
     def dr_cap_mw(self) -> np.ndarray:
         """Largest DR MW each period can commit, [P]: the DR limit, and in every interval of
         the period no more than the real-time curtailable classes can draw (MW)."""

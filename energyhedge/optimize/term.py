@@ -36,7 +36,8 @@ import numpy as np
 from scipy import sparse
 
 from energyhedge.errors import SolverError
-from energyhedge.model.cost import product_cash_usd
+from energyhedge.model.cost import cost_breakdown, product_cash_usd
+from energyhedge.model.problem import Decision
 from energyhedge.model.term import TermProblem
 from energyhedge.optimize.highs import HighsRunner
 from energyhedge.optimize.index import Layout
@@ -291,6 +292,26 @@ def _serve_bundle(pipe, term: TermProblem, options: SolveOptions, bundle: np.nda
             pipe.send(solver.solve(dr))
         except Exception as exc:  # the parent raises it with its text
             pipe.send(f"{type(exc).__name__}: {exc}")
+
+
+def operating_costs(
+    term: TermProblem, dr_by_period_mw: np.ndarray, options: SolveOptions, *, workers: int = 1
+) -> np.ndarray:
+    """Q_s of every scenario at the commitment ($, [S]): by the real-time ladder on the full
+    schedule when the term is hour-separable (the same least cost, computed in vectorised
+    chunks), else by each scenario's operations LP across ``workers`` processes."""
+    if term.hour_separable:
+        p = term.problem
+        decision = Decision(
+            product_mw=np.zeros(0),
+            schedule_mw=np.array([np.asarray(f.max_mw, dtype=float) for f in p.flex]).reshape(
+                len(p.flex), p.n_intervals
+            ),
+            dr_mw=term.hourly_dr_mw(dr_by_period_mw),
+        )
+        return cost_breakdown(dataclasses.replace(p, products=()), decision).total_cost_usd
+    with ScenarioBundles(term, options, workers) as bundles:
+        return bundles.solve(dr_by_period_mw)[0]
 
 
 def solve_decomposed(
