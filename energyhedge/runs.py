@@ -51,6 +51,14 @@ Layout of a profile (paths are relative to the profile's folder)::
     [out_of_sample]
     seed = 8
     n = 300
+
+    [term]                                       # optional: a term run (energyhedge.model.term):
+    months = 12                                  #   whole calendar months from [scenarios] start
+                                                 #   (a 1st; replaces days), hedged by products
+                                                 #   per month, DR committed per month
+    engine = "auto"                              # or "ef" | "decomposed" | "mpisppy"
+    workers = 2                                  # local processes for scenario bundles
+    relative_gap = 1e-6                          # stop the decomposition at this bound gap
 """
 
 from __future__ import annotations
@@ -119,6 +127,32 @@ class ScenarioSettings:
     market_consistent: bool = False
 
 
+TERM_ENGINES = ("auto", "ef", "decomposed", "mpisppy")
+MAX_TERM_MONTHS = 36
+
+
+@dataclass(frozen=True)
+class TermSettings:
+    """``[term]``: a horizon of whole months decided months ahead (``energyhedge.term_run``).
+
+    Attributes
+    ----------
+    months : int
+        Calendar months in the horizon, from the scenarios' start (the first of a month).
+    engine : str
+        ``"auto"``, ``"ef"``, ``"decomposed"`` or ``"mpisppy"`` (``energyhedge.optimize.term``).
+    workers : int
+        Local processes solving scenario bundles (decomposed engine and valuation).
+    relative_gap : float
+        The decomposition stops when (upper - lower bound) / |upper| is at most this.
+    """
+
+    months: int
+    engine: str = "auto"
+    workers: int = 1
+    relative_gap: float = 1e-6
+
+
 @dataclass(frozen=True)
 class RunProfile:
     """A parsed run profile; see the module docstring for the file layout."""
@@ -154,6 +188,9 @@ class RunProfile:
     book: str | None = None
     """``[run] book``: absolute path of the hedge book CSV (``energyhedge.book``); None: no
     positions held."""
+
+    term: TermSettings | None = None
+    """``[term]``: a term run over whole months; None: a day-ahead run."""
 
     @property
     def day_ahead(self) -> bool:
@@ -200,6 +237,19 @@ class RunProfile:
             quotes_usd_per_mwh=self.quotes_usd_per_mwh + tuple(quotes_usd_per_mwh),
         )
 
+    def with_term(self, *, engine: str | None = None, workers: int | None = None) -> RunProfile:
+        """A term profile with the command line's engine and worker count (None keeps)."""
+        if self.term is None:
+            raise ConfigError(f"{self.path}: not a term run profile (no [term] table)")
+        term = self.term
+        if engine is not None:
+            term = dataclasses.replace(term, engine=engine)
+        if workers is not None:
+            if not 1 <= workers <= 256:
+                raise ConfigError(f"--workers must be 1..256, got {workers}")
+            term = dataclasses.replace(term, workers=workers)
+        return dataclasses.replace(self, term=term)
+
     def resolved(self) -> dict:
         """The profile as plain JSON-ready values (for recommendation.json)."""
         s, o = self.scenarios, self.solve_options
@@ -235,6 +285,7 @@ class RunProfile:
             "quotes_usd_per_mwh": dict(self.quotes_usd_per_mwh),
             "settlement": self.settlement,
             "book": None if self.book is None else shown_path(self.book),
+            "term": None if self.term is None else dataclasses.asdict(self.term),
             "solver": {
                 "time_limit_s": o.time_limit_s,
                 "marginals": o.marginals,
@@ -250,7 +301,7 @@ SETTLEMENTS = ("real_time", "two_settlement")
 def load_run_profile(path: str | Path) -> RunProfile:
     """Read a run profile; ConfigError naming file, key and reason on bad input."""
     root = load_toml(path)
-    root.reject_unknown({"run", "scenarios", "risk", "solver", "out_of_sample"})
+    root.reject_unknown({"run", "scenarios", "risk", "solver", "out_of_sample", "term"})
     folder = Path(path).resolve().parent
     run = root.table("run")
     run.reject_unknown(
@@ -304,11 +355,37 @@ def load_run_profile(path: str | Path) -> RunProfile:
         forward_marks=_forward_marks(run, folder),
         book=_book(run, folder),
     )
+    if root.has("term"):
+        profile = _with_term(profile, root.table("term"), root.table("scenarios"))
     if profile.scenarios.market_consistent and profile.forward_marks is None:
         raise root.table("scenarios").error(
             "market_consistent", "needs forward marks: set [run] forward_marks"
         )
     return profile
+
+
+def _with_term(profile: RunProfile, table: Table, scenarios: Table) -> RunProfile:
+    """The profile as a term run: ``[term]`` read, the horizon's days set from its months."""
+    table.reject_unknown({"months", "engine", "workers", "relative_gap"})
+    start = profile.scenarios.start
+    if start is None or start.day != 1:
+        raise scenarios.error(
+            "start", f"a term run starts on the first of a month, got {start or 'none'}"
+        )
+    if scenarios.has("days"):
+        raise scenarios.error("days", "a term run sets its horizon with [term] months, not days")
+    settings = TermSettings(
+        months=table.integer("months", min_value=1, max_value=MAX_TERM_MONTHS),
+        engine=table.choice("engine", TERM_ENGINES, "auto"),
+        workers=table.integer("workers", 1, min_value=1, max_value=256),
+        relative_gap=table.number("relative_gap", 1e-6, min_value=0.0, max_value=0.1),
+    )
+    month = start.month - 1 + settings.months
+    end = date(start.year + month // 12, month % 12 + 1, 1)
+    days = (end - start).days
+    return dataclasses.replace(
+        profile, term=settings, scenarios=dataclasses.replace(profile.scenarios, days=days)
+    )
 
 
 def _forward_marks(run: Table, folder: Path) -> str | None:

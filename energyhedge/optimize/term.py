@@ -106,8 +106,9 @@ class TermSolution:
 
     @property
     def relative_gap(self) -> float:
-        """(upper - lower bound) / max(1, |upper bound|)."""
-        return (self.objective_usd - self.lower_bound_usd) / max(1.0, abs(self.objective_usd))
+        """(upper - lower bound) / max(1, |upper bound|); 0 when the bounds cross by rounding."""
+        gap = self.objective_usd - self.lower_bound_usd
+        return max(gap, 0.0) / max(1.0, abs(self.objective_usd))
 
 
 class MasterAssembly(Assembly):
@@ -331,7 +332,7 @@ def solve_decomposed(
     started = time.perf_counter()
     lp = build_master(term, options)
     master = HighsRunner(lp, options.highs_options, options.time_limit_s)
-    theta, y_cols = lp.cols["theta"].idx, lp.cols["y"].idx
+    hedging = HighsRunner(lp, options.highs_options, options.time_limit_s)  # never gets cuts
     cap = term.dr_cap_mw()
     y = np.zeros(term.n_periods) if start_dr_mw is None else np.clip(start_dr_mw, 0.0, cap)
     history, sub_s, master_s = [], 0.0, 0.0
@@ -342,15 +343,13 @@ def solve_decomposed(
             q, g = bundles.solve(y)
             sub_s += time.perf_counter() - t0
             t0 = time.perf_counter()
-            upper, values = _upper_bound(master, lp, y, q)
+            upper, values = _upper_bound(hedging, lp, y, q)
             if best is None or upper < best[0]:
                 best = (upper, values, y.copy(), q)
             if not term.commits_dr:
                 lower = upper
             else:
                 _add_cuts(master, lp, q, g, y)
-                master.set_bounds(y_cols, 0.0, cap)
-                master.set_bounds(theta, -np.inf, np.inf)
                 result = master.run()
                 if not result.optimal:
                     raise SolverError(f"term master: HiGHS {result.status}")
@@ -385,12 +384,14 @@ def solve_decomposed(
     )
 
 
-def _upper_bound(master: HighsRunner, lp: LinearProgram, y: np.ndarray, q: np.ndarray):
+def _upper_bound(hedging: HighsRunner, lp: LinearProgram, y: np.ndarray, q: np.ndarray):
     """The best hedge at commitment ``y`` with the true operating costs ``q``: objective ($)
-    and the master's values (inf and None when no hedge meets the CVaR budget there)."""
-    master.fix_columns(lp.cols["y"].idx, y)
-    master.fix_columns(lp.cols["theta"].idx, q / COST_UNIT_USD)
-    result = master.run()
+    and the master's values (inf and None when no hedge meets the CVaR budget there).
+    ``hedging`` holds the master without cuts, which a Q computed to the LP's tolerance could
+    violate by a hair."""
+    hedging.fix_columns(lp.cols["y"].idx, y)
+    hedging.fix_columns(lp.cols["theta"].idx, q / COST_UNIT_USD)
+    result = hedging.run()
     if result.infeasible and "budget" in lp.rows:
         return np.inf, None  # no hedge meets the CVaR budget at this commitment
     if not result.optimal:

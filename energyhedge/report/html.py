@@ -553,7 +553,7 @@ def recommendation_sentence(data: ReportData) -> str:
 
 def render_report(data: ReportData) -> str:
     """The complete HTML page for ``data`` (a str; the caller writes it atomically)."""
-    env = _environment()
+    env = environment()
     h = data.hedge_load
     charts = {
         "cost": plots.cost_cdf_svg(
@@ -711,7 +711,8 @@ def _in_unit(value: float | None, unit: str) -> str:
     return "—" if value is None else f"{_num(value)} {unit}"
 
 
-def _environment() -> jinja2.Environment:
+def environment() -> jinja2.Environment:
+    """The Jinja environment of the report templates, with the number filters."""
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,

@@ -565,14 +565,12 @@ def write_files(
 
     Text cells that a spreadsheet would run as a formula are neutralised (``safe_text``).
     """
-    text = (
-        json.dumps(_json_ready(recommendation), indent=2, sort_keys=False, allow_nan=False) + "\n"
-    )
+    text = json.dumps(json_ready(recommendation), indent=2, sort_keys=False, allow_nan=False) + "\n"
     (folder / "recommendation.json").write_text(text, encoding="utf-8")
     neutralise_frame(schedule).write_csv(folder / "schedule.csv")
     neutralise_frame(trades_table).write_csv(folder / "trades.csv")
     if recommendation.get("positions") is not None:
-        write_positions(folder / POSITIONS_FILE, _json_ready(recommendation))
+        write_positions(folder / POSITIONS_FILE, json_ready(recommendation))
 
 
 def write_outputs(
@@ -597,14 +595,14 @@ def _iso_utc(stamp: np.datetime64) -> str:
     return str(np.datetime64(stamp, "s")) + "Z"
 
 
-def _json_ready(value):
+def json_ready(value):
     """Numpy scalars and arrays to plain Python; non-finite floats to None."""
     if isinstance(value, dict):
-        return {str(k): _json_ready(v) for k, v in value.items()}
+        return {str(k): json_ready(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_json_ready(v) for v in value]
+        return [json_ready(v) for v in value]
     if isinstance(value, np.ndarray):
-        return [_json_ready(v) for v in value.tolist()]
+        return [json_ready(v) for v in value.tolist()]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):

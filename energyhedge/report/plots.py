@@ -400,3 +400,35 @@ def payoff_grid(
     finite = [s for s in strikes_usd_per_mwh if s is not None and np.isfinite(s)]
     top = max([*finite, 100.0]) * 2.0
     return np.linspace(floor_usd_per_mwh, top, 241)
+
+
+def term_months_svg(
+    labels: Sequence[str],
+    *,
+    block_mw: np.ndarray,
+    option_mw: np.ndarray,
+    dr_mw: np.ndarray,
+    full_load_mw: np.ndarray,
+) -> str:
+    """Per month of a term: net block MW and option notional (month averages over all hours),
+    DR MW committed, and the campus load with every class running (MW)."""
+    fig = _figure(7.2, 3.0, "term-months")
+    with mpl.rc_context(_RC):
+        ax = fig.add_subplot()
+        x = np.arange(len(labels))
+        width = 0.28
+        ax.bar(x - width, block_mw, width, color=HEDGED_COLOR, label="net block MW (avg)")
+        ax.bar(x, option_mw, width, color=UNHEDGED_COLOR, label="option notional MW (avg)")
+        ax.bar(x + width, dr_mw, width, color=CLASS_COLORS[1], label="DR MW committed")
+        ax.step(
+            np.append(x - 0.5, x[-1] + 0.5),
+            np.append(full_load_mw, full_load_mw[-1]),
+            where="post",
+            color="#222222",
+            label="campus load, all classes running (avg)",
+        )
+        ax.axhline(0.0, color="#555555", linewidth=0.8)
+        ax.set_xticks(x, labels, rotation=45, ha="right")
+        ax.set_ylabel("MW")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5)
+    return _to_svg(fig, "term-months", "Hedges, DR commitment and campus load by month")
