@@ -108,22 +108,15 @@ class HighsRunner:
             matrix.data.astype(float),
         )
 
-    def basis(self) -> tuple[np.ndarray, np.ndarray]:
-        """The current basis as column and row status codes (int8 arrays), to restart from."""
-        basis = self.highs.getBasis()
-        return (
-            np.fromiter((int(x) for x in basis.col_status), np.int8, len(basis.col_status)),
-            np.fromiter((int(x) for x in basis.row_status), np.int8, len(basis.row_status)),
-        )
+    def basis(self):
+        """A copy of the current basis (an opaque HiGHS object), to restart a model of the same
+        shape from with ``set_basis``."""
+        return self.highs.getBasis()
 
-    def set_basis(self, col_status: np.ndarray, row_status: np.ndarray) -> None:
-        """Start the next ``run`` from a basis kept by ``basis`` (of a model of the same shape)."""
-        status = highspy.HighsBasisStatus
-        basis = highspy.HighsBasis()
-        basis.col_status = [status(int(x)) for x in col_status]
-        basis.row_status = [status(int(x)) for x in row_status]
-        basis.valid = True
-        self.highs.setBasis(basis)
+    def set_basis(self, basis) -> None:
+        """Start the next ``run`` from a basis kept by ``basis``."""
+        if self.highs.setBasis(basis) == highspy.HighsStatus.kError:
+            raise SolverError("HiGHS rejected a kept basis (the model changed shape)")
 
     def run(self) -> LpResult:
         """Solve; on numerical trouble retry once with the other algorithm (IPM <-> simplex).

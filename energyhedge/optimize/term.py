@@ -203,7 +203,7 @@ class OperationsSolver:
         self.term = term
         self.options = options
         self.scenarios = np.asarray(scenarios, dtype=np.int64)
-        self.bases: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.bases: dict[int, object] = {}
         self.simplex_iterations = 0
 
     def solve(self, dr_by_period_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -218,7 +218,7 @@ class OperationsSolver:
             if "r" in lp.cols:
                 runner.fix_columns(lp.cols["r"].idx, hourly)
             if int(s) in self.bases:
-                runner.set_basis(*self.bases[int(s)])
+                runner.set_basis(self.bases[int(s)])
             result = runner.run()
             if not result.optimal:
                 raise SolverError(
