@@ -7,16 +7,18 @@ side by side on the same machine.
 
 from __future__ import annotations
 
+import multiprocessing
 import resource
 import sys
 import time
 
+from energyhedge.errors import SolverError
 from energyhedge.optimize.engine import make_solution
 from energyhedge.optimize.highs import HighsRunner
 from energyhedge.optimize.lp import build_lp, model_size
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.prechecks import check_problem
-from energyhedge.optimize.synthetic import SIZES, synthetic_problem
+from energyhedge.optimize.synthetic import SIZES, TERM_SIZES, synthetic_problem, synthetic_term
 
 
 def bench_optimize(size: str, *, compare_pyomo: bool = False, seed: int = 0) -> dict:
@@ -67,3 +69,71 @@ def bench_optimize(size: str, *, compare_pyomo: bool = False, seed: int = 0) -> 
 def _peak_rss_mb() -> float:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def bench_term(
+    size: str, engine: str, *, workers: int = 1, seed: int = 0, warm: bool = False
+) -> dict:
+    """Solve the synthetic term of ``size`` (``synthetic.TERM_SIZES``) once with ``engine`` in
+    a child process and return sizes, the engine's bounds and iterations, wall times (s) and
+    peak memory (MB): the child's own, its largest worker's, and their sum (an upper bound of
+    the run's resident memory). ``warm`` also re-solves from the solution's commitment and
+    reports the warm time and iterations. An engine that refuses the size reports why."""
+    context = multiprocessing.get_context("fork")
+    parent, child = context.Pipe()
+    process = context.Process(
+        target=_term_child,
+        args=(child, size, engine),
+        kwargs={"workers": workers, "seed": seed, "warm": warm},
+    )
+    process.start()
+    child.close()
+    result = parent.recv()
+    process.join()
+    return result
+
+
+def _term_child(pipe, size: str, engine: str, *, workers: int, seed: int, warm: bool) -> None:
+    from energyhedge.optimize.term import (  # noqa: PLC0415
+        solve_decomposed,
+        solve_extensive,
+        term_size,
+    )
+
+    intervals, scenarios = TERM_SIZES[size]
+    out = {"size": size, "engine": engine, "workers": workers, "intervals": intervals}
+    out["scenarios"] = scenarios
+    try:
+        start = time.perf_counter()
+        term = synthetic_term(intervals, scenarios, seed=seed)
+        out["build_problem_s"] = time.perf_counter() - start
+        options = SolveOptions(marginals=False, time_limit_s=3600.0)
+        out["size_estimate"] = term_size(term, options)
+        start = time.perf_counter()
+        if engine == "ef":
+            solution = solve_extensive(term, options)
+        else:
+            solution = solve_decomposed(term, options, workers=workers)
+        out["solve_s"] = time.perf_counter() - start
+        out.update(
+            status="solved",
+            objective_usd=solution.objective_usd,
+            lower_bound_usd=solution.lower_bound_usd,
+            relative_gap=solution.relative_gap,
+            iterations=solution.iterations,
+        )
+        if warm and engine == "decomposed":
+            start = time.perf_counter()
+            again = solve_decomposed(
+                term, options, workers=workers, start_dr_mw=solution.dr_by_period_mw
+            )
+            out["warm_solve_s"] = time.perf_counter() - start
+            out["warm_iterations"] = again.iterations
+            out["warm_to_cold_time"] = out["warm_solve_s"] / out["solve_s"]
+    except (SolverError, MemoryError) as exc:
+        out.update(status="refused", reason=str(exc))
+    out["peak_rss_mb"] = _peak_rss_mb()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
+    out["largest_worker_rss_mb"] = children
+    out["peak_rss_upper_bound_mb"] = out["peak_rss_mb"] + children * max(workers - 1, 0)
+    pipe.send(out)

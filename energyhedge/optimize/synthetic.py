@@ -8,9 +8,12 @@ daily shape with lognormal noise and rare spikes to $1,000-5,000/MWh.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from energyhedge.model.problem import FlexClass, HedgeProblem, Product
+from energyhedge.model.term import TermProblem
 
 SIZES = {
     "small": (24, 100),
@@ -19,6 +22,15 @@ SIZES = {
     "season": (2208, 500),
 }
 """Benchmark sizes: name -> (intervals, scenarios)."""
+
+TERM_SIZES = {
+    "term-small": (720, 50),
+    "year-100": (8760, 100),
+    "year": (8760, 1000),
+    "year-10k": (8760, 10000),
+}
+"""Term benchmark sizes: name -> (hourly intervals, scenarios), 12 periods (months of 730 h)
+or fewer for shorter horizons."""
 
 
 def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgeProblem:
@@ -111,6 +123,44 @@ def synthetic_problem(intervals: int, scenarios: int, seed: int = 0) -> HedgePro
         cp_weight_usd_per_mw=np.where(peak[None, :], 20.0 * hours[None, :], 0.0)
         * np.ones((s_n, 1)),
     )
+
+
+def synthetic_term(intervals: int, scenarios: int, seed: int = 0) -> TermProblem:
+    """The synthetic campus over a term: periods of 730 hours ("months", at most 12), and per
+    period a fair 7x24 block (sellable), a $100 call and a $1,000 scarcity call in place of the
+    horizon-long products; DR (20 MW) committed per period."""
+    base = synthetic_problem(intervals, scenarios, seed=seed)
+    period = np.minimum(np.arange(intervals) // 730, 11)
+    starts = np.flatnonzero(np.r_[True, period[1:] != period[:-1]])
+    p_n = starts.size
+    h = base.interval_hours[None, :]
+    prices = base.prices_usd_per_mwh
+    hours = np.add.reduceat(base.interval_hours, starts)
+    mean = np.add.reduceat(base.probabilities @ prices * base.interval_hours, starts) / hours
+    payoffs = {
+        "block": np.add.reduceat(prices * h, starts, axis=1) - mean * hours,
+        "call_100": np.add.reduceat(np.maximum(prices - 100.0, 0.0) * h, starts, axis=1),
+        "scarcity_1000": np.add.reduceat(np.maximum(prices - 1000.0, 0.0) * h, starts, axis=1),
+    }
+    products = []
+    for m in range(p_n):
+        for name, payoff in payoffs.items():
+            fair = float(base.probabilities @ payoff[:, m])
+            products.append(
+                Product(
+                    f"{name}_m{m + 1:02d}",
+                    "block" if name == "block" else "call",
+                    payoff[:, m].copy(),
+                    premium_usd_per_mw=fair,
+                    fair_premium_usd_per_mw=fair,
+                    notional_hours=float(hours[m]),
+                    min_mw=-50.0 if name == "block" else 0.0,
+                    max_mw=100.0,
+                    meta={"iso": "ercot"},
+                )
+            )
+    problem = replace(base, products=tuple(products))
+    return TermProblem(problem, period.astype(np.int64), tuple(f"m{m + 1:02d}" for m in range(p_n)))
 
 
 def _product(name, kind, payoff_by_interval, probabilities, hours, *, min_mw, max_mw) -> Product:
