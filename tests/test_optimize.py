@@ -431,7 +431,7 @@ def test_collinear_products_reduce_to_least_notional():
 def test_oversized_model_refused_before_building(small):
     size = model_size(small, FAST)
     limit = dataclasses.replace(FAST, max_nonzeros=size["nonzeros"] - 1)
-    with pytest.raises(SolverError, match=rf"{size['columns']:,} columns.*use fewer scenarios"):
+    with pytest.raises(SolverError, match=rf"{size['columns']:,} columns.*--engine decomposed"):
         solve(small, limit)
     assert solve(small, dataclasses.replace(limit, max_nonzeros=size["nonzeros"])).status == (
         "Optimal"

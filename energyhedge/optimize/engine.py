@@ -63,7 +63,9 @@ def _solve_once(problem: HedgeProblem, options: SolveOptions) -> Solution:
         raise SolverError(
             f"the stochastic program would have {size['columns']:,} columns, {size['rows']:,} "
             f"rows and {size['nonzeros']:,} nonzeros, above the limit of "
-            f"{options.max_nonzeros:,}; use fewer scenarios or a shorter horizon"
+            f"{options.max_nonzeros:,}; for a horizon of months make it a term run ([term] "
+            "months in the run profile), which --engine decomposed solves scenario by scenario, "
+            "else use fewer scenarios or a shorter horizon"
         )
     lp = build_lp(problem, options)
     runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
