@@ -222,6 +222,9 @@ def _flex_class(
         unserved_usd_per_gpu_hour=tier.unserved_usd_per_gpu_hour,
         stop_cost_usd=tier.stop_cost_usd,
         requirement_intervals=due,
+        min_run_h=tier.min_run_h,
+        min_off_h=tier.min_off_h,
+        min_power_frac=tier.on_power_frac,
     )
 
 

@@ -19,8 +19,9 @@ Scenario cost (the quantity whose distribution the engine reports), in $:
           + sum_t h_t * dr_penalty * shortfall_st         DR non-delivery penalty
           + sum_j value_j * (full_work_j - work_js)       value of flexible work not done
           + sum_j unserved_j * max(req_j - work_js, 0)    work-requirement shortfall penalty
-          + sum_j stop_cost_j * stops_js                  restarts after full stops (valuation
-                                                          only: the LP has no integers)
+          + sum_j stop_cost_j * stops_js                  restarts after full stops (in the LP
+                                                          only for committed classes, as
+                                                          day-ahead stops: integers)
 
 where L_st = firm_load_mw_t + sum_j power_jst is the campus load, power_jst the power class j
 actually draws, work_js its delivered GPU-hours, and h_t the interval length in hours.
@@ -65,11 +66,21 @@ class FlexClass:
     stop_cost_usd : float
         What one full stop of the class costs beyond the hours it does not run ($): the work
         lost since the last checkpoint and during the restart, plus any fixed restart cost.
-        Charged in valuation on every path; the LP does not see it (it would need integers).
+        Charged in valuation on every path; the LP charges it only for the day-ahead stops of
+        a committed class (``committed``).
     requirement_intervals : int or None
         A deadline: only work in the first ``requirement_intervals`` intervals counts toward
         the requirement (None: the whole horizon); ``unserved_usd_per_gpu_hour`` is then the
         value of a GPU-hour late.
+    min_run_h, min_off_h : float
+        Day-ahead commitment: once started, the schedule keeps the class on for at least
+        ``min_run_h`` hours; once stopped, off for at least ``min_off_h`` hours (0: no minimum).
+        A class with either is ``committed``: the LP decides on/off per interval with binary
+        columns and charges ``stop_cost_usd`` per scheduled stop. The real-time ladder does not
+        enforce them (a real-time stop pays its stop cost in valuation).
+    min_power_frac : float
+        Committed classes: fraction of ``max_mw`` the schedule draws at least while on, in
+        (0, 1], so that "on" means drawing power, as valuation counts stops.
     """
 
     name: str
@@ -84,6 +95,14 @@ class FlexClass:
     unserved_usd_per_gpu_hour: float = 0.0
     stop_cost_usd: float = 0.0
     requirement_intervals: int | None = None
+    min_run_h: float = 0.0
+    min_off_h: float = 0.0
+    min_power_frac: float = 1.0
+
+    @property
+    def committed(self) -> bool:
+        """True if the day-ahead schedule decides on/off with minimum run and off times."""
+        return self.min_run_h > 0 or self.min_off_h > 0
 
     @property
     def requirement_window(self) -> slice:

@@ -21,6 +21,7 @@ def check_problem(problem: HedgeProblem) -> None:
     for flex in problem.flex:
         flex.segments()
         _check_requirement(problem, flex)
+        _check_commitment(flex)
     for product in problem.products:
         if product.min_mw > product.max_mw:
             raise ConfigError(
@@ -103,6 +104,20 @@ def _check_requirement(problem: HedgeProblem, flex: FlexClass) -> None:
             f"({flex.work_requirement_gpu_hours:,.0f} GPU-h) exceeds what {np.max(max_mw):,.0f} MW "
             f"of {flex.name} can run in {hours:,.0f} h within the grid limit and curtailment "
             f"events: {most_mwh:,.0f} MWh; lower the requirement or allow unserved work"
+        )
+
+
+def _check_commitment(flex: FlexClass) -> None:
+    times = (flex.min_run_h, flex.min_off_h)
+    if not all(0 <= h < np.inf for h in times):
+        raise ConfigError(
+            f"job class {flex.name!r}: min_run_h {flex.min_run_h:g} and min_off_h "
+            f"{flex.min_off_h:g} must be finite hours >= 0"
+        )
+    if flex.committed and not 0 < flex.min_power_frac <= 1:
+        raise ConfigError(
+            f"job class {flex.name!r}: min_power_frac {flex.min_power_frac:g} must be in (0, 1] "
+            "(the least fraction of its MW the schedule draws while on)"
         )
 
 
