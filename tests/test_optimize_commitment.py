@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from energyhedge.errors import ConfigError
+from energyhedge.errors import ConfigError, InfeasibleError
 from energyhedge.model.cost import cost_breakdown
 from energyhedge.model.problem import FlexClass, HedgeProblem
 from energyhedge.optimize import SolveOptions, build_lp, model_size, solve
@@ -191,6 +191,12 @@ def test_duals_come_from_the_lp_with_the_commitment_fixed():
     sol = solve(problem, options)
     value = sol.decision.work_value_usd_per_gpu_hour[0]
     assert not sol.commitment[training.name].all() and value > 0
+    # the stop does not pay in the LP relaxation as it does in the MIP: a strict gap
+    record = sol.solver["commitment"]
+    assert record["lp_relaxation_usd"] < sol.objective_usd - 1_000.0
+    assert record["relaxation_gap_usd"] == pytest.approx(
+        sol.objective_usd - record["lp_relaxation_usd"]
+    )
 
     def fixed_objective(extra_gpu_hours: float) -> float:
         more = dataclasses.replace(
@@ -213,3 +219,57 @@ def test_bad_commitment_settings_are_refused():
     bad = dataclasses.replace(problem.flex[0], min_power_frac=0.0)
     with pytest.raises(ConfigError, match="min_power_frac 0 must be in"):
         solve(dataclasses.replace(problem, flex=(bad,)), EXPECTED_COST)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_array_mip_equals_the_pyomo_reference(seed):
+    from energyhedge.optimize.pyomo_model import solve_pyomo  # noqa: PLC0415 (slow import)
+
+    base = synthetic_problem(12, 6, seed=seed)
+    prices = base.prices_usd_per_mwh.copy()
+    prices[:, 6:9] += np.random.default_rng(seed).uniform(1_000, 4_000, (6, 3))
+    flex = (
+        dataclasses.replace(
+            base.flex[0], rt_curtailable=False, min_run_h=3.0, min_power_frac=0.3, stop_cost_usd=4e3
+        ),
+        dataclasses.replace(base.flex[1], min_off_h=2.0, min_power_frac=0.5, stop_cost_usd=1e3),
+    )
+    problem = dataclasses.replace(base, prices_usd_per_mwh=prices, flex=flex)
+    options = SolveOptions(marginals=False, mip_rel_gap=0.0)
+    sol = solve(problem, options)
+    ref = solve_pyomo(problem, options)
+    assert not sol.commitment[flex[0].name].all()  # the commitment matters here
+    assert sol.objective_usd == pytest.approx(ref["objective_usd"], rel=1e-6)
+    assert sol.solver["commitment"]["lp_relaxation_usd"] <= sol.objective_usd + 1e-6
+
+
+def test_infeasible_commitment_is_explained():
+    # Forced off in hour 2 (no MW there) with a 3-hour minimum off time: the class can run in
+    # hours 0, 1 and 5 only, 3 x 40 = 120 MWh, below a hard requirement of 150 MWh (15,000 GPU-h)
+    # that the prechecks (5 hours with MW: 200 MWh) let through.
+    problem = _hourly(SPIKE, 0.0, min_off_h=3.0)
+    max_mw = np.array([40.0, 40.0, 0.0, 40.0, 40.0, 40.0])
+    flex = dataclasses.replace(
+        problem.flex[0],
+        max_mw=max_mw,
+        work_requirement_gpu_hours=15_000.0,
+        unserved_usd_per_gpu_hour=np.inf,
+    )
+    with pytest.raises(InfeasibleError, match=r"minimum run and off times of train \(run 0 h"):
+        solve(dataclasses.replace(problem, flex=(flex,)), EXPECTED_COST)
+
+
+def test_frontier_and_marginals_solve_the_mip_at_each_point():
+    from energyhedge.optimize.frontier import frontier  # noqa: PLC0415
+
+    problem = _hourly(TWO_SPIKES, 1_000.0, min_run_h=2.0)
+    points = frontier(problem, [0.0, 1.0], EXPECTED_COST)
+    # one scenario: CVaR = E[C] = 72,000 (by hand above), so E[C] + lambda x CVaR
+    assert [p.objective_usd for p in points] == pytest.approx([72_000.0, 144_000.0], abs=1e-3)
+    assert all("commitment" in p.solution.solver for p in points)
+    sol = solve(problem, dataclasses.replace(EXPECTED_COST, marginals=True))
+    # 1 MW of firm load made part of the class (41 MW, firm 9 MW), commitment fixed: hours 0,
+    # 2, 4, 5 run it as before (no change); hour 3 (off) sheds it: 1,000 of energy saved, 400
+    # of work lost; hour 1 (on at the minimum, now 20.5 MW): load 0.5 MW lower saves 450, work
+    # lost 0.5 x 400 = 200 more. Objective 600 + 250 = 850 lower.
+    assert sol.flex_value_usd_per_mw["train"] == pytest.approx(850.0, abs=1e-6)

@@ -1,4 +1,5 @@
-"""The reference formulation: the same LP as ``energyhedge.optimize.lp``, written in Pyomo.
+"""The reference formulation: the same LP (a MIP with committed job classes) as
+``energyhedge.optimize.lp``, written in Pyomo.
 
 Readable and solver-agnostic (one algebraic constraint per family), it is the cross-check of the
 array build and the entry point for scenario decomposition: every second-stage variable carries
@@ -132,6 +133,46 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
         return power(mdl, s, j, t) == mdl.u[j, t]
 
     m.sched = pyo.Constraint(m.SCHED, rule=sched_rule)
+    committed = [j for j, f in enumerate(flex) if f.committed]
+    m.JC = pyo.Set(initialize=committed)
+    m.on = pyo.Var(
+        m.JC, m.T, domain=pyo.Binary, bounds=lambda _, j, t: (0, 1 if max_mw[j][t] > 0 else 0)
+    )
+    m.start = pyo.Var(m.JC, m.T, bounds=(0.0, 1.0))
+    m.stop = pyo.Var(m.JC, m.T, bounds=(0.0, 1.0))
+    m.onmax = pyo.Constraint(
+        m.JC, m.T, rule=lambda mdl, j, t: mdl.u[j, t] <= max_mw[j][t] * mdl.on[j, t]
+    )
+    m.onmin = pyo.Constraint(
+        m.JC,
+        m.T,
+        rule=lambda mdl, j, t: mdl.u[j, t] >= flex[j].min_power_frac * max_mw[j][t] * mdl.on[j, t],
+    )
+    m.switch = pyo.Constraint(
+        m.JC,
+        m.T,
+        rule=lambda mdl, j, t: (
+            mdl.on[j, t] - (1 if t == 0 else mdl.on[j, t - 1]) == mdl.start[j, t] - mdl.stop[j, t]
+        ),
+    )
+    began = [sum(h[:t]) for t in range(t_n)]  # hours from the horizon's start to interval t
+
+    def recent(t: int, span_h: float) -> list[int]:
+        """Intervals tau <= t that start less than span_h hours before interval t."""
+        return [tau for tau in range(t + 1) if began[t] - began[tau] < span_h - 1e-9]
+
+    def min_run_rule(mdl, j, t):
+        if flex[j].min_run_h <= 0:
+            return pyo.Constraint.Skip
+        return sum(mdl.start[j, tau] for tau in recent(t, flex[j].min_run_h)) <= mdl.on[j, t]
+
+    def min_off_rule(mdl, j, t):
+        if flex[j].min_off_h <= 0:
+            return pyo.Constraint.Skip
+        return sum(mdl.stop[j, tau] for tau in recent(t, flex[j].min_off_h)) <= 1 - mdl.on[j, t]
+
+    m.minrun = pyo.Constraint(m.JC, m.T, rule=min_run_rule)
+    m.minoff = pyo.Constraint(m.JC, m.T, rule=min_off_rule)
 
     def due(j):  # the intervals whose work counts toward the requirement (before the deadline)
         return range(problem.n_intervals)[flex[j].requirement_window]
@@ -168,7 +209,8 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
             )
             if j in mdl.JR and not hard[j]:
                 lost += f.unserved_usd_per_gpu_hour * f.gpu_hours_per_mwh * mdl.short[j, sc(j, s)]
-        return mdl.c[s] == load + hedges + dr + lost
+        restarts = sum(flex[j].stop_cost_usd * mdl.stop[j, t] for j in mdl.JC for t in mdl.T)
+        return mdl.c[s] == load + hedges + dr + lost + restarts
 
     m.cost = pyo.Constraint(m.S, rule=cost_rule)
     m.cvar = pyo.Constraint(m.S, rule=lambda mdl, s: mdl.z[s] >= mdl.c[s] - mdl.eta)
@@ -198,6 +240,7 @@ def solve_pyomo(problem: HedgeProblem, options: SolveOptions) -> dict:
     results = solver.solve(
         model,
         time_limit=options.time_limit_s,
+        rel_gap=options.mip_rel_gap,
         load_solutions=False,
         raise_exception_on_nonoptimal_result=False,
     )
