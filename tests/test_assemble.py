@@ -233,10 +233,10 @@ def test_every_array_by_hand(files):
     assert products["block_forward"].sellable and not products["call_500"].sellable
     assert products["call_500"].meta["shape"] == "5x16"
 
-    np.testing.assert_allclose(p.dr_price_usd_per_mw_h, [[5.0, 0.0]] * 2)  # HE17 only
-    assert p.dr_max_mw == 2.0
-    assert p.dr_penalty_usd_per_mwh == 300.0
-    assert p.dr_deployed.tolist() == [[False, False], [True, False]]
+    np.testing.assert_allclose(p.dr_price_usd_per_mw_h, [[[5.0, 0.0]] * 2])  # HE17 only
+    assert p.dr_max_mw.tolist() == [2.0] and p.dr_names == ("ers",)
+    assert p.dr_penalty_usd_per_mwh.tolist() == [300.0]
+    assert p.dr_deployed.tolist() == [[[False, False], [True, False]]]
     # 80,000 $/MW / 4 peaks x 0.01 per hour
     np.testing.assert_allclose(p.cp_weight_usd_per_mw, [[200.0, 200.0], [200.0, 200.0]])
 

@@ -342,7 +342,7 @@ def test_ancillary_service_offer_is_paid_each_scenarios_clearing_price(tmp_path)
     )
     empty = load_catalogue("models/contracts/virtual-peaker-example.toml")
     problem = build_problem(campus, type(empty)(empty.name, empty.path, ()), scenarios)
-    np.testing.assert_allclose(problem.dr_price_usd_per_mw_h, ecrs)  # every hour is active
+    np.testing.assert_allclose(problem.dr_price_usd_per_mw_h, [ecrs])  # every hour is active
     offer = np.full(24, 30.0)
     decision = Decision(np.zeros(0), full_schedule_mw(problem), offer, False)
     revenue = cost_breakdown(problem, decision).dr_revenue_usd

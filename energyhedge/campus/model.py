@@ -32,6 +32,7 @@ DR_KINDS = {
     "ecrs": "ercot",
     "rrs": "ercot",
     "non_spin": "ercot",
+    "reg_up": "ercot",
     "capacity_dr": "pjm",
 }
 CP_KINDS = {"4cp": "ercot", "5cp": "pjm"}
@@ -348,7 +349,7 @@ class DrProgramme:
     Attributes
     ----------
     name, kind : str
-        ``kind`` one of ``DR_KINDS`` (ERCOT ers, ecrs, rrs, non_spin; PJM capacity_dr).
+        ``kind`` one of ``DR_KINDS`` (ERCOT ers, ecrs, rrs, non_spin, reg_up; PJM capacity_dr).
     availability_usd_per_mw_h : float
         Paid per MW held per hour ($/MW-h).
     max_mw : float

@@ -90,7 +90,7 @@ def make_solution(
     decision = Decision(
         product_mw=least_notional_mw(problem, traded),
         schedule_mw=cols["u"].take(v).copy(),
-        dr_mw=cols["r"].take(v).copy() if "r" in cols else np.zeros(t_n),
+        dr_mw=cols["r"].take(v).copy() if "r" in cols else problem.no_dr_offer(),
         follows_ladder=True,
         work_value_usd_per_gpu_hour=_work_values(problem, lp, result),
     )

@@ -8,7 +8,8 @@ Columns (first stage, shared by all scenarios):
     xb[K]         product MW bought at the ask     [max(min_mw, 0), max(max_mw, 0)]
     xs[Ks]        product MW sold at the bid       [max(-max_mw, 0), -min_mw]  (sellable only)
     u[J, T]       day-ahead schedule, MW           [0, max_mw_jt]
-    r[T]          DR capacity offered, MW          [0, dr_max_mw]       (only if dr_max_mw > 0)
+    r[A, T]       capacity offered to each DR/AS product, MW  [0, dr_max_mw_a]  (only if some
+                  dr_max_mw_a > 0)
     on{j}[T]      committed class j scheduled on   {0, 1} (integer; 0 where max_mw_jt = 0)
     start{j}[T], stop{j}[T]  its scheduled starts and stops  [0, 1] (integral at any optimum
                   with integral on: they are the positive and negative parts of on_t - on_t-1)
@@ -21,7 +22,8 @@ Columns (second stage, per scenario s):
                        per segment. S_j = S for real-time curtailable classes; S_j = 1 for
                        the others, whose power is the schedule in every scenario (first stage).
     short{j}[S_j]      work-requirement shortfall, MWh of full-speed work (classes with one)
-    d[D]               DR shortfall, MW, one per deployed (s, t)
+    d[D]               DR/AS shortfall, MW, one per call (a, s, t) of a product that may be
+                       offered
     c[S]               scenario cost C_s, k$ (free)
     z[S]               CVaR excess max(C_s - eta, 0), k$
 Rows:
@@ -38,8 +40,11 @@ Rows:
     minoff{j}[T]   sum of stop_j,tau over those less than min_off_h before t <= 1 - on_jt
     sched{j}[S_j,T]  p_jst <= u_jt (real-time curtailable) or p_jt = u_jt (not)
     work{j}[S_j]   sum_t h_t * throughput_jst + short_js >= requirement_j / gpu_hours_per_mwh_j
-    drcap[T]       r_t <= sum of u_jt over real-time curtailable classes
-    drdel[D]       sum_j (u_jt - p_jst) + d_st >= r_t where DR is deployed
+    drcap[T]       sum_a r_at <= sum of u_jt over real-time curtailable classes
+    drdel[C]       sum_j (u_jt - p_jst) + sum_a d_ast >= sum_a r_at over the products called
+                   in (s, t), one row per (s, t) with a call
+    drshort[D]     d_ast <= r_at (only with more than one product: the shortfall of each
+                   product is at most its offer, so the cheapest penalty cannot take it all)
     cost[S]        c_s = the scenario cost of ``energyhedge.model.problem``
     cvar[S]        z_s >= c_s - eta
     budget[1]      eta + sum_s p_s z_s / (1 - alpha) <= budget    (budget form only)
@@ -183,11 +188,20 @@ class Assembly:
         return ratio_rows(self.problem, self.options.hedge_ratio)
 
     @cached_property
-    def deployed(self) -> tuple[np.ndarray, np.ndarray]:
-        """(scenario, interval) indices where held DR capacity is called, [D] each."""
-        if self.problem.dr_max_mw <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.nonzero(self.problem.dr_deployed)
+    def deployed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(product, scenario, interval) of every call of a product that may be offered, [D]
+        each, sorted by product."""
+        p = self.problem
+        called = p.dr_deployed & (p.dr_max_mw > 0)[:, None, None]
+        return np.nonzero(called)
+
+    @cached_property
+    def called_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(scenario, interval) of each (s, t) with a call, [C] each, and the cell of each
+        call, [D]."""
+        _, dep_s, dep_t = self.deployed
+        cells, call_cell = np.unique(dep_s * self.problem.n_intervals + dep_t, return_inverse=True)
+        return cells // self.problem.n_intervals, cells % self.problem.n_intervals, call_cell
 
     def linear_program(self, build_start: float) -> LinearProgram:
         """The assembled arrays (only after ``build=True``)."""
@@ -352,26 +366,32 @@ def define_work(a: Assembly) -> None:
 
 
 def define_dr(a: Assembly) -> None:
-    """DR capacity offered (within what can be curtailed) and its delivery when called."""
+    """DR/AS capacity offered to each product (together within what can be curtailed) and its
+    delivery when called."""
     p = a.problem
-    if p.dr_max_mw <= 0:
+    if not p.offers_dr:
         return
     t_n = p.n_intervals
-    dep_s, dep_t = a.deployed
-    r = a.add_cols("r", (t_n,), 0.0, p.dr_max_mw)
-    d = a.add_cols("d", (dep_s.size,))
+    dep_a, _, dep_t = a.deployed
+    cell_s, cell_t, call_cell = a.called_cells
+    r = a.add_cols("r", (p.n_dr, t_n), 0.0, np.maximum(p.dr_max_mw, 0.0)[:, None])
+    d = a.add_cols("d", (dep_a.size,))
     drcap = a.add_rows("drcap", (t_n,), -np.inf, 0.0)
-    drdel = a.add_rows("drdel", (dep_s.size,), 0.0, np.inf)
-    a.put(a.idx(drcap), a.idx(r), 1.0)
-    a.put(a.idx(drdel), a.idx(d), 1.0)
-    a.put(a.idx(drdel), a.idx(r)[dep_t], -1.0)
+    drdel = a.add_rows("drdel", (cell_s.size,), 0.0, np.inf)
+    a.put(a.idx(drcap)[None, :], a.idx(r), 1.0)
+    a.put(a.idx(drdel)[call_cell], a.idx(d), 1.0)
+    a.put(a.idx(drdel)[call_cell], a.idx(r)[dep_a, dep_t], -1.0)
+    if p.n_dr > 1:
+        short = a.add_rows("drshort", (dep_a.size,), -np.inf, 0.0)
+        a.put(a.idx(short), a.idx(d), 1.0)
+        a.put(a.idx(short), a.idx(r)[dep_a, dep_t], -1.0)
     u = a.cols["u"]
     for j, flex in enumerate(p.flex):
         if not flex.rt_curtailable:
             continue
         a.put(a.idx(drcap), a.idx(u)[j], -1.0)
-        a.put(a.idx(drdel), a.idx(u)[j, dep_t], 1.0)
-        a.put(a.idx(drdel)[:, None], a.idx(a.cols[f"seg{j}"])[dep_s, dep_t, :], -1.0)
+        a.put(a.idx(drdel), a.idx(u)[j, cell_t], 1.0)
+        a.put(a.idx(drdel)[:, None], a.idx(a.cols[f"seg{j}"])[cell_s, cell_t, :], -1.0)
 
 
 def define_cost(a: Assembly) -> None:
@@ -411,10 +431,13 @@ def define_cost(a: Assembly) -> None:
             stops = a.idx(a.cols[f"stop{j}"])
             a.put(row[:, None], stops[None, :], -flex.stop_cost_usd / COST_UNIT_USD)
     if "r" in a.cols:
-        dep_s, dep_t = a.deployed
-        revenue = h * p.dr_price_usd_per_mw_h / COST_UNIT_USD
-        a.put(row[:, None], a.idx(a.cols["r"])[None, :], revenue)
-        penalty = -h[dep_t] * p.dr_penalty_usd_per_mwh / COST_UNIT_USD
+        dep_a, dep_s, dep_t = a.deployed
+        a.put(
+            row[:, None, None],
+            a.idx(a.cols["r"])[None],
+            lambda: h * p.dr_price_usd_per_mw_h.transpose(1, 0, 2) / COST_UNIT_USD,  # [S, A, T]
+        )
+        penalty = -h[dep_t] * p.dr_penalty_usd_per_mwh[dep_a] / COST_UNIT_USD
         a.put(row[dep_s], a.idx(a.cols["d"]), penalty)
 
 

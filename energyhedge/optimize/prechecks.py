@@ -43,14 +43,16 @@ def max_deliverable_mw(problem: HedgeProblem, flex: FlexClass) -> np.ndarray:
 
 
 def _check_shapes(problem: HedgeProblem) -> None:
-    s, t = problem.n_scenarios, problem.n_intervals
+    s, t, a_n = problem.n_scenarios, problem.n_intervals, problem.n_dr
     want = {
         "interval_start_utc": (problem.interval_start_utc, (t,)),
         "interval_hours": (problem.interval_hours, (t,)),
         "probabilities": (problem.probabilities, (s,)),
         "firm_load_mw": (problem.firm_load_mw, (t,)),
-        "dr_price_usd_per_mw_h": (problem.dr_price_usd_per_mw_h, (s, t)),
-        "dr_deployed": (problem.dr_deployed, (s, t)),
+        "dr_price_usd_per_mw_h": (problem.dr_price_usd_per_mw_h, (a_n, s, t)),
+        "dr_deployed": (problem.dr_deployed, (a_n, s, t)),
+        "dr_penalty_usd_per_mwh": (problem.dr_penalty_usd_per_mwh, (a_n,)),
+        "dr_names": (problem.dr_names, (a_n,)),
         "cp_weight_usd_per_mw": (problem.cp_weight_usd_per_mw, (s, t)),
     }
     want.update({f"flex {f.name!r} max_mw": (f.max_mw, (t,)) for f in problem.flex})
@@ -66,6 +68,8 @@ def _check_shapes(problem: HedgeProblem) -> None:
         problem.firm_load_mw,
         problem.cp_weight_usd_per_mw,
         problem.dr_price_usd_per_mw_h,
+        problem.dr_max_mw,
+        problem.dr_penalty_usd_per_mwh,
     ]
     numeric += [k.payoff_usd_per_mw for k in problem.products]
     if not all(np.all(np.isfinite(a)) for a in numeric):

@@ -462,7 +462,7 @@ def schedule_frame(problem: HedgeProblem, decision: Decision, iso: str) -> pl.Da
                         "job_class": [flex.name] * t_n,
                         "scheduled_mw": np.asarray(decision.schedule_mw[j], dtype=float),
                         "firm_mw": np.asarray(problem.firm_load_mw, dtype=float),
-                        "dr_offered_mw": np.asarray(decision.dr_mw, dtype=float),
+                        "dr_offered_mw": np.asarray(decision.dr_mw, dtype=float).sum(axis=0),
                         "day_ahead_mw": day_ahead,
                         "rung": np.full(t_n, rung, dtype=np.int64),
                         "run_mw": np.asarray(step.run_mw, dtype=float),
