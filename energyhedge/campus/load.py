@@ -18,7 +18,8 @@ Campus file layout (all keys are listed in ``models/campus/tx-100mw.toml``)::
     [[curtailment_event]]      name, start, hours, max_campus_mw
     [[dr_programme]]           name, kind, availability_usd_per_mw_h, max_mw, trigger, penalty;
                                price_series = "ECRS": paid the scenario's clearing price of that
-                               ancillary service (market "as" in the store) instead
+                               ancillary service (market "as" in the store) instead; every
+                               programme listed is offered, together
 """
 
 from __future__ import annotations
