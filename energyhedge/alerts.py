@@ -174,20 +174,22 @@ def operator_alerts(
             )
         )
 
-    dr_mw = np.asarray(decision.dr_mw, dtype=float)
-    called = problem.dr_deployed
-    for w in windows.of((dr_mw > 0) & (p @ called >= min_probability - TOLERANCE)):
-        chance = p @ called[:, w.cols].any(axis=1)
-        low, high = dr_mw[w.cols].min(), dr_mw[w.cols].max()
-        mw = f"{high:,.1f} MW" if np.isclose(low, high) else f"up to {high:,.1f} MW"
-        alerts.append(
-            w.alert(
-                "warning",
-                "dr_call",
-                f"{_percent(chance)} chance the {mw} of DR capacity offered is called"
-                f"{w.at_some_point}; be ready to curtail it",
+    for name, dr_mw, called in zip(
+        problem.dr_names, decision.dr_mw, problem.dr_deployed, strict=True
+    ):
+        for w in windows.of((dr_mw > 0) & (p @ called >= min_probability - TOLERANCE)):
+            chance = p @ called[:, w.cols].any(axis=1)
+            low, high = dr_mw[w.cols].min(), dr_mw[w.cols].max()
+            mw = f"{high:,.1f} MW" if np.isclose(low, high) else f"up to {high:,.1f} MW"
+            what = "DR capacity" if problem.n_dr == 1 else f"{name} capacity"
+            alerts.append(
+                w.alert(
+                    "warning",
+                    "dr_call",
+                    f"{_percent(chance)} chance the {mw} of {what} offered is called"
+                    f"{w.at_some_point}; be ready to curtail it",
+                )
             )
-        )
 
     alerts += [Alert("info", "data", str(f)) for f in findings]
     if refresh is not None and refresh.startswith("refresh failed"):

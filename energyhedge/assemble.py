@@ -15,9 +15,10 @@
   |forward| and sold at forward - loading x |forward| (per MWh of its shape hours).
 - A quote per MW over an explicit tenor is pro-rated by the tenor's shape hours that fall in
   the horizon; a quote per MWh is multiplied by the shape hours in the horizon.
-- DR/AS: one programme of the campus (the named one, else the first listed): availability price
-  in the hours it buys (a fixed price, or with ``price_series`` the ancillary-service clearing
-  price of each scenario, carried jointly), deployed where the energy price reaches its trigger.
+- DR/AS: every programme of the campus (or only the named one), offered together by the same
+  curtailable load: each its availability price in the hours it buys (a fixed price, or with
+  ``price_series`` the ancillary-service clearing price of each scenario, carried jointly), each
+  deployed where the energy price reaches its own trigger, each with its own penalty.
 - Coincident peak: ``cp_weight_usd_per_mw`` from the campus's coincident-peak rule.
 """
 
@@ -65,7 +66,7 @@ def build_problem(
         Gas price for heat-rate calls ($/MMBtu; see ``instruments.gas_by_interval``); each
         call's own ``gas_usd_per_mmbtu`` when omitted.
     dr_programme : str, optional
-        Name of the campus DR/AS programme to offer; the first listed when omitted.
+        Name of the one campus DR/AS programme to offer; all of them, together, when omitted.
     day_ahead : bool
         Buy the campus's energy in two settlements: add one ``day_ahead`` product per interval
         (see ``day_ahead_products``); the scenarios must carry the day-ahead prices at the
@@ -110,18 +111,17 @@ def build_problem(
         products += day_ahead_products(campus, scenarios)
     if book is not None:
         products += book_products(book, scenarios, gas)
-    programme = _programme(campus, dr_programme)
-    if programme is None:
-        dr_price, dr_deployed = np.zeros(len(stamps)), np.zeros(prices.shape, dtype=bool)
-        dr_max, dr_penalty = 0.0, 0.0
-    else:
+    dr_price, dr_deployed = [], []
+    programmes = _programmes(campus, dr_programme)
+    for programme in programmes:
         active = programme.active(campus.iso, stamps)
         level = programme.availability_usd_per_mw_h
         if programme.price_series is not None:  # the clearing price in each scenario
             level = scenarios.prices_at(programme.price_series, AS_MARKET)
-        dr_price = np.where(active[None, :], level, 0.0) * np.ones(prices.shape)
-        dr_deployed = (prices >= programme.trigger_usd_per_mwh) & active
-        dr_max, dr_penalty = programme.max_mw, programme.penalty_usd_per_mwh
+        dr_price.append(np.where(active[None, :], level, 0.0) * np.ones(prices.shape))
+        dr_deployed.append((prices >= programme.trigger_usd_per_mwh) & active)
+    if not programmes:  # nothing to offer: one product of 0 MW
+        dr_price, dr_deployed = [np.zeros(prices.shape)], [np.zeros(prices.shape, dtype=bool)]
     cp = campus.coincident_peak
     cp_weight = (
         np.zeros(prices.shape)
@@ -139,11 +139,12 @@ def build_problem(
         flex=flex,
         grid_limit_mw=campus.grid_limit_mw,
         products=products,
-        dr_price_usd_per_mw_h=dr_price,
-        dr_max_mw=dr_max,
-        dr_deployed=dr_deployed,
-        dr_penalty_usd_per_mwh=dr_penalty,
+        dr_price_usd_per_mw_h=np.stack(dr_price),
+        dr_max_mw=np.array([p.max_mw for p in programmes] or [0.0]),
+        dr_deployed=np.stack(dr_deployed),
+        dr_penalty_usd_per_mwh=np.array([p.penalty_usd_per_mwh for p in programmes] or [0.0]),
         cp_weight_usd_per_mw=cp_weight,
+        dr_names=tuple(p.name for p in programmes) or ("none",),
     )
 
 
@@ -223,6 +224,9 @@ def _flex_class(
         unserved_usd_per_gpu_hour=tier.unserved_usd_per_gpu_hour,
         stop_cost_usd=tier.stop_cost_usd,
         requirement_intervals=due,
+        min_run_h=tier.min_run_h,
+        min_off_h=tier.min_off_h,
+        min_power_frac=tier.on_power_frac,
     )
 
 
@@ -378,11 +382,12 @@ AS_MARKET = "as"
 
 
 def dr_price_points(campus: Campus, dr_programme: str | None = None) -> tuple[tuple[str, str], ...]:
-    """The (node, market) of the ancillary-service price the offered programme is paid, if any."""
-    programme = _programme(campus, dr_programme)
-    if programme is None or programme.price_series is None:
-        return ()
-    return ((programme.price_series, AS_MARKET),)
+    """The (node, market) of each ancillary-service price an offered programme is paid."""
+    return tuple(
+        (p.price_series, AS_MARKET)
+        for p in _programmes(campus, dr_programme)
+        if p.price_series is not None
+    )
 
 
 DAY_AHEAD_MARKET = "dam"
@@ -549,11 +554,12 @@ def _horizon_share(spec: ProductSpec, shaped_hours: float, interval_minutes: int
     return shaped_hours / tenor_hours if tenor_hours else 0.0
 
 
-def _programme(campus: Campus, name: str | None) -> DrProgramme | None:
+def _programmes(campus: Campus, name: str | None) -> tuple[DrProgramme, ...]:
+    """The programmes offered: all of the campus's, or the one named."""
     if name is None:
-        return campus.dr_programmes[0] if campus.dr_programmes else None
+        return campus.dr_programmes
     for programme in campus.dr_programmes:
         if programme.name == name:
-            return programme
+            return (programme,)
     known = ", ".join(p.name for p in campus.dr_programmes) or "none"
     raise ConfigError(f"{campus.path}: no dr_programme named {name!r}; known: {known}")

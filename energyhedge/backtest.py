@@ -479,7 +479,7 @@ def fixed_decision(problem: HedgeProblem, product_mw: dict[str, float]) -> Decis
     return Decision(
         product_mw=np.array([float(product_mw.get(n, 0.0)) for n in names]),
         schedule_mw=full_schedule_mw(problem),
-        dr_mw=np.zeros(problem.n_intervals),
+        dr_mw=problem.no_dr_offer(),
         follows_ladder=True,
         stop_above_usd_per_mwh=restart_rule(problem),
     )

@@ -40,7 +40,12 @@ from energyhedge.campus import Campus
 from energyhedge.errors import SolverError
 from energyhedge.forwards import market_consistent, model_vs_market
 from energyhedge.instruments import Catalogue
-from energyhedge.model.cost import cost_breakdown, restart_rule
+from energyhedge.model.cost import (
+    DrProductLines,
+    cost_breakdown,
+    dr_product_lines,
+    restart_rule,
+)
 from energyhedge.model.measures import mean_p5_p95, tail_weights, var_cvar
 from energyhedge.model.problem import HedgeProblem
 from energyhedge.optimize import frontier as solve_frontier
@@ -139,6 +144,9 @@ class DecisionRun:
     """Positions held before the decision (fixed products of both problems), or None."""
     positions: BookView | None = None
     """The book's mark-to-market, delta grid, P&L distribution and collateral estimate."""
+    ancillary: DrProductLines | None = None
+    """Each DR/AS product's revenue, penalty, calls and what they cost, out of sample under the
+    recommended decision; None when the campus offers none."""
 
     @property
     def decision(self):
@@ -150,7 +158,7 @@ def joint_points(
 ) -> tuple[tuple[str, str], ...]:
     """Settlement points (node, market) the scenarios must carry besides the campus's own:
     every product's point, every point of the hedge book (``book``, else the profile's), an
-    ancillary-service price the DR/AS offer is paid, and the day-ahead market at the campus node
+    ancillary-service price each DR/AS offer is paid, and the day-ahead market at the campus node
     for two settlements."""
     points = {(p.node, p.market) for p in catalogue.products}
     points.update(dr_price_points(campus))
@@ -372,6 +380,7 @@ def decide(
             if profile.day_ahead
             else {}
         )
+        ancillary = dr_product_lines(fresh_problem, decision) if fresh_problem.offers_dr else None
         positions = None
         if book is not None:
             positions = value_book(
@@ -424,6 +433,7 @@ def decide(
         warnings=tuple(notes),
         book=book,
         positions=positions,
+        ancillary=ancillary,
     )
 
 

@@ -103,7 +103,7 @@ def virtual_peaker(
     hedged = Decision(
         product_mw=np.array([p.max_mw for p in problem.products]),
         schedule_mw=full_schedule_mw(problem),
-        dr_mw=np.zeros(problem.n_intervals),
+        dr_mw=problem.no_dr_offer(),
         follows_ladder=True,
     )
     decisions = {"unhedged": strategies(problem, hedged)["unhedged"], "virtual_peaker": hedged}

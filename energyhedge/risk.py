@@ -126,7 +126,7 @@ def strategies(problem: HedgeProblem, recommended: Decision) -> dict[str, Decisi
     inflexible = Decision(
         product_mw=np.zeros(len(problem.products)),
         schedule_mw=full_schedule_mw(problem),
-        dr_mw=np.zeros(problem.n_intervals),
+        dr_mw=problem.no_dr_offer(),
         follows_ladder=False,
     )
     return {

@@ -42,7 +42,8 @@ Layout of a profile (paths are relative to the profile's folder)::
     "7x8" = [0.0, 1.0]                           #   its hours (energyhedge.optimize.hedge_ratio)
 
     [solver]
-    time_limit_s = 60
+    time_limit_s = 60                            # each HiGHS call
+    mip_rel_gap = 1e-4                           # committed job classes only (a MIP)
     marginals = true
     [solver.highs]                               # HiGHS options, verbatim, over the
     solver = "simplex"                           #   defaults of energyhedge.optimize.options
@@ -288,6 +289,7 @@ class RunProfile:
             "term": None if self.term is None else dataclasses.asdict(self.term),
             "solver": {
                 "time_limit_s": o.time_limit_s,
+                "mip_rel_gap": o.mip_rel_gap,
                 "marginals": o.marginals,
                 "highs": dict(o.highs_options),
             },
@@ -323,13 +325,16 @@ def load_run_profile(path: str | Path) -> RunProfile:
     if risk.has("lambda") and risk.has("cvar_budget_usd"):
         raise risk.error("cvar_budget_usd", "give either lambda or cvar_budget_usd, not both")
     solver = root.table("solver", {})
-    solver.reject_unknown({"time_limit_s", "marginals", "highs"})
+    solver.reject_unknown({"time_limit_s", "mip_rel_gap", "marginals", "highs"})
     highs = {**DEFAULT_HIGHS_OPTIONS, **_highs(solver.table("highs", {}))}
     options = SolveOptions(
         alpha=risk.number("alpha", 0.95, min_value=0.5, max_value=0.9999),
         cvar_weight=risk.number("lambda", 1.0, min_value=0.0, max_value=1e6),
         cvar_budget_usd=risk.number("cvar_budget_usd", None, min_value=0.0),
         time_limit_s=solver.number("time_limit_s", 60.0, min_value=0.1, max_value=86400.0),
+        mip_rel_gap=solver.number(
+            "mip_rel_gap", SolveOptions.mip_rel_gap, min_value=0.0, max_value=0.5
+        ),
         highs_options=highs,
         marginals=solver.get("marginals", bool, True),
         hedge_ratio=_hedge_ratio(risk.table("hedge_ratio", {})),

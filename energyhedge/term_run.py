@@ -289,8 +289,8 @@ def strategy_costs(
 
     if committed is None:
         committed = operating_costs(term, dr_by_period_mw, options, workers=workers)
-    if np.any(dr_by_period_mw > 0):
-        bare = operating_costs(term, np.zeros(term.n_periods), options, workers=workers)
+    if np.any(np.asarray(dr_by_period_mw) > 0):
+        bare = operating_costs(term, np.zeros_like(dr_by_period_mw), options, workers=workers)
     else:
         bare = committed
     cash = product_cash_usd(term.problem, product_mw).sum(axis=1)

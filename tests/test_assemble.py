@@ -233,10 +233,10 @@ def test_every_array_by_hand(files):
     assert products["block_forward"].sellable and not products["call_500"].sellable
     assert products["call_500"].meta["shape"] == "5x16"
 
-    np.testing.assert_allclose(p.dr_price_usd_per_mw_h, [[5.0, 0.0]] * 2)  # HE17 only
-    assert p.dr_max_mw == 2.0
-    assert p.dr_penalty_usd_per_mwh == 300.0
-    assert p.dr_deployed.tolist() == [[False, False], [True, False]]
+    np.testing.assert_allclose(p.dr_price_usd_per_mw_h, [[[5.0, 0.0]] * 2])  # HE17 only
+    assert p.dr_max_mw.tolist() == [2.0] and p.dr_names == ("ers",)
+    assert p.dr_penalty_usd_per_mwh.tolist() == [300.0]
+    assert p.dr_deployed.tolist() == [[[False, False], [True, False]]]
     # 80,000 $/MW / 4 peaks x 0.01 per hour
     np.testing.assert_allclose(p.cp_weight_usd_per_mw, [[200.0, 200.0], [200.0, 200.0]])
 
@@ -392,3 +392,19 @@ def test_struck_problem_on_fresh_prices_keeps_the_traded_prices(files):
     assert k["block_forward"].meta["strike_usd_per_mwh"] == pytest.approx(789.25)
     assert k["block_forward"].premium_usd_per_mw == 0.0
     np.testing.assert_allclose(k["block_forward"].payoff_usd_per_mw, [-578.5, 1431.5])
+
+
+def test_commitment_keys_reach_the_job_class(files):
+    assert not any(f.committed for f in build(files).flex)
+    text = (
+        files[0]
+        .read_text()
+        .replace(
+            "[[training]]",
+            "[[training]]\nmin_run_h = 3.0\nmin_off_h = 2.0\nmin_power_frac = 0.25",
+            1,
+        )
+    )
+    first, second = build(files, text).flex
+    assert (first.min_run_h, first.min_off_h, first.min_power_frac) == (3.0, 2.0, 0.25)
+    assert first.committed and not second.committed

@@ -179,6 +179,17 @@ def test_coincident_peak_weight_by_hand(tmp_path):
             "site.pue.by_month_hour: expected 12 lists of 24 numbers",
         ),
         ('name = "train"', 'name = "inf"', "training[0].name: duplicate name"),
+        (
+            "flex_tier = 2",
+            "flex_tier = 2\nmin_power_frac = 0.3",
+            "training[0].min_power_frac: applies only with min_run_h or min_off_h above 0",
+        ),
+        (
+            "flex_tier = 2",
+            "flex_tier = 2\nmin_off_h = 2\nmin_power_frac = 0",
+            "training[0].min_power_frac: must be above 0",
+        ),
+        ("flex_tier = 2", "flex_tier = 2\nmin_run_h = -1", "training[0].min_run_h: must be >= 0"),
     ],
 )
 def test_validation_errors_name_file_key_reason(tmp_path, old, new, message):
@@ -274,3 +285,13 @@ def test_coincident_peak_rule_is_pluggable(tmp_path, monkeypatch):
     stamps = np.array(["2025-08-20T20:00", "2025-08-20T21:00"], dtype="datetime64[us]")
     w = cp.weight_usd_per_mw("ercot", stamps, np.ones(2), np.array([[1.0, 9.0], [5.0, 2.0]]))
     assert w.tolist() == [[0.0, 100.0], [100.0, 0.0]]  # 400 $/MW / 4 peaks
+
+
+def test_commitment_keys_are_read(tmp_path):
+    restarts = load_campus(REPO / "models" / "campus" / "tx-100mw-restarts.toml")
+    (tier,) = restarts.training
+    assert (tier.min_run_h, tier.min_off_h, tier.min_power_frac) == (4.0, 2.0, None)
+    assert tier.on_power_frac == tier.curve_power_frac[1] > 0  # the first rung by default
+    text = MINIMAL.replace("flex_tier = 2", "flex_tier = 2\nmin_off_h = 1.5\nmin_power_frac = 0.4")
+    (tier,) = load_campus(write(tmp_path, text)).training
+    assert (tier.min_run_h, tier.min_off_h, tier.on_power_frac) == (0.0, 1.5, 0.4)

@@ -62,6 +62,7 @@ def test_out_of_sample_blocks_settle_at_the_traded_ask(demo_run):
 
 def _ladder_cost_by_loop(problem, decision) -> np.ndarray:
     """Scenario cost by explicit loops over scenarios, intervals, classes and segments."""
+    assert problem.n_dr == 1  # the demo campus offers one DR/AS programme
     s_n, t_n = problem.prices_usd_per_mwh.shape
     out = np.zeros(s_n)
     for s in range(s_n):
@@ -82,15 +83,15 @@ def _ladder_cost_by_loop(problem, decision) -> np.ndarray:
                         mw = 0.0
                     pieces.append([j, value, mw, sl])
             short = 0.0
-            if problem.dr_deployed[s, t] and decision.dr_mw[t] > 0:
+            if problem.dr_deployed[0, s, t] and decision.dr_mw[0, t] > 0:
                 shed = sum(
                     decision.schedule_mw[j, t]
                     for j, f in enumerate(problem.flex)
                     if f.rt_curtailable
                 ) - sum(piece[2] for piece in pieces if problem.flex[piece[0]].rt_curtailable)
-                need = max(decision.dr_mw[t] - shed, 0.0)
+                need = max(decision.dr_mw[0, t] - shed, 0.0)
                 for piece in sorted(pieces, key=lambda piece: piece[1]):
-                    if need <= 0 or piece[1] >= q + problem.dr_penalty_usd_per_mwh:
+                    if need <= 0 or piece[1] >= q + problem.dr_penalty_usd_per_mwh[0]:
                         continue
                     if problem.flex[piece[0]].rt_curtailable:
                         cut = min(piece[2], need)
@@ -107,8 +108,8 @@ def _ladder_cost_by_loop(problem, decision) -> np.ndarray:
                 full = flex.gpu_hours_per_mwh * flex.max_mw[t] * h
                 total += flex.value_usd_per_gpu_hour * full * (1.0 - work_frac)
             total += price * load * h + problem.cp_weight_usd_per_mw[s, t] * load
-            total += problem.dr_penalty_usd_per_mwh * short * h
-            total -= problem.dr_price_usd_per_mw_h[s, t] * decision.dr_mw[t] * h
+            total += problem.dr_penalty_usd_per_mwh[0] * short * h
+            total -= problem.dr_price_usd_per_mw_h[0, s, t] * decision.dr_mw[0, t] * h
         for k, product in enumerate(problem.products):
             x = decision.product_mw[k]
             total += (product.premium_usd_per_mw if x >= 0 else product.bid_usd_per_mw) * x

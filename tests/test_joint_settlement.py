@@ -10,7 +10,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from energyhedge.assemble import build_problem, day_ahead_products
+from energyhedge.assemble import build_problem, day_ahead_products, dr_price_points
 from energyhedge.backtest import replay
 from energyhedge.campus import load_campus
 from energyhedge.decide import BasisExposure, basis_exposure
@@ -342,9 +342,40 @@ def test_ancillary_service_offer_is_paid_each_scenarios_clearing_price(tmp_path)
     )
     empty = load_catalogue("models/contracts/virtual-peaker-example.toml")
     problem = build_problem(campus, type(empty)(empty.name, empty.path, ()), scenarios)
-    np.testing.assert_allclose(problem.dr_price_usd_per_mw_h, ecrs)  # every hour is active
+    np.testing.assert_allclose(problem.dr_price_usd_per_mw_h, [ecrs])  # every hour is active
     offer = np.full(24, 30.0)
     decision = Decision(np.zeros(0), full_schedule_mw(problem), offer, False)
     revenue = cost_breakdown(problem, decision).dr_revenue_usd
     np.testing.assert_allclose(revenue, (ecrs * 30.0).sum(axis=1))  # uncertain: per scenario
     assert revenue.std() > 0
+
+
+def test_several_ancillary_services_each_with_its_clearing_price():
+    # models/campus/tx-100mw-as.toml offers RRS, ECRS, Reg Up and Non-Spin together.
+    campus = load_campus("models/campus/tx-100mw-as.toml")
+    series = ("RRS", "ECRS", "REGUP", "NSPIN")
+    assert dr_price_points(campus) == tuple((name, "as") for name in series)
+    rng = np.random.default_rng(6)
+    as_prices = {name: rng.uniform(0.0, 300.0, (3, 24)) for name in series}
+    energy = rng.uniform(20.0, 90.0, (3, 24))
+    energy[1, 18] = 3_500.0  # calls ECRS (3,000), Non-Spin (2,500) and Reg Up (1,000), not RRS
+    scenarios = ScenarioSet(
+        iso="ercot",
+        market="rtm",
+        node="LZ_HOUSTON",
+        interval_start_utc=np.datetime64("2023-08-17T05:00", "us")
+        + np.arange(24) * np.timedelta64(1, "h"),
+        interval_minutes=60,
+        prices_usd_per_mwh=energy,
+        probabilities=np.full(3, 1 / 3),
+        kind=np.array(["bootstrap"] * 3),
+        joint={(name, "as"): prices for name, prices in as_prices.items()},
+    )
+    empty = load_catalogue("models/contracts/virtual-peaker-example.toml")
+    problem = build_problem(campus, type(empty)(empty.name, empty.path, ()), scenarios)
+    assert problem.dr_names == ("rrs", "ecrs", "reg_up", "non_spin")
+    np.testing.assert_allclose(problem.dr_price_usd_per_mw_h, [as_prices[n] for n in series])
+    assert problem.dr_max_mw.tolist() == [20.0, 30.0, 10.0, 30.0]
+    assert problem.dr_penalty_usd_per_mwh.tolist() == [6_000.0, 5_000.0, 2_000.0, 3_000.0]
+    assert problem.dr_deployed[:, 1, 18].tolist() == [False, True, True, True]
+    assert problem.dr_deployed.sum() == 3

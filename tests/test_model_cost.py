@@ -32,8 +32,10 @@ def _problem(prices, *, flex, cp=None, deployed=None, dr_price=0.0, penalty=0.0,
         flex=tuple(flex),
         grid_limit_mw=200.0,
         products=tuple(products),
-        dr_price_usd_per_mw_h=np.full(t, dr_price),
-        dr_max_mw=50.0 if deployed is not None else 0.0,
+        # one DR product, or one per row of a [A, S, T] ``deployed`` with penalties [A]
+        dr_price_usd_per_mw_h=np.asarray(dr_price, dtype=float).reshape(-1, 1, 1)
+        * np.ones((1, s, t)),
+        dr_max_mw=np.full(np.size(penalty), 50.0 if deployed is not None else 0.0),
         dr_deployed=np.zeros((s, t), bool) if deployed is None else np.asarray(deployed),
         dr_penalty_usd_per_mwh=penalty,
         cp_weight_usd_per_mw=np.zeros((s, t)) if cp is None else np.asarray(cp, dtype=float),
@@ -115,22 +117,24 @@ def _recourse_lp_cost(problem: HedgeProblem, decision: Decision, s: int) -> np.n
                 cols.append((j, t))
                 cost.append(q[t] - flex.break_even_usd_per_mwh * h[t] * slope[m])
                 bounds.append((0.0, width[m] * flex.max_mw[t]))
-    dep = np.flatnonzero(problem.dr_deployed[s] & (decision.dr_mw > 0))
+    # a shortfall column per called product and interval, at most the product's offer
+    dep = np.argwhere(problem.dr_deployed[:, s] & (decision.dr_mw > 0))  # (a, t) pairs
     n_seg = len(cols)
-    cost += [problem.dr_penalty_usd_per_mwh * h[t] for t in dep]
-    bounds += [(0.0, None)] * dep.size
+    cost += [problem.dr_penalty_usd_per_mwh[a] * h[t] for a, t in dep]
+    bounds += [(0.0, decision.dr_mw[a, t]) for a, t in dep]
     a_ub, b_ub = [], []
     for j in range(len(problem.flex)):
         for t in range(t_n):  # sum of segments <= schedule
             a_ub.append(
-                [1.0 if cols[i] == (j, t) else 0.0 for i in range(n_seg)] + [0.0] * dep.size
+                [1.0 if cols[i] == (j, t) else 0.0 for i in range(n_seg)] + [0.0] * len(dep)
             )
             b_ub.append(decision.schedule_mw[j, t])
-    for k, t in enumerate(dep):  # sum_j (u - p) + d >= r  ->  sum p - d <= sum u - r
-        row = [1.0 if cols[i][1] == t else 0.0 for i in range(n_seg)] + [0.0] * dep.size
-        row[n_seg + k] = -1.0
+    for t in np.unique(dep[:, 1]):  # sum_j (u - p) + sum_a d_a >= sum_a r_a over the called a
+        row = [1.0 if cols[i][1] == t else 0.0 for i in range(n_seg)]
+        row += [-1.0 if dt == t else 0.0 for _, dt in dep]
         a_ub.append(row)
-        b_ub.append(decision.schedule_mw[:, t].sum() - decision.dr_mw[t])
+        called = [a for a, dt in dep if dt == t]
+        b_ub.append(decision.schedule_mw[:, t].sum() - decision.dr_mw[called, t].sum())
     res = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
     assert res.status == 0
     power = np.zeros((len(problem.flex), t_n))
@@ -139,8 +143,9 @@ def _recourse_lp_cost(problem: HedgeProblem, decision: Decision, s: int) -> np.n
     return power
 
 
-def test_ladder_equals_recourse_lp_on_random_problems():
-    rng = np.random.default_rng(3)
+@pytest.mark.parametrize("n_dr", [1, 3])
+def test_ladder_equals_recourse_lp_on_random_problems(n_dr):
+    rng = np.random.default_rng(3 + n_dr)
     for trial in range(6):
         s, t = 4, 6
         prices = rng.choice([20.0, 90.0, 150.0, 300.0, 800.0, 2500.0], size=(s, t))
@@ -155,17 +160,19 @@ def test_ladder_equals_recourse_lp_on_random_problems():
             )
             for j in range(2)
         ]
-        deployed = prices >= 800.0
+        # each product called above its own trigger; penalties differ
+        triggers = rng.choice([150.0, 300.0, 800.0], size=n_dr)
+        deployed = prices[None] >= triggers[:, None, None]
         problem = _problem(
             prices,
             flex=flex,
             cp=rng.choice([0.0, 0.0, 200.0], size=(s, t)),
-            deployed=deployed,
-            penalty=float(rng.choice([50.0, 500.0])),
-            dr_price=5.0,
+            deployed=deployed if n_dr > 1 else deployed[0],
+            penalty=rng.choice([50.0, 500.0, 1500.0], size=n_dr),
+            dr_price=rng.uniform(1.0, 10.0, n_dr),
         )
         schedule = np.stack([f.max_mw * rng.uniform(0.5, 1.0, t) for f in flex])
-        decision = Decision(np.zeros(0), schedule, rng.uniform(0, 30, t))
+        decision = Decision(np.zeros(0), schedule, rng.uniform(0, 30 / n_dr, (n_dr, t)))
         ladder = cost_breakdown(problem, decision)
         lp_power = np.stack([_recourse_lp_cost(problem, decision, k) for k in range(s)], axis=1)
         best = cost_breakdown(problem, decision, power_mw=lp_power)

@@ -203,7 +203,7 @@ def test_permuting_scenarios_changes_nothing(small):
         small,
         prices_usd_per_mwh=small.prices_usd_per_mwh[perm],
         probabilities=small.probabilities[perm],
-        dr_deployed=small.dr_deployed[perm],
+        dr_deployed=small.dr_deployed[:, perm],
         cp_weight_usd_per_mw=small.cp_weight_usd_per_mw[perm],
         products=tuple(
             dataclasses.replace(p, payoff_usd_per_mw=p.payoff_usd_per_mw[perm])

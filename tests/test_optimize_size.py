@@ -49,6 +49,16 @@ def variant(name: str):
             p.flex[0], work_requirement_gpu_hours=1e4, unserved_usd_per_gpu_hour=5.0
         )
         p = dataclasses.replace(p, flex=(training, p.flex[1]))
+    elif name == "committed_classes_with_gaps_in_max_mw":
+        p = synthetic_problem(30, 6, seed=6)
+        max_mw = np.asarray(p.flex[0].max_mw, dtype=float).copy()
+        max_mw[5:7] = 0.0  # may not run: its commitment is bounded to off there
+        training = dataclasses.replace(
+            p.flex[0], max_mw=max_mw, min_run_h=3.0, min_off_h=2.0, stop_cost_usd=1e4
+        )
+        batch = dataclasses.replace(p.flex[1], min_off_h=1.5, min_power_frac=0.5)
+        p = dataclasses.replace(p, flex=(training, batch))
+        o = dataclasses.replace(o, cvar_budget_usd=1e6)
     return p, o
 
 
@@ -63,6 +73,7 @@ def variant(name: str):
         "sellable_products",
         "day_ahead_only_ramped_one_interval",
         "work_on_curtailable_class_15_minute",
+        "committed_classes_with_gaps_in_max_mw",
     ],
 )
 def test_model_size_equals_the_built_lp(name):
@@ -73,6 +84,22 @@ def test_model_size_equals_the_built_lp(name):
     assert size["nonzeros"] == lp.structural_nonzeros  # before dropping exact zeros
     assert lp.nonzeros <= lp.structural_nonzeros
     assert (lp.cols.n, lp.rows.n) == (lp.cost.size, lp.row_lower.size)
+    assert size["integers"] == lp.integer.size
+
+
+def test_commitment_families_show_in_the_layout():
+    problem, options = variant("committed_classes_with_gaps_in_max_mw")
+    lp = build_lp(problem, options)
+    t_n = problem.n_intervals
+    assert lp.integer.size == 2 * t_n
+    np.testing.assert_array_equal(lp.integer[:t_n], lp.cols["on0"].idx)
+    assert np.all(lp.col_upper[lp.cols["on0"].idx][5:7] == 0.0)
+    assert {"minrun0", "minoff0", "minoff1", "switch1"} <= set(lp.rows.blocks)
+    assert "minrun1" not in lp.rows.blocks
+    # 3-hour minimum run on hourly intervals: each row sums the starts of t-2, t-1 and t
+    rows = lp.matrix.tocsr()[lp.rows["minrun0"].idx]
+    starts = lp.cols["start0"].idx
+    assert rows[:, starts].sum(axis=1).tolist() == [1, 2] + [3] * (t_n - 2)
 
 
 def test_families_show_in_the_layout():

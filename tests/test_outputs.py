@@ -176,7 +176,7 @@ def test_schedule_is_the_ladder_of_the_decision(demo):
             assert np.all(np.diff(run_mw) >= 0)  # ... and never run less
             assert run_mw[-1] == pytest.approx(decision.schedule_mw[j, t], rel=1e-15)
             assert cell["scheduled_mw"].to_list() == [decision.schedule_mw[j, t]] * len(price)
-            assert cell["dr_offered_mw"][0] == decision.dr_mw[t]
+            assert cell["dr_offered_mw"][0] == decision.dr_mw[:, t].sum()
     inflexible = outputs.schedule_frame(problem, replace(decision, follows_ladder=False), "ercot")
     assert inflexible.height == problem.n_intervals * len(problem.flex)
     assert inflexible["price_at_most_usd_per_mwh"].null_count() == inflexible.height
@@ -232,3 +232,28 @@ def test_committed_example_report_follows_schema(repo_root):
     trades = pl.read_csv(example / "trades.csv")
     assert trades["product"].to_list() == [t["product"] for t in recommendation["trades"]]
     assert trades["mw"].to_list() == pytest.approx([t["mw"] for t in recommendation["trades"]])
+
+
+def test_ancillary_services_per_product(demo):
+    # The demo campus offers one programme (ECRS at a fixed 9.62 $/MW-h): its revenue is the
+    # offer's MW-h times that price in every scenario, and the product's lines add to the
+    # recommendation's DR lines out of sample.
+    out, run = demo
+    (product,) = written(out)["trading"]["ancillary_services"]
+    assert (product["name"], product["kind"], product["price_series"]) == ("ecrs", "ecrs", None)
+    offer = run.decision.dr_mw[0]
+    assert product["offered_mw_h"] == pytest.approx(float(offer @ run.problem.interval_hours))
+    assert product["largest_offer_mw"] == pytest.approx(float(offer.max()))
+    revenue = product["revenue"]
+    assert revenue["expected_usd"] == pytest.approx(9.62 * product["offered_mw_h"])
+    assert revenue["p5_usd"] == pytest.approx(revenue["p95_usd"])  # a fixed price
+    recommended = run.out_of_sample.costs["recommended"]
+    p = run.out_of_sample.probabilities
+    assert product["penalty"]["expected_usd"] == pytest.approx(p @ recommended.dr_penalty_usd)
+    assert 0.0 <= product["delivered_mwh"] <= product["called_mwh"] + 1e-9
+    assert product["net_value"]["expected_usd"] == pytest.approx(
+        revenue["expected_usd"]
+        - product["penalty"]["expected_usd"]
+        - product["work_cost"]["expected_usd"]
+        + product["energy_saved"]["expected_usd"]
+    )

@@ -204,3 +204,32 @@ def test_key_metrics() -> None:
     assert metrics["schedule"] == {"train_flex": 720.0, "Campus A batch": 240.0}
     assert metrics["risk"]["CVaR 95% cost (out of sample, both)"] == ["$", 101_000.0]
     assert metrics["risk"]["Expected cost (out of sample, both)"] == ["$", 74_000.0]
+
+
+def test_ancillary_rows_one_per_product_offered() -> None:
+    def product(name, series, offered, revenue):
+        dist = {"expected_usd": revenue, "p5_usd": revenue / 2, "p95_usd": revenue * 2}
+        zero = {"expected_usd": 0.0, "p5_usd": 0.0, "p95_usd": 0.0}
+        return {
+            "name": name,
+            "kind": name,
+            "price_series": series,
+            "largest_offer_mw": offered / 24,
+            "offered_mw_h": offered,
+            "revenue": dist,
+            "penalty": zero,
+            "called_mwh": 2.0,
+            "delivered_mwh": 1.5,
+            "work_cost": {**zero, "expected_usd": 300.0},
+            "energy_saved": {**zero, "expected_usd": 100.0},
+            "net_value": {**zero, "expected_usd": revenue - 200.0},
+        }
+
+    solution = SimpleNamespace(hedge_ratio=(), lot_rounding=None)
+    offered = [product("ecrs", "ECRS", 480.0, 4_000.0), product("rrs", None, 0.0, 0.0)]
+    section = content.trading(solution, ancillary=offered)
+    (row,) = section.ancillary  # rrs offers nothing: no row
+    assert (row.name, row.paid, row.offered_mw_h) == ("ecrs", "ECRS clearing price", 480.0)
+    assert (row.revenue_p5_usd, row.revenue_usd, row.revenue_p95_usd) == (2_000.0, 4_000.0, 8_000.0)
+    assert (row.work_cost_usd, row.energy_saved_usd, row.net_usd) == (300.0, 100.0, 3_800.0)
+    assert content.trading(solution, ancillary=offered[1:]) is None

@@ -344,7 +344,7 @@ def test_scenario_order_does_not_matter():
         problem,
         prices_usd_per_mwh=problem.prices_usd_per_mwh[order],
         probabilities=problem.probabilities[order],
-        dr_deployed=problem.dr_deployed[order],
+        dr_deployed=problem.dr_deployed[:, order],
         cp_weight_usd_per_mw=problem.cp_weight_usd_per_mw[order],
         products=tuple(
             replace(p, payoff_usd_per_mw=p.payoff_usd_per_mw[order]) for p in problem.products
@@ -467,6 +467,7 @@ def reference_cost(problem: HedgeProblem, decision: Decision) -> np.ndarray:
     up to its schedule; a called DR offer not yet met sheds running segments, cheapest first,
     while they are worth less than price + penalty.
     """
+    assert problem.n_dr == 1  # one DR product (several: test_model_cost's recourse LP)
     flex = problem.flex
     ladder = [j for j, c in enumerate(flex) if c.rt_curtailable and decision.follows_ladder]
     segments = []  # per class: (lower MW fraction, width fraction, $/MWh value) per segment
@@ -493,14 +494,14 @@ def reference_cost(problem: HedgeProblem, decision: Decision) -> np.ndarray:
                 run = sum(w * flex[j].max_mw[t] for _, w, v in segments[j] if v >= q)
                 power[j] = min(power[j], run)
             shortfall = 0.0
-            if problem.dr_deployed[s, t] and decision.dr_mw[t] > 0:
+            if problem.dr_deployed[0, s, t] and decision.dr_mw[0, t] > 0:
                 done = sum(decision.schedule_mw[j, t] - power[j] for j in ladder)
-                shortfall = max(decision.dr_mw[t] - done, 0.0)
+                shortfall = max(decision.dr_mw[0, t] - done, 0.0)
                 pieces = sorted(
                     (v, j, lo, w)
                     for j in ladder
                     for lo, w, v in segments[j]
-                    if v < q + problem.dr_penalty_usd_per_mwh
+                    if v < q + problem.dr_penalty_usd_per_mwh[0]
                 )
                 for _, j, lo, w in pieces:
                     m = flex[j].max_mw[t]
@@ -510,8 +511,8 @@ def reference_cost(problem: HedgeProblem, decision: Decision) -> np.ndarray:
                     shortfall -= cut
             load = problem.firm_load_mw[t] + sum(power)
             cost += h * price * load + problem.cp_weight_usd_per_mw[s, t] * load
-            cost += h * problem.dr_penalty_usd_per_mwh * shortfall
-            cost -= h * problem.dr_price_usd_per_mw_h[s, t] * decision.dr_mw[t]
+            cost += h * problem.dr_penalty_usd_per_mwh[0] * shortfall
+            cost -= h * problem.dr_price_usd_per_mw_h[0, s, t] * decision.dr_mw[0, t]
             for j, cls in enumerate(flex):
                 m = cls.max_mw[t]
                 frac = power[j] / m if m > 0 else 0.0

@@ -70,7 +70,7 @@ def test_hand_solved_dr_commitment():
     options = SolveOptions(alpha=0.5, cvar_weight=1.0, marginals=False)
     for solve in (solve_extensive, solve_decomposed):
         solution = solve(hand_term(), options)
-        np.testing.assert_allclose(solution.dr_by_period_mw, [10.0, 0.0], atol=1e-9)
+        np.testing.assert_allclose(solution.dr_by_period_mw, [[10.0, 0.0]], atol=1e-9)
         np.testing.assert_allclose(solution.scenario_cost_usd, [900.0, 1000.0], atol=1e-6)
         assert solution.objective_usd == pytest.approx(950.0 + 1000.0, abs=1e-6)
 
@@ -126,12 +126,12 @@ def test_cuts_are_valid_lower_bounds():
         y0, y1 = rng.uniform(0, cap), rng.uniform(0, cap)
         q0, g0 = solver.solve(y0)
         q1, _ = solver.solve(y1)
-        assert np.all(q1 >= q0 + g0 @ (y1 - y0) - 1e-6 * np.abs(q1))
+        assert np.all(q1 >= q0 + g0 @ (y1 - y0).ravel() - 1e-6 * np.abs(q1))
     # and the subgradient is the slope of Q_s where Q_s is linear (a tiny step)
     y = rng.uniform(0.2, 0.8) * cap
     q, g = solver.solve(y)
     step = np.zeros_like(y)
-    step[1] = 1e-4
+    step[0, 1] = 1e-4
     q_up, _ = solver.solve(y + step)
     np.testing.assert_allclose((q_up - q) / 1e-4, g[:, 1], rtol=1e-4, atol=1e-3)
 
@@ -191,6 +191,32 @@ def test_ladder_equals_the_operations_lp_when_hour_separable():
         base.period_labels,
     )
     assert term.hour_separable and not base.hour_separable
-    y = np.array([20.0, 7.5, 0.0])
+    y = np.array([[20.0, 7.5, 0.0]])
     lp, _ = OperationsSolver(term, FAST, np.arange(term.problem.n_scenarios)).solve(y)
     np.testing.assert_allclose(operating_costs(term, y, FAST), lp, rtol=1e-9)
+
+
+def test_two_products_share_the_curtailable_room():
+    """Two DR/AS products with their own prices and calls: each period's commitments together
+    stay within what can be curtailed (the room), and both engines agree."""
+    base = synthetic_term(**VARIANTS["dr_cheap"])
+    p = base.problem
+    rng = np.random.default_rng(8)
+    second_calls = rng.random(p.dr_deployed.shape[1:]) < 0.02
+    problem = dataclasses.replace(
+        p,
+        dr_price_usd_per_mw_h=np.stack([p.dr_price_usd_per_mw_h[0], np.full((12, 72), 30.0)]),
+        dr_deployed=np.stack([p.dr_deployed[0], second_calls]),
+        dr_max_mw=np.array([20.0, 45.0]),
+        dr_penalty_usd_per_mwh=np.array([2000.0, 500.0]),
+        dr_names=("slow", "fast"),
+    )
+    term = TermProblem(problem, base.period_of_interval, base.period_labels)
+    room = term.dr_room_mw()
+    np.testing.assert_allclose(term.dr_cap_mw(), np.minimum([[20.0], [45.0]], room))
+    ef = solve_extensive(term, FAST)
+    dec = solve_decomposed(term, FAST, relative_gap=1e-8)
+    assert dec.objective_usd == pytest.approx(ef.objective_usd, rel=1e-6)
+    assert dec.dr_by_period_mw.shape == (2, 3)
+    assert np.all(dec.dr_by_period_mw.sum(axis=0) <= room + 1e-6)
+    assert np.any(np.isclose(dec.dr_by_period_mw.sum(axis=0), room))  # the room binds

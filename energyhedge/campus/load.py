@@ -13,11 +13,13 @@ Campus file layout (all keys are listed in ``models/campus/tx-100mw.toml``)::
     [[inference]]              name, gpu, gpus + utilisation or mw, value_usd_per_gpu_hour
     [[training]]               name, gpu, gpus, value_usd_per_gpu_hour, flex_tier, curve, ...,
                                restart_cost_usd, checkpoint_interval_h, restart_time_h (a
-                               full stop costs these: see TrainingTier.stop_cost_usd)
+                               full stop costs these: see TrainingTier.stop_cost_usd);
+                               min_run_h, min_off_h, min_power_frac (day-ahead commitment)
     [[curtailment_event]]      name, start, hours, max_campus_mw
     [[dr_programme]]           name, kind, availability_usd_per_mw_h, max_mw, trigger, penalty;
                                price_series = "ECRS": paid the scenario's clearing price of that
-                               ancillary service (market "as" in the store) instead
+                               ancillary service (market "as" in the store) instead; every
+                               programme listed is offered, together
 """
 
 from __future__ import annotations
@@ -389,6 +391,9 @@ def _training(t: Table, gpu_types: dict[str, GpuType]) -> TrainingTier:
             "checkpoint_interval_h",
             "restart_time_h",
             "deadline",
+            "min_run_h",
+            "min_off_h",
+            "min_power_frac",
             "work_requirement_gpu_hours",
             "unserved_usd_per_gpu_hour",
         }
@@ -420,9 +425,24 @@ def _training(t: Table, gpu_types: dict[str, GpuType]) -> TrainingTier:
         checkpoint_interval_h=t.number("checkpoint_interval_h", 0.0, min_value=0.0),
         restart_time_h=t.number("restart_time_h", 0.0, min_value=0.0),
         deadline=t.get("deadline", dt.datetime, None),
+        min_run_h=t.number("min_run_h", 0.0, min_value=0.0, max_value=8760.0),
+        min_off_h=t.number("min_off_h", 0.0, min_value=0.0, max_value=8760.0),
+        min_power_frac=_min_power_frac(t),
         work_requirement_gpu_hours=t.number("work_requirement_gpu_hours", None, min_value=0.0),
         unserved_usd_per_gpu_hour=t.number("unserved_usd_per_gpu_hour", 0.0, min_value=0.0),
     )
+
+
+def _min_power_frac(t: Table) -> float | None:
+    """``min_power_frac`` of a training tier: in (0, 1], and only with a minimum run/off time."""
+    value = t.number("min_power_frac", None, min_value=0.0, max_value=1.0)
+    if value is None:
+        return None
+    if value <= 0:
+        raise t.error("min_power_frac", "must be above 0 (the least fraction drawn while on)")
+    if not (t.number("min_run_h", 0.0) > 0 or t.number("min_off_h", 0.0) > 0):
+        raise t.error("min_power_frac", "applies only with min_run_h or min_off_h above 0")
+    return value
 
 
 def _event(t: Table, iso: str) -> CurtailmentEvent:

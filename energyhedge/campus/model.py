@@ -32,6 +32,7 @@ DR_KINDS = {
     "ecrs": "ercot",
     "rrs": "ercot",
     "non_spin": "ercot",
+    "reg_up": "ercot",
     "capacity_dr": "pjm",
 }
 CP_KINDS = {"4cp": "ercot", "5cp": "pjm"}
@@ -241,6 +242,12 @@ class TrainingTier:
     deadline : datetime or None
         Local time by which the work requirement must be done (naive, ISO-local); work after
         it does not count, and ``unserved_usd_per_gpu_hour`` values each GPU-hour late.
+    min_run_h, min_off_h : float
+        Day-ahead commitment: hours the tier runs at least once started, and stays off at least
+        once stopped (0: no minimum; either > 0 makes the LP a MIP, ``FlexClass.committed``).
+    min_power_frac : float or None
+        Least fraction of the tier's flexible MW the schedule draws while on; None: the first
+        breakpoint of its curve (its first rung).
     work_requirement_gpu_hours : float or None
         GPU-hours that must be delivered over the horizon; None means ``(1 - allowed_loss)``
         of the full-speed work when an unserved cost is set, else no requirement.
@@ -264,6 +271,17 @@ class TrainingTier:
     checkpoint_interval_h: float = 0.0
     restart_time_h: float = 0.0
     deadline: dt.datetime | None = None
+    min_run_h: float = 0.0
+    min_off_h: float = 0.0
+    min_power_frac: float | None = None
+
+    @property
+    def on_power_frac(self) -> float:
+        """Least fraction of the flexible MW drawn while on: ``min_power_frac``, else the first
+        breakpoint of the curve."""
+        if self.min_power_frac is not None:
+            return self.min_power_frac
+        return float(self.curve_power_frac[1])
 
     @property
     def stop_cost_usd(self) -> float:
@@ -331,7 +349,7 @@ class DrProgramme:
     Attributes
     ----------
     name, kind : str
-        ``kind`` one of ``DR_KINDS`` (ERCOT ers, ecrs, rrs, non_spin; PJM capacity_dr).
+        ``kind`` one of ``DR_KINDS`` (ERCOT ers, ecrs, rrs, non_spin, reg_up; PJM capacity_dr).
     availability_usd_per_mw_h : float
         Paid per MW held per hour ($/MW-h).
     max_mw : float
@@ -498,6 +516,9 @@ class Campus:
                     "notice": t.notice,
                     "ramp_mw_per_h": t.ramp_mw_per_h,
                     "restart_cost_usd": t.restart_cost_usd,
+                    "min_run_h": t.min_run_h,
+                    "min_off_h": t.min_off_h,
+                    "min_power_frac": t.on_power_frac,
                     "curve": t.curve_source,
                     "curve_power_frac": t.curve_power_frac.tolist(),
                     "curve_work_frac": t.curve_work_frac.tolist(),

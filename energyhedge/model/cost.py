@@ -12,10 +12,12 @@ tag). A real-time curtailable class that follows the ladder:
 
 1. runs every segment with ``v_jm >= q_st``, filled from the steepest, up to its day-ahead
    schedule ``u_jt``;
-2. where DR is called (``dr_deployed[s, t]``) and the curtailment of step 1 is less than the
-   offer ``r_t``, sheds further running segments across classes, lowest value first, while
-   ``v_jm < q_st + dr_penalty`` (shedding is cheaper than the penalty), until the offer is met;
-   what is not met is the DR shortfall, penalised per MWh.
+2. where DR/AS products are called (``dr_deployed[a, s, t]``), curtailment serves the called
+   offers ``r_at`` in order of their penalty, highest first: the curtailment of step 1 first,
+   then further running segments across classes, lowest value first, while
+   ``v_jm < q_st + dr_penalty_a`` (shedding is cheaper than that product's penalty), until its
+   offer is met; what is not met is that product's shortfall, penalised per MWh. (Cheapest
+   segments to the highest penalties is the optimal matching of the interval's recourse.)
 
 A class with a hard work requirement (infinite unserved penalty) is not shed: running its
 schedule in full is what meets the requirement. For fixed first-stage quantities this is
@@ -114,6 +116,12 @@ def product_cash_usd(problem: HedgeProblem, product_mw: np.ndarray) -> np.ndarra
     bid = np.array([p.bid_usd_per_mw for p in problem.products], dtype=float)
     premium = np.maximum(x, 0.0) * ask - np.maximum(-x, 0.0) * bid
     return premium[None, :] - payoff * x[None, :]
+
+
+def dr_revenue_usd(problem: HedgeProblem, dr_mw: np.ndarray) -> np.ndarray:
+    """Availability revenue of each DR/AS product per scenario ($, [A, S]):
+    ``sum_t h_t * dr_price_ast * dr_mw_at``."""
+    return np.einsum("ast,at,t->as", problem.dr_price_usd_per_mw_h, dr_mw, problem.interval_hours)
 
 
 def full_work_gpu_hours(problem: HedgeProblem) -> np.ndarray:
@@ -249,17 +257,17 @@ def _dispatch_dr(
     changes: Changes,
     ladder: list[int],
 ) -> Changes:
-    """Shed running segments, lowest value first, where a DR call is not yet met."""
-    dr_mw = np.asarray(decision.dr_mw, dtype=float)
-    r, c = np.nonzero(problem.dr_deployed[rows] & (dr_mw > 0.0)[None, :])
+    """Shed running segments, lowest value first, where DR/AS calls are not yet met (highest
+    penalty first)."""
+    called, r, c = _calls(problem, decision, rows)
     if r.size == 0:
         return changes
     t_n = problem.n_intervals
     schedule = decision.schedule_mw
     power = {j: _power_at(changes[j], schedule[j], r, c, t_n) for j in ladder}
-    need = np.maximum(dr_mw[c] - sum(schedule[j, c] - power[j] for j in ladder), 0.0)
-    limit = price[r, c] + problem.dr_penalty_usd_per_mwh
-    pieces = []  # (value $/MWh, class, MW available in the cell) per running segment
+    curtailed = sum((schedule[j, c] - power[j] for j in ladder), start=np.zeros(r.size))
+    need = _dr_shortfall(problem, decision.dr_mw[:, c], called[:, r, c], curtailed)  # [A, m]
+    pieces = []  # [value $/MWh, class, MW available in the cell] per running segment
     for j in ladder:
         flex = problem.flex[j]
         width = flex.segments()[0]
@@ -267,15 +275,52 @@ def _dispatch_dr(
         max_mw = flex.max_mw[c]
         for m, value in enumerate(flex.segment_value_usd_per_mwh()):
             avail = np.clip(power[j] - lower[m] * max_mw, 0.0, width[m] * max_mw)
-            pieces.append((value, j, np.where(value < limit, avail, 0.0)))
-    for _, j, avail in sorted(pieces, key=lambda piece: piece[0]):
-        cut = np.minimum(avail, need)
-        power[j] = power[j] - cut
-        need = need - cut
+            pieces.append([value, j, avail])
+    pieces.sort(key=lambda piece: piece[0])
+    for a in _by_penalty(problem):
+        limit = price[r, c] + problem.dr_penalty_usd_per_mwh[a]
+        for piece in pieces:
+            value, j, avail = piece
+            cut = np.minimum(np.where(value < limit, avail, 0.0), need[a])
+            power[j] = power[j] - cut
+            piece[2] = avail - cut
+            need[a] = need[a] - cut
     out = list(changes)
     for j in ladder:
         out[j] = _merge(changes[j], (r, c, power[j]), schedule[j], t_n)
     return out
+
+
+def _calls(
+    problem: HedgeProblem, decision: Decision, rows: slice
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Calls of offered capacity in scenarios ``rows``: [A, n, T] bool, and the (row, interval)
+    cells with any call, [m] each."""
+    called = problem.dr_deployed[:, rows] & (decision.dr_mw > 0.0)[:, None, :]
+    r, c = np.nonzero(called.any(axis=0))
+    return called, r, c
+
+
+def _by_penalty(problem: HedgeProblem) -> np.ndarray:
+    """DR/AS products in the order curtailment serves them: highest penalty first."""
+    return np.argsort(-problem.dr_penalty_usd_per_mwh, kind="stable")
+
+
+def _dr_shortfall(
+    problem: HedgeProblem, offer_mw: np.ndarray, called: np.ndarray, curtailed_mw: np.ndarray
+) -> np.ndarray:
+    """MW of each product's called offer that the curtailment does not deliver, [A, m].
+
+    ``offer_mw`` [A, m] and ``called`` [A, m] at m cells, ``curtailed_mw`` [m] the MW the
+    campus draws below its schedule there; curtailment serves the highest penalty first."""
+    need = np.where(called, offer_mw, 0.0)
+    left = np.broadcast_to(np.asarray(curtailed_mw, dtype=float), need.shape[1:]).copy()
+    short = np.zeros_like(need)
+    for a in _by_penalty(problem):
+        served = np.minimum(need[a], left)
+        short[a] = need[a] - served
+        left -= served
+    return short
 
 
 def _power_at(change, schedule: np.ndarray, r: np.ndarray, c: np.ndarray, t_n: int) -> np.ndarray:
@@ -370,14 +415,9 @@ def _chunk_totals(
         work[j] += np.bincount(r, gained, n)
         due = c < (problem.flex[j].requirement_intervals or problem.n_intervals)
         due_work[j] += np.bincount(r[due], gained[due], n)
-    r, c = np.nonzero(problem.dr_deployed[rows] & (decision.dr_mw > 0.0)[None, :])
-    curtailed = sum(
-        (schedule[j, c] - _power_at(changes[j], schedule[j], r, c, problem.n_intervals))
-        for j, f in enumerate(problem.flex)
-        if f.rt_curtailable
-    )
-    short_mw = np.maximum(decision.dr_mw[c] - curtailed, 0.0)
-    totals["dr_penalty_usd"] = np.bincount(r, problem.dr_penalty_usd_per_mwh * short_mw * h[c], n)
+    short_mw, r, c = _chunk_shortfall(problem, decision, rows, changes)
+    penalty = problem.dr_penalty_usd_per_mwh @ short_mw * h[c]
+    totals["dr_penalty_usd"] = np.bincount(r, penalty, n)
     totals["stops"], totals["restart_usd"] = np.zeros(n), np.zeros(n)
     for j, (r, c, mw) in enumerate(changes):
         zero = mw <= 0.0
@@ -386,6 +426,24 @@ def _chunk_totals(
         totals["restart_usd"] += count * problem.flex[j].stop_cost_usd
     totals["due_work"] = due_work
     return totals, work
+
+
+def _chunk_shortfall(
+    problem: HedgeProblem, decision: Decision, rows: slice, changes: Changes
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each product's undelivered MW [A, m] at the m cells (row, interval) with a call in
+    scenarios ``rows``, given the real-time power's ``changes``; and the cells."""
+    called, r, c = _calls(problem, decision, rows)
+    schedule = np.asarray(decision.schedule_mw, dtype=float)
+    curtailed = sum(
+        (
+            schedule[j, c] - _power_at(changes[j], schedule[j], r, c, problem.n_intervals)
+            for j, f in enumerate(problem.flex)
+            if f.rt_curtailable
+        ),
+        start=np.zeros(r.size),
+    )
+    return _dr_shortfall(problem, decision.dr_mw[:, c], called[:, r, c], curtailed), r, c
 
 
 def _stop_count(schedule: np.ndarray, rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
@@ -434,9 +492,9 @@ def _interval_lines(
         (schedule[j] - power[j] for j, f in enumerate(problem.flex) if f.rt_curtailable),
         start=np.zeros_like(load),
     )
-    deployed = problem.dr_deployed[scenario] & (decision.dr_mw > 0.0)
-    short_mw = np.where(deployed, np.maximum(decision.dr_mw - curtailed, 0.0), 0.0)
-    lines["dr_penalty_usd"] = problem.dr_penalty_usd_per_mwh * short_mw * h
+    called = problem.dr_deployed[:, scenario] & (decision.dr_mw > 0.0)
+    short_mw = _dr_shortfall(problem, decision.dr_mw, called, curtailed)
+    lines["dr_penalty_usd"] = problem.dr_penalty_usd_per_mwh @ short_mw * h
     lines["price_usd_per_mwh"] = problem.prices_usd_per_mwh[scenario]
     lines["load_mw"] = load
     stops, restart = _stops(problem, [power[j][None, :] <= 0.0 for j in range(len(power))], 1)
@@ -478,20 +536,23 @@ def _unserved_usd(problem: HedgeProblem, work_gpu_hours: np.ndarray) -> np.ndarr
 def check_decision(problem: HedgeProblem, decision: Decision) -> None:
     """Raise ``ConfigError`` unless the decision's arrays fit the problem."""
     s, t = problem.prices_usd_per_mwh.shape
-    j, k = len(problem.flex), len(problem.products)
+    j, k, a = len(problem.flex), len(problem.products), problem.n_dr
     want = {
         "product_mw": (decision.product_mw, (k,)),
         "schedule_mw": (decision.schedule_mw, (j, t)),
-        "dr_mw": (decision.dr_mw, (t,)),
+        "dr_mw": (decision.dr_mw, (a, t)),
     }
     for name, (arr, shape) in want.items():
         if np.shape(arr) != shape:
             raise ConfigError(
                 f"decision.{name} has shape {np.shape(arr)} but the problem needs {shape} "
-                f"({k} products, {j} job classes, {t} intervals); rebuild the decision for it"
+                f"({k} products, {j} job classes, {a} DR/AS products, {t} intervals); rebuild "
+                "the decision for it"
             )
-    if problem.dr_deployed.shape != (s, t) or problem.cp_weight_usd_per_mw.shape != (s, t):
-        raise ConfigError(f"problem dr_deployed / cp_weight_usd_per_mw must have shape {(s, t)}")
+    if problem.dr_deployed.shape != (a, s, t) or problem.cp_weight_usd_per_mw.shape != (s, t):
+        raise ConfigError(
+            f"problem dr_deployed / cp_weight_usd_per_mw must have shape {(a, s, t)} / {(s, t)}"
+        )
 
 
 def cost_breakdown(
@@ -539,7 +600,7 @@ def cost_breakdown(
     for xk, product in zip(x, problem.products, strict=True):
         payoff += xk * product.payoff_usd_per_mw
     premium = premium_usd(problem, x)
-    dr_revenue = (problem.dr_price_usd_per_mw_h * decision.dr_mw) @ problem.interval_hours
+    dr_revenue = dr_revenue_usd(problem, decision.dr_mw).sum(axis=0)
     unserved = _unserved_usd(problem, due_by_class)
     total = (
         totals["energy_cost_usd"]
@@ -569,6 +630,72 @@ def cost_breakdown(
         gpu_hours=gpu,
         total_cost_usd=total,
         cost_per_gpu_hour_usd=np.divide(total, gpu, out=np.full(s_total, np.nan), where=gpu > 0),
+    )
+
+
+@dataclass(frozen=True)
+class DrProductLines:
+    """What each DR/AS product earns and costs, per product and scenario, [A, S].
+
+    ``revenue_usd`` availability revenue; ``penalty_usd`` non-delivery penalty; ``called_mwh``
+    offered MW called times hours; ``delivered_mwh`` the part curtailment delivered;
+    ``work_cost_usd`` value of work not done, work-requirement penalty and restarts that the
+    product's calls add (the decision priced with and without them); ``energy_saved_usd`` energy
+    and tag cost those calls save. Net value of a product: revenue - penalty - work cost +
+    energy saved.
+    """
+
+    names: tuple[str, ...]
+    revenue_usd: np.ndarray
+    penalty_usd: np.ndarray
+    called_mwh: np.ndarray
+    delivered_mwh: np.ndarray
+    work_cost_usd: np.ndarray
+    energy_saved_usd: np.ndarray
+
+
+def dr_product_lines(problem: HedgeProblem, decision: Decision) -> DrProductLines:
+    """Each DR/AS product's lines under the ladder (``DrProductLines``)."""
+    check_decision(problem, decision)
+    a_n, s_total, t = problem.n_dr, problem.n_scenarios, problem.n_intervals
+    h = problem.interval_hours
+    penalty, called_mwh, short_mwh = (np.zeros((a_n, s_total)) for _ in range(3))
+    chunk = max(1, SCENARIO_CHUNK_CELLS // max(t, 1))
+    for start in range(0, s_total, chunk):
+        rows = slice(start, min(start + chunk, s_total))
+        n = rows.stop - rows.start
+        short, r, c = _chunk_shortfall(
+            problem, decision, rows, _ladder_changes(problem, decision, rows)
+        )
+        called = problem.dr_deployed[:, rows][:, r, c] & (decision.dr_mw[:, c] > 0.0)
+        for a in range(a_n):
+            called_mwh[a, rows] = np.bincount(
+                r, np.where(called[a], decision.dr_mw[a, c], 0.0) * h[c], n
+            )
+            short_mwh[a, rows] = np.bincount(r, short[a] * h[c], n)
+            penalty[a, rows] = problem.dr_penalty_usd_per_mwh[a] * short_mwh[a, rows]
+    work_cost, energy_saved = np.zeros((a_n, s_total)), np.zeros((a_n, s_total))
+    both = cost_breakdown(problem, decision)
+    for a in range(a_n):
+        uncalled = problem.dr_deployed.copy()
+        uncalled[a] = False
+        without = cost_breakdown(replace(problem, dr_deployed=uncalled), decision)
+        work_cost[a] = sum(
+            getattr(both, line) - getattr(without, line)
+            for line in ("value_lost_usd", "unserved_penalty_usd", "restart_usd")
+        )
+        energy_saved[a] = sum(
+            getattr(without, line) - getattr(both, line)
+            for line in ("energy_cost_usd", "cp_tag_usd")
+        )
+    return DrProductLines(
+        names=problem.dr_names,
+        revenue_usd=dr_revenue_usd(problem, decision.dr_mw),
+        penalty_usd=penalty,
+        called_mwh=called_mwh,
+        delivered_mwh=called_mwh - short_mwh,
+        work_cost_usd=work_cost,
+        energy_saved_usd=energy_saved,
     )
 
 
@@ -622,7 +749,9 @@ def interval_breakdown(
             unserved[last] += _unserved_usd(one, due)[0]
     columns["hedge_payoff_usd"] = x @ by_interval if k else np.zeros(t)
     columns["premium_usd"] = premium_usd(problem, x) * h / h.sum() if t else np.zeros(t)
-    columns["dr_revenue_usd"] = h * problem.dr_price_usd_per_mw_h[scenario] * decision.dr_mw
+    columns["dr_revenue_usd"] = h * (
+        problem.dr_price_usd_per_mw_h[:, scenario] * decision.dr_mw
+    ).sum(axis=0)
     columns["unserved_penalty_usd"] = unserved
     for j, flex in enumerate(problem.flex):
         columns[f"power_mw_{flex.name}"] = power[j]

@@ -5,7 +5,8 @@ back-tests (``energyhedge.risk``, ``energyhedge.backtest``) price a ``Decision``
 built from a campus, a contract catalogue and price scenarios by
 ``energyhedge.assemble.build_problem``; nothing here knows about files or solvers.
 
-Shapes: T intervals, S scenarios, J flexible job classes, K hedge products.
+Shapes: T intervals, S scenarios, J flexible job classes, K hedge products, A DR/AS products
+(programmes offered together by the same curtailable load).
 All power is facility power (GPU power x PUE, plus host and cooling), in MW.
 
 Scenario cost (the quantity whose distribution the engine reports), in $:
@@ -15,12 +16,13 @@ Scenario cost (the quantity whose distribution the engine reports), in $:
                                                           sold at the bid)
           - sum_k x_k * payoff_sk                         hedge payoffs
           + sum_t cp_weight_st * L_st                     coincident-peak tags
-          - sum_t h_t * dr_price_st * r_t                 DR/AS availability revenue
-          + sum_t h_t * dr_penalty * shortfall_st         DR non-delivery penalty
+          - sum_a,t h_t * dr_price_ast * r_at             DR/AS availability revenue
+          + sum_a,t h_t * dr_penalty_a * shortfall_ast    DR/AS non-delivery penalty
           + sum_j value_j * (full_work_j - work_js)       value of flexible work not done
           + sum_j unserved_j * max(req_j - work_js, 0)    work-requirement shortfall penalty
-          + sum_j stop_cost_j * stops_js                  restarts after full stops (valuation
-                                                          only: the LP has no integers)
+          + sum_j stop_cost_j * stops_js                  restarts after full stops (in the LP
+                                                          only for committed classes, as
+                                                          day-ahead stops: integers)
 
 where L_st = firm_load_mw_t + sum_j power_jst is the campus load, power_jst the power class j
 actually draws, work_js its delivered GPU-hours, and h_t the interval length in hours.
@@ -65,11 +67,21 @@ class FlexClass:
     stop_cost_usd : float
         What one full stop of the class costs beyond the hours it does not run ($): the work
         lost since the last checkpoint and during the restart, plus any fixed restart cost.
-        Charged in valuation on every path; the LP does not see it (it would need integers).
+        Charged in valuation on every path; the LP charges it only for the day-ahead stops of
+        a committed class (``committed``).
     requirement_intervals : int or None
         A deadline: only work in the first ``requirement_intervals`` intervals counts toward
         the requirement (None: the whole horizon); ``unserved_usd_per_gpu_hour`` is then the
         value of a GPU-hour late.
+    min_run_h, min_off_h : float
+        Day-ahead commitment: once started, the schedule keeps the class on for at least
+        ``min_run_h`` hours; once stopped, off for at least ``min_off_h`` hours (0: no minimum).
+        A class with either is ``committed``: the LP decides on/off per interval with binary
+        columns and charges ``stop_cost_usd`` per scheduled stop. The real-time ladder does not
+        enforce them (a real-time stop pays its stop cost in valuation).
+    min_power_frac : float
+        Committed classes: fraction of ``max_mw`` the schedule draws at least while on, in
+        (0, 1], so that "on" means drawing power, as valuation counts stops.
     """
 
     name: str
@@ -84,6 +96,14 @@ class FlexClass:
     unserved_usd_per_gpu_hour: float = 0.0
     stop_cost_usd: float = 0.0
     requirement_intervals: int | None = None
+    min_run_h: float = 0.0
+    min_off_h: float = 0.0
+    min_power_frac: float = 1.0
+
+    @property
+    def committed(self) -> bool:
+        """True if the day-ahead schedule decides on/off with minimum run and off times."""
+        return self.min_run_h > 0 or self.min_off_h > 0
 
     @property
     def requirement_window(self) -> slice:
@@ -201,19 +221,25 @@ class HedgeProblem:
         Campus grid connection limit (MW).
     products : tuple[Product, ...]
         Hedge products (K).
-    dr_price_usd_per_mw_h : ndarray [S, T]
-        DR/AS availability price paid per MW held per hour in each scenario ($/MW-h): a fixed
-        programme price, or an ancillary-service clearing price carried with the scenarios;
-        zeros if no programme. A [T] array is taken as the same price in every scenario.
-    dr_max_mw : float
-        Largest DR/AS offer (MW).
-    dr_deployed : ndarray [S, T] of bool
-        Intervals in which held DR capacity is called and must be curtailed.
-    dr_penalty_usd_per_mwh : float
-        Penalty per MWh of called DR not delivered ($/MWh).
+    dr_price_usd_per_mw_h : ndarray [A, S, T]
+        Availability price each DR/AS product pays per MW held per hour in each scenario
+        ($/MW-h): a fixed programme price, or an ancillary-service clearing price carried with
+        the scenarios; zeros if no programme. An [S, T] array is one product, a [T] array one
+        product at the same price in every scenario.
+    dr_max_mw : ndarray [A]
+        Largest offer of each product (MW); a number is one product. The offers together are
+        at most what the ladder can shed (the curtailable schedule).
+    dr_deployed : ndarray [A, S, T] of bool
+        Intervals in which each product's held capacity is called and must be curtailed ([S, T]:
+        one product).
+    dr_penalty_usd_per_mwh : ndarray [A]
+        Penalty per MWh of a called product not delivered ($/MWh; a number: one product).
+        Curtailment serves the called products with the highest penalty first.
     cp_weight_usd_per_mw : ndarray [S, T]
         Coincident-peak tag cost per MW of campus load in each interval ($/MW): tag rate
         times the chance that interval sets the tag. Zeros if no exposure.
+    dr_names : tuple[str, ...]
+        Name of each DR/AS product (A; default ``dr1``, ``dr2``, ...).
     """
 
     interval_start_utc: np.ndarray
@@ -231,12 +257,39 @@ class HedgeProblem:
     dr_deployed: np.ndarray
     dr_penalty_usd_per_mwh: float
     cp_weight_usd_per_mw: np.ndarray
+    dr_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         price = np.asarray(self.dr_price_usd_per_mw_h, dtype=float)
         if price.ndim == 1:  # one price for every scenario
             price = np.broadcast_to(price, self.prices_usd_per_mwh.shape)
+        if price.ndim == 2:  # one product
+            price = price[None]
+        deployed = np.asarray(self.dr_deployed, dtype=bool)
+        if deployed.ndim == 2:
+            deployed = deployed[None]
+        max_mw = np.atleast_1d(np.asarray(self.dr_max_mw, dtype=float))
+        penalty = np.atleast_1d(np.asarray(self.dr_penalty_usd_per_mwh, dtype=float))
+        names = tuple(self.dr_names) or tuple(f"dr{a + 1}" for a in range(max_mw.size))
         object.__setattr__(self, "dr_price_usd_per_mw_h", price)
+        object.__setattr__(self, "dr_deployed", deployed)
+        object.__setattr__(self, "dr_max_mw", max_mw)
+        object.__setattr__(self, "dr_penalty_usd_per_mwh", penalty)
+        object.__setattr__(self, "dr_names", names)
+
+    @property
+    def n_dr(self) -> int:
+        """Number of DR/AS products (A)."""
+        return int(self.dr_max_mw.size)
+
+    @property
+    def offers_dr(self) -> bool:
+        """True if any DR/AS product may be offered (a positive ``dr_max_mw``)."""
+        return bool(np.any(self.dr_max_mw > 0))
+
+    def no_dr_offer(self) -> np.ndarray:
+        """``Decision.dr_mw`` of a decision that offers nothing, [A, T] zeros."""
+        return np.zeros((self.n_dr, self.n_intervals))
 
     @property
     def n_scenarios(self) -> int:
@@ -258,8 +311,8 @@ class Decision:
         MW of notional of each product: positive bought at the ask, negative sold at the bid.
     schedule_mw : ndarray [J, T]
         Day-ahead schedule: facility MW each flexible class plans to draw.
-    dr_mw : ndarray [T]
-        DR/AS capacity offered (MW).
+    dr_mw : ndarray [A, T]
+        Capacity offered to each DR/AS product (MW); a [T] array is one product.
     follows_ladder : bool
         True: in real time each curtailable class runs the curve segments whose marginal value
         covers the price (the curtailment ladder); False: every class draws its schedule.
@@ -280,3 +333,7 @@ class Decision:
     follows_ladder: bool = True
     stop_above_usd_per_mwh: np.ndarray | None = None
     work_value_usd_per_gpu_hour: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        dr_mw = np.asarray(self.dr_mw, dtype=float)
+        object.__setattr__(self, "dr_mw", dr_mw[None] if dr_mw.ndim == 1 else dr_mw)

@@ -8,11 +8,12 @@ prices are known: the schedule, curtailment and DR delivery (the operator re-pla
 the term model lets each scenario's operations see that scenario's prices; the figures are the
 cost of the best operation of each path, a bound the nightly ladder approaches day by day).
 
-Scenario cost, in $ (``y`` the committed DR MW per period, ``x`` the products' net MW):
+Scenario cost, in $ (``y`` [A, P] the MW committed to each DR/AS product per period, ``x``
+the products' net MW):
 
     C_s(x, y) = Q_s(y) + H_s(x)
     Q_s(y)    = the least operating cost of scenario s (every line of ``problem.py``'s C_s
-                except the hedges) with the DR offer r_t = y_period(t) in every interval
+                except the hedges) with the offers r_at = y_a,period(t) in every interval
     H_s(x)    = sum_k (x+_k * ask_k - x-_k * bid_k - x_k * payoff_sk)
 
 The hedges do not change the best operation of a scenario, so without DR commitments every
@@ -67,6 +68,13 @@ class TermProblem:
                 f"periods {used.tolist()} do not match the {len(self.period_labels)} labels "
                 "(every period 0 .. P-1 must hold at least one interval)"
             )
+        committed = [f.name for f in self.problem.flex if f.committed]
+        if committed:
+            raise ConfigError(
+                f"job classes {', '.join(committed)} have minimum run or off times: a term run "
+                "re-plans operations per scenario as a linear program, without on/off "
+                "commitment; use a campus file without min_run_h and min_off_h for term runs"
+            )
 
     @property
     def n_periods(self) -> int:
@@ -74,8 +82,8 @@ class TermProblem:
 
     @property
     def commits_dr(self) -> bool:
-        """True when DR capacity is committed per period (the first-stage coupling)."""
-        return self.problem.dr_max_mw > 0
+        """True when DR/AS capacity is committed per period (the first-stage coupling)."""
+        return self.problem.offers_dr
 
     @property
     def hour_separable(self) -> bool:
@@ -95,21 +103,28 @@ class TermProblem:
             for f in p.flex
         )
 
-    def dr_cap_mw(self) -> np.ndarray:
-        """Largest DR MW each period can commit, [P]: the DR limit, and in every interval of
-        the period no more than the real-time curtailable classes can draw (MW)."""
+    def dr_room_mw(self) -> np.ndarray:
+        """Most DR/AS MW all products together can commit in each period, [P]: no more than
+        the real-time curtailable classes can draw in any interval of it (MW)."""
         p = self.problem
         curtailable = np.zeros(p.n_intervals)
         for flex in p.flex:
             if flex.rt_curtailable:
                 curtailable += np.asarray(flex.max_mw, dtype=float)
-        cap = np.full(self.n_periods, p.dr_max_mw if self.commits_dr else 0.0)
-        np.minimum.at(cap, self.period_of_interval, curtailable)
-        return cap
+        room = np.full(self.n_periods, np.inf)
+        np.minimum.at(room, self.period_of_interval, curtailable)
+        return room
+
+    def dr_cap_mw(self) -> np.ndarray:
+        """Largest MW each DR/AS product can commit in each period, [A, P]: its own limit, and
+        no more than ``dr_room_mw``."""
+        limit = np.maximum(self.problem.dr_max_mw, 0.0)[:, None]
+        return np.minimum(limit, self.dr_room_mw()[None, :])
 
     def hourly_dr_mw(self, dr_by_period_mw: np.ndarray) -> np.ndarray:
-        """The DR offer in every interval, [T] (MW), from the offer per period [P]."""
-        return np.asarray(dr_by_period_mw, dtype=float)[self.period_of_interval]
+        """The offer of each product in every interval, [A, T] (MW), from [A, P]."""
+        offer = np.asarray(dr_by_period_mw, dtype=float).reshape(self.problem.n_dr, -1)
+        return offer[:, self.period_of_interval]
 
     def operations(self, s: int) -> HedgeProblem:
         """Scenario ``s`` alone, without products and with probability 1: its least cost is
@@ -121,8 +136,8 @@ class TermProblem:
             prices_usd_per_mwh=p.prices_usd_per_mwh[one],
             probabilities=np.ones(1),
             products=(),
-            dr_price_usd_per_mw_h=p.dr_price_usd_per_mw_h[one],
-            dr_deployed=p.dr_deployed[one],
+            dr_price_usd_per_mw_h=p.dr_price_usd_per_mw_h[:, one],
+            dr_deployed=p.dr_deployed[:, one],
             cp_weight_usd_per_mw=p.cp_weight_usd_per_mw[one],
         )
 

@@ -40,7 +40,7 @@ def bench_optimize(size: str, *, compare_pyomo: bool = False, seed: int = 0) -> 
     out["check_s"] = time.perf_counter() - start
     lp = build_lp(problem, options)
     out["array_build_s"] = lp.build_s
-    runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
+    runner = HighsRunner.for_options(lp, options)
     result = runner.run()
     out["solve_s"] = result.record["solve_s"]
     start = time.perf_counter()

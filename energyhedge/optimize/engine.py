@@ -18,6 +18,7 @@ from energyhedge.optimize.lp import (
     COST_UNIT_USD,
     LinearProgram,
     build_lp,
+    fix_columns,
     hedge_bounds,
     model_size,
     objective_k_usd,
@@ -31,6 +32,10 @@ from energyhedge.optimize.solution import Solution
 
 def solve(problem: HedgeProblem, options: SolveOptions | None = None) -> Solution:
     """Optimal hedges, schedule and DR offer for ``problem`` (see ``energyhedge.optimize.lp``).
+
+    With committed job classes the model is a MIP; every dual-based by-product (work values,
+    hedge-ratio and budget shadow prices) and the value of flexible MW are then measured on the
+    LP with the commitment fixed at the MIP's solution (``energyhedge.optimize.highs``).
 
     Raises
     ------
@@ -48,7 +53,8 @@ def solve(problem: HedgeProblem, options: SolveOptions | None = None) -> Solutio
         )
     if options.marginals and solution.status == "Optimal":
         flex_value = {
-            f.name: solution.objective_usd - _objective_with_flex_mw(problem, options, j)
+            f.name: solution.objective_usd
+            - _objective_with_flex_mw(problem, options, j, solution.commitment)
             for j, f in enumerate(problem.flex)
         }
         solution = dataclasses.replace(solution, flex_value_usd_per_mw=flex_value)
@@ -68,7 +74,7 @@ def _solve_once(problem: HedgeProblem, options: SolveOptions) -> Solution:
             "else use fewer scenarios or a shorter horizon"
         )
     lp = build_lp(problem, options)
-    runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
+    runner = HighsRunner.for_options(lp, options)
     result = runner.run()
     _raise_unless_solved(problem, options, result)
     return make_solution(problem, options, lp, result)
@@ -86,7 +92,7 @@ def make_solution(
     decision = Decision(
         product_mw=least_notional_mw(problem, traded),
         schedule_mw=cols["u"].take(v).copy(),
-        dr_mw=cols["r"].take(v).copy() if "r" in cols else np.zeros(t_n),
+        dr_mw=cols["r"].take(v).copy() if "r" in cols else problem.no_dr_offer(),
         follows_ladder=True,
         work_value_usd_per_gpu_hour=_work_values(problem, lp, result),
     )
@@ -113,6 +119,8 @@ def make_solution(
         "rows": lp.rows.n,
         "nonzeros": lp.nonzeros,
     }
+    if result.relaxation is not None:
+        record["commitment"] = _commitment_record(lp, result, objective_usd)
     return Solution(
         decision=decision,
         status=result.status,
@@ -131,7 +139,38 @@ def make_solution(
         ),
         notes=_notes(problem, result),
         hedge_ratio=ratio,
+        commitment={
+            f.name: cols[f"on{j}"].take(v) > 0.5 for j, f in enumerate(problem.flex) if f.committed
+        },
     )
+
+
+def _commitment_record(lp: LinearProgram, result: LpResult, objective_usd: float) -> dict:
+    """The MIP's part of the solver record in $: LP relaxation and MIP bounds, gap, nodes.
+
+    The bound and the relaxation are lower bounds of ``objective_usd`` (up to the gap); the
+    trade tie-break is taken out of each as out of the objective.
+    """
+    mip = result.record["commitment"]
+    relaxed = result.relaxation
+    relaxation_usd = objective_k_usd(lp, relaxed.record["objective"], relaxed.values)
+    bound_usd = objective_k_usd(lp, mip["mip_dual_bound"], result.values)
+    return {
+        "mip_rel_gap_limit": mip["mip_rel_gap"],
+        "mip_gap": mip["mip_gap"],
+        "mip_nodes": mip["mip_nodes"],
+        "integer_columns": mip["integer_columns"],
+        "objective_usd": objective_usd,
+        "mip_dual_bound_usd": bound_usd * COST_UNIT_USD,
+        "lp_relaxation_usd": relaxation_usd * COST_UNIT_USD,
+        "relaxation_gap_usd": objective_usd - relaxation_usd * COST_UNIT_USD,
+        "solve_s": {
+            "relaxation": mip["relaxation_solve_s"],
+            "mip": mip["mip_solve_s"],
+            "fixed_lp": mip["fixed_lp_solve_s"],
+        },
+        "duals": "from the LP with the commitment fixed at the MIP's solution",
+    }
 
 
 def _work_values(problem: HedgeProblem, lp: LinearProgram, result: LpResult) -> np.ndarray | None:
@@ -152,7 +191,7 @@ def min_cvar_usd(problem: HedgeProblem, options: SolveOptions) -> float:
     """The lowest CVaR_alpha the campus and catalogue can reach ($), ignoring the mean."""
     pure = dataclasses.replace(options, cvar_budget_usd=None, cvar_weight=1.0)
     lp = build_lp(problem, pure)
-    runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
+    runner = HighsRunner.for_options(lp, options)
     runner.change_costs(lp.cols["c"].idx, np.zeros(problem.n_scenarios))
     result = runner.run()
     if not result.optimal:
@@ -164,7 +203,7 @@ def _raise_unless_solved(problem: HedgeProblem, options: SolveOptions, result: L
     """Explain an infeasible or unbounded LP in campus terms (prechecks have passed)."""
     if result.infeasible and options.budget_form:
         pure = dataclasses.replace(options, cvar_budget_usd=None)
-        floor_lp = HighsRunner(build_lp(problem, pure), options.highs_options, options.time_limit_s)
+        floor_lp = HighsRunner.for_options(build_lp(problem, pure), options)
         if not floor_lp.run().infeasible:  # the campus itself is feasible: the budget is not
             floor = min_cvar_usd(problem, options)
             raise InfeasibleError(
@@ -175,7 +214,7 @@ def _raise_unless_solved(problem: HedgeProblem, options: SolveOptions, result: L
     if result.infeasible and options.hedge_ratio:
         free = dataclasses.replace(options, hedge_ratio=())
         lp = build_lp(problem, free)
-        if not HighsRunner(lp, options.highs_options, options.time_limit_s).run().infeasible:
+        if not HighsRunner.for_options(lp, options).run().infeasible:
             limits = ", ".join(f"{r.shape} [{r.lower:g}, {r.upper:g}]" for r in options.hedge_ratio)
             raise InfeasibleError(
                 f"the hedge-ratio limits ({limits} of expected load) cannot all be met with the "
@@ -189,11 +228,19 @@ def _raise_unless_solved(problem: HedgeProblem, options: SolveOptions, result: L
             if f.work_requirement_gpu_hours > 0 and not np.isfinite(f.unserved_usd_per_gpu_hour)
         ]
         ramped = [f.name for f in problem.flex if np.isfinite(f.ramp_mw_per_h)]
+        committed = [
+            f"{f.name} (run {f.min_run_h:g} h, off {f.min_off_h:g} h, at least "
+            f"{f.min_power_frac:.0%} while on)"
+            for f in problem.flex
+            if f.committed
+        ]
         raise InfeasibleError(
             "the campus constraints cannot all hold: hard work requirements of "
             f"{', '.join(hard) or 'no class'} cannot be met within the ramp limits of "
-            f"{', '.join(ramped) or 'no class'} and the grid limit {problem.grid_limit_mw:,.0f} MW;"
-            " relax ramp_mw_per_h or give the requirement an unserved-work penalty"
+            f"{', '.join(ramped) or 'no class'}, the minimum run and off times of "
+            f"{', '.join(committed) or 'no class'} and the grid limit "
+            f"{problem.grid_limit_mw:,.0f} MW; relax ramp_mw_per_h, min_run_h, min_off_h or "
+            "min_power_frac, or give the requirement an unserved-work penalty"
         )
     if result.unbounded:
         open_ended = [
@@ -208,8 +255,12 @@ def _raise_unless_solved(problem: HedgeProblem, options: SolveOptions, result: L
         )
 
 
-def _objective_with_flex_mw(problem: HedgeProblem, options: SolveOptions, j: int) -> float:
-    """Objective ($) when 1 MW of firm load becomes part of class j wherever the class may run."""
+def _objective_with_flex_mw(
+    problem: HedgeProblem, options: SolveOptions, j: int, commitment: dict[str, np.ndarray]
+) -> float:
+    """Objective ($) when 1 MW of firm load becomes part of class j wherever the class may run,
+    with committed classes on and off as in ``commitment`` (an LP: a marginal at the MIP's
+    commitment, not the difference of two MIPs solved within their gap)."""
     flex = problem.flex[j]
     delta = np.where(np.asarray(flex.max_mw) > 0, np.minimum(problem.firm_load_mw, 1.0), 0.0)
     moved = dataclasses.replace(flex, max_mw=np.asarray(flex.max_mw, dtype=float) + delta)
@@ -218,8 +269,11 @@ def _objective_with_flex_mw(problem: HedgeProblem, options: SolveOptions, j: int
         firm_load_mw=problem.firm_load_mw - delta,
         flex=(*problem.flex[:j], moved, *problem.flex[j + 1 :]),
     )
-    lp = build_lp(changed, options)
-    result = HighsRunner(lp, options.highs_options, options.time_limit_s).run()
+    lp = fix_columns(
+        build_lp(changed, options),
+        {f"on{i}": commitment[f.name] for i, f in enumerate(problem.flex) if f.committed},
+    )
+    result = HighsRunner.for_options(lp, options).run()
     if not result.optimal:
         raise SolverError(f"re-solve for the value of flexible MW of {flex.name}: {result.status}")
     return objective_k_usd(lp, result.record["objective"], result.values) * COST_UNIT_USD

@@ -42,7 +42,7 @@ def frontier(
     lambdas = sorted(float(v) for v in lambdas)
     base = dataclasses.replace(options, cvar_budget_usd=None, cvar_weight=lambdas[0])
     lp = build_lp(problem, base)
-    runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
+    runner = HighsRunner.for_options(lp, options)
     eta, z = lp.cols["eta"].idx, lp.cols["z"].idx
     tail = problem.probabilities / (1.0 - options.alpha)
     points = []

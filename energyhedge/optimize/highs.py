@@ -1,6 +1,10 @@
 """The HiGHS call: one ``passModel`` of the whole LP, a time limit, a fallback algorithm.
 
-This is the only module that imports ``highspy``.
+A model with integer columns (the commitment of committed job classes) is solved in three
+steps on the same instance: its LP relaxation (the bound the MIP gap is measured against), the
+MIP within the relative gap and time limit, and the LP with the integer columns fixed at the
+MIP's values, whose duals are the by-products' shadow prices given the commitment (a MIP has
+none). This is the only module that imports ``highspy``.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from scipy import sparse
 
 from energyhedge.errors import SolverError
 from energyhedge.optimize.lp import LinearProgram
+from energyhedge.optimize.options import SolveOptions
 
 _STATUS = highspy.HighsModelStatus
 _STOPPED = {_STATUS.kTimeLimit, _STATUS.kIterationLimit, _STATUS.kInterrupt}
@@ -29,7 +34,10 @@ class LpResult:
 
     ``status`` is HiGHS's model status text ("Optimal", "Time limit reached", "Infeasible", ...);
     ``infeasible`` / ``unbounded`` are True when HiGHS proved (or could not tell apart) those
-    cases; ``row_dual[i]`` is d(objective)/d(bound of row i) for a binding row.
+    cases; ``row_dual[i]`` is d(objective)/d(bound of row i) for a binding row. For a MIP,
+    ``status`` is the MIP's, values and duals are those of the LP with the integers fixed at
+    the MIP's values, ``record["commitment"]`` holds the MIP's gap, bound and node count, and
+    ``relaxation`` is the LP relaxation's result.
     """
 
     status: str
@@ -39,6 +47,7 @@ class LpResult:
     record: dict
     infeasible: bool = False
     unbounded: bool = False
+    relaxation: LpResult | None = None
 
     @property
     def optimal(self) -> bool:
@@ -54,12 +63,22 @@ class HighsRunner:
     highs_options : dict
         HiGHS options applied verbatim (e.g. ``{"solver": "ipm"}``).
     time_limit_s : float
-        Limit of every ``run`` (s).
+        Limit of every HiGHS call (s).
+    mip_rel_gap : float
+        Relative gap at which the MIP stops (models with integer columns only).
     """
 
-    def __init__(self, lp: LinearProgram, highs_options: dict, time_limit_s: float) -> None:
+    def __init__(
+        self,
+        lp: LinearProgram,
+        highs_options: dict,
+        time_limit_s: float,
+        mip_rel_gap: float = SolveOptions.mip_rel_gap,
+    ) -> None:
         self.lp = lp
         self.options = {"output_flag": False, **highs_options, "time_limit": float(time_limit_s)}
+        if lp.integer.size:
+            self.options["mip_rel_gap"] = float(mip_rel_gap)
         with _without_banner():
             self.highs = highspy.Highs()
         self._apply(self.options)
@@ -75,8 +94,17 @@ class HighsRunner:
         model.a_matrix_.start_ = lp.matrix.indptr
         model.a_matrix_.index_ = lp.matrix.indices
         model.a_matrix_.value_ = lp.matrix.data
+        if lp.integer.size:
+            kinds = np.full(lp.cols.n, highspy.HighsVarType.kContinuous)
+            kinds[lp.integer] = highspy.HighsVarType.kInteger
+            model.integrality_ = kinds.tolist()
         if self.highs.passModel(model) == highspy.HighsStatus.kError:
             raise SolverError("HiGHS rejected the model (passModel failed)")
+
+    @classmethod
+    def for_options(cls, lp: LinearProgram, options: SolveOptions) -> HighsRunner:
+        """A runner with the HiGHS options, time limit and MIP gap of ``options``."""
+        return cls(lp, options.highs_options, options.time_limit_s, options.mip_rel_gap)
 
     def change_costs(self, cols: np.ndarray, costs: np.ndarray) -> None:
         """Set objective coefficients of the given columns."""
@@ -88,9 +116,10 @@ class HighsRunner:
         self.set_bounds(cols, values, values)
 
     def set_bounds(self, cols: np.ndarray, lower: np.ndarray, upper: np.ndarray) -> None:
-        """Set both bounds of the given columns."""
+        """Set both bounds of the given columns (bounds broadcast to their shape)."""
+        shape = np.shape(cols)
         cols = np.asarray(cols, dtype=np.int32).ravel()
-        lo, hi = (np.broadcast_to(np.asarray(v, float), cols.shape).ravel() for v in (lower, upper))
+        lo, hi = (np.broadcast_to(np.asarray(v, float), shape).ravel() for v in (lower, upper))
         self.highs.changeColsBounds(
             cols.size, cols, np.ascontiguousarray(lo), np.ascontiguousarray(hi)
         )
@@ -123,7 +152,69 @@ class HighsRunner:
 
         Raises SolverError when no usable solution exists (failure, or a stop with no feasible
         point). A stop at the time limit with a feasible point returns it with its status.
+        A model with integer columns is solved as the module docstring says.
         """
+        if not self.lp.integer.size:
+            return self._run_lp()
+        cols = self.lp.integer.astype(np.int32)
+        self._set_integrality(cols, highspy.HighsVarType.kContinuous)
+        relaxation = self._run_lp()
+        if relaxation.infeasible or relaxation.unbounded:
+            self._set_integrality(cols, highspy.HighsVarType.kInteger)
+            return relaxation
+        self._set_integrality(cols, highspy.HighsVarType.kInteger)
+        start = time.perf_counter()
+        self.highs.run()
+        mip_s = time.perf_counter() - start
+        status = self.highs.getModelStatus()
+        mip = self._result(status, mip_s, "mip", [f"mip: {self.highs.modelStatusToString(status)}"])
+        if mip.infeasible or mip.unbounded:
+            return mip
+        info = self.highs.getInfo()
+        commitment = {
+            "mip_rel_gap": self.options["mip_rel_gap"],
+            "mip_gap": float(info.mip_gap),
+            "mip_dual_bound": float(info.mip_dual_bound),
+            "mip_objective": mip.record["objective"],
+            "mip_nodes": int(info.mip_node_count),
+            "mip_solve_s": round(mip_s, 6),
+            "relaxation_objective": relaxation.record["objective"],
+            "relaxation_solve_s": relaxation.record["solve_s"],
+            "integer_columns": int(cols.size),
+        }
+        fixed_at = np.round(mip.values[cols])
+        self._set_integrality(cols, highspy.HighsVarType.kContinuous)
+        self.highs.changeColsBounds(cols.size, cols, fixed_at, fixed_at)
+        try:
+            fixed = self._run_lp()
+        finally:
+            self.highs.changeColsBounds(
+                cols.size, cols, self.lp.col_lower[cols], self.lp.col_upper[cols]
+            )
+            self._set_integrality(cols, highspy.HighsVarType.kInteger)
+        if not fixed.optimal:
+            raise SolverError(
+                f"the LP with the day-ahead commitment fixed at the MIP's solution did not solve "
+                f"({fixed.status}); raise the time limit (now {self.options['time_limit']:g} s)"
+            )
+        commitment["fixed_lp_solve_s"] = fixed.record["solve_s"]
+        record = {
+            **fixed.record,
+            "status": mip.status,
+            "attempts": mip.record["attempts"] + fixed.record["attempts"],
+            "solve_s": round(relaxation.record["solve_s"] + mip_s + fixed.record["solve_s"], 6),
+            "commitment": commitment,
+        }
+        return LpResult(
+            mip.status, fixed.values, fixed.row_dual, fixed.col_dual, record, relaxation=relaxation
+        )
+
+    def _set_integrality(self, cols: np.ndarray, kind) -> None:
+        kinds = np.full(cols.size, int(kind), dtype=np.uint8)
+        self.highs.changeColsIntegrality(cols.size, cols, kinds)
+
+    def _run_lp(self) -> LpResult:
+        """One LP solve with the algorithm fallback of ``run``."""
         first = str(self.options.get("solver", "choose"))
         attempts = [first, "simplex" if first in ("ipm", "hipo", "ipx", "pdlp") else "ipm"]
         tried = []

@@ -8,7 +8,11 @@ Columns (first stage, shared by all scenarios):
     xb[K]         product MW bought at the ask     [max(min_mw, 0), max(max_mw, 0)]
     xs[Ks]        product MW sold at the bid       [max(-max_mw, 0), -min_mw]  (sellable only)
     u[J, T]       day-ahead schedule, MW           [0, max_mw_jt]
-    r[T]          DR capacity offered, MW          [0, dr_max_mw]       (only if dr_max_mw > 0)
+    r[A, T]       capacity offered to each DR/AS product, MW  [0, dr_max_mw_a]  (only if some
+                  dr_max_mw_a > 0)
+    on{j}[T]      committed class j scheduled on   {0, 1} (integer; 0 where max_mw_jt = 0)
+    start{j}[T], stop{j}[T]  its scheduled starts and stops  [0, 1] (integral at any optimum
+                  with integral on: they are the positive and negative parts of on_t - on_t-1)
     eta           VaR level of the CVaR term, k$ (free)
 Columns (second stage, per scenario s):
     seg{j}[S_j, T, M_j]  power class j draws on curve segment m, MW  [0, width_m * max_mw_jt];
@@ -18,7 +22,8 @@ Columns (second stage, per scenario s):
                        per segment. S_j = S for real-time curtailable classes; S_j = 1 for
                        the others, whose power is the schedule in every scenario (first stage).
     short{j}[S_j]      work-requirement shortfall, MWh of full-speed work (classes with one)
-    d[D]               DR shortfall, MW, one per deployed (s, t)
+    d[D]               DR/AS shortfall, MW, one per call (a, s, t) of a product that may be
+                       offered
     c[S]               scenario cost C_s, k$ (free)
     z[S]               CVaR excess max(C_s - eta, 0), k$
 Rows:
@@ -26,13 +31,26 @@ Rows:
                    whose shape has hours in the horizon (``energyhedge.optimize.hedge_ratio``)
     grid[T]        sum_j u_jt <= grid_limit - firm_t
     ramp{j}[T-1]   |u_jt - u_j,t-1| <= ramp_j * h_{t-1}
+    onmax{j}[T]    u_jt <= max_mw_jt * on_jt                           (committed classes)
+    onmin{j}[T]    u_jt >= min_power_frac_j * max_mw_jt * on_jt
+    switch{j}[T]   on_jt - on_j,t-1 - start_jt + stop_jt = 0, on_j,-1 = 1 (the campus runs
+                   before the horizon)
+    minrun{j}[T]   sum of start_j,tau over the intervals tau starting less than min_run_h
+                   before interval t (tau <= t) <= on_jt
+    minoff{j}[T]   sum of stop_j,tau over those less than min_off_h before t <= 1 - on_jt
     sched{j}[S_j,T]  p_jst <= u_jt (real-time curtailable) or p_jt = u_jt (not)
     work{j}[S_j]   sum_t h_t * throughput_jst + short_js >= requirement_j / gpu_hours_per_mwh_j
-    drcap[T]       r_t <= sum of u_jt over real-time curtailable classes
-    drdel[D]       sum_j (u_jt - p_jst) + d_st >= r_t where DR is deployed
+    drcap[T]       sum_a r_at <= sum of u_jt over real-time curtailable classes
+    drdel[C]       sum_j (u_jt - p_jst) + sum_a d_ast >= sum_a r_at over the products called
+                   in (s, t), one row per (s, t) with a call
+    drshort[D]     d_ast <= r_at (only with more than one product: the shortfall of each
+                   product is at most its offer, so the cheapest penalty cannot take it all)
     cost[S]        c_s = the scenario cost of ``energyhedge.model.problem``
     cvar[S]        z_s >= c_s - eta
     budget[1]      eta + sum_s p_s z_s / (1 - alpha) <= budget    (budget form only)
+The cost rows charge each committed class's ``stop_cost_usd`` per scheduled stop in every
+scenario, as valuation does (``energyhedge.model.cost``). Without committed classes the model
+has no integer columns and is an LP; with them HiGHS solves a MIP (``energyhedge.optimize.highs``).
 Objective: sum_s p_s c_s (+ lambda * (eta + sum_s p_s z_s / (1 - alpha)) in the penalty form),
 plus ``TRADE_TIE_BREAK`` per MW traded (xb, xs), which ``objective_k_usd`` removes again.
 
@@ -43,9 +61,10 @@ Costs are in thousands of dollars inside the LP (``COST_UNIT_USD``) to keep HiGH
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
@@ -88,6 +107,8 @@ class LinearProgram:
     rows: Layout
     structural_nonzeros: int
     build_s: float
+    integer: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """Indices of the integer columns (the commitment of committed classes; empty: an LP)."""
 
     @property
     def nonzeros(self) -> int:
@@ -111,13 +132,23 @@ class Assembly:
         self._col_values: list[tuple[Block, Values, Values, Values]] = []
         self._row_values: list[tuple[Block, Values, Values]] = []
         self._entries: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.integer_blocks: list[Block] = []
 
     def add_cols(
-        self, name: str, shape, lower: Values = 0.0, upper: Values = np.inf, cost: Values = 0.0
+        self,
+        name: str,
+        shape,
+        lower: Values = 0.0,
+        upper: Values = np.inf,
+        cost: Values = 0.0,
+        *,
+        integer: bool = False,
     ) -> Block:
-        """A block of columns with its bounds and objective coefficients."""
+        """A block of columns with its bounds and objective coefficients (integer if asked)."""
         block = self.cols.add(name, shape)
         self._col_values.append((block, lower, upper, cost))
+        if integer:
+            self.integer_blocks.append(block)
         return block
 
     def add_rows(self, name: str, shape, lower: Values = -np.inf, upper: Values = np.inf) -> Block:
@@ -157,11 +188,20 @@ class Assembly:
         return ratio_rows(self.problem, self.options.hedge_ratio)
 
     @cached_property
-    def deployed(self) -> tuple[np.ndarray, np.ndarray]:
-        """(scenario, interval) indices where held DR capacity is called, [D] each."""
-        if self.problem.dr_max_mw <= 0:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        return np.nonzero(self.problem.dr_deployed)
+    def deployed(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(product, scenario, interval) of every call of a product that may be offered, [D]
+        each, sorted by product."""
+        p = self.problem
+        called = p.dr_deployed & (p.dr_max_mw > 0)[:, None, None]
+        return np.nonzero(called)
+
+    @cached_property
+    def called_cells(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(scenario, interval) of each (s, t) with a call, [C] each, and the cell of each
+        call, [D]."""
+        _, dep_s, dep_t = self.deployed
+        cells, call_cell = np.unique(dep_s * self.problem.n_intervals + dep_t, return_inverse=True)
+        return cells // self.problem.n_intervals, cells % self.problem.n_intervals, call_cell
 
     def linear_program(self, build_start: float) -> LinearProgram:
         """The assembled arrays (only after ``build=True``)."""
@@ -180,6 +220,7 @@ class Assembly:
         matrix = sparse.csc_array((val, (row_i, col_i)), shape=(self.rows.n, self.cols.n))
         structural = int(matrix.nnz)  # duplicates summed, explicit zeros kept
         matrix.eliminate_zeros()
+        integer = [b.idx.ravel() for b in self.integer_blocks]
         return LinearProgram(
             cost,
             lower,
@@ -191,6 +232,7 @@ class Assembly:
             self.rows,
             structural,
             time.perf_counter() - build_start,
+            np.concatenate(integer) if integer else np.zeros(0, dtype=np.int64),
         )
 
 
@@ -241,6 +283,50 @@ def define_ramp(a: Assembly) -> None:
         a.put(a.idx(ramp), a.idx(u)[j, :-1], -1.0)
 
 
+def define_commitment(a: Assembly) -> None:
+    """On/off of each committed class: power only while on, at least its minimum power, and
+    minimum run and off times over its starts and stops (aggregated formulation)."""
+    p, u = a.problem, a.cols["u"]
+    t_n = p.n_intervals
+    for j, flex in enumerate(p.flex):
+        if not flex.committed:
+            continue
+        max_mw = np.asarray(flex.max_mw, dtype=float)
+        on = a.add_cols(f"on{j}", (t_n,), 0.0, (max_mw > 0).astype(float), integer=True)
+        start = a.add_cols(f"start{j}", (t_n,), 0.0, 1.0)
+        stop = a.add_cols(f"stop{j}", (t_n,), 0.0, 1.0)
+        onmax = a.add_rows(f"onmax{j}", (t_n,), -np.inf, 0.0)
+        a.put(a.idx(onmax), a.idx(u)[j], 1.0)
+        a.put(a.idx(onmax), a.idx(on), -max_mw)
+        onmin = a.add_rows(f"onmin{j}", (t_n,), 0.0, np.inf)
+        a.put(a.idx(onmin), a.idx(u)[j], 1.0)
+        a.put(a.idx(onmin), a.idx(on), -flex.min_power_frac * max_mw)
+        initial = np.zeros(t_n)
+        initial[0] = 1.0  # on before the horizon
+        switch = a.add_rows(f"switch{j}", (t_n,), initial, initial)
+        a.put(a.idx(switch), a.idx(on), 1.0)
+        a.put(a.idx(switch)[1:], a.idx(on)[:-1], -1.0)
+        a.put(a.idx(switch), a.idx(start), -1.0)
+        a.put(a.idx(switch), a.idx(stop), 1.0)
+        for name, hours, moves, sign, bound in (
+            ("minrun", flex.min_run_h, start, -1.0, 0.0),
+            ("minoff", flex.min_off_h, stop, 1.0, 1.0),
+        ):
+            if hours <= 0:
+                continue
+            row_t, tau = np.nonzero(_within(a.hours, hours))
+            rows = a.add_rows(f"{name}{j}", (t_n,), -np.inf, bound)
+            a.put(a.idx(rows)[row_t], a.idx(moves)[tau], 1.0)
+            a.put(a.idx(rows), a.idx(on), sign)
+
+
+def _within(hours: np.ndarray, span_h: float) -> np.ndarray:
+    """[T, T] mask: interval tau <= t starts less than ``span_h`` hours before interval t."""
+    start = np.concatenate([[0.0], np.cumsum(hours)[:-1]])
+    gap = start[:, None] - start[None, :]
+    return (gap >= 0) & (gap < span_h - 1e-9)
+
+
 def define_power(a: Assembly) -> None:
     """Real-time power of each class on its curve segments, within (or equal to) the schedule."""
     s_n, t_n = a.problem.n_scenarios, a.problem.n_intervals
@@ -280,26 +366,32 @@ def define_work(a: Assembly) -> None:
 
 
 def define_dr(a: Assembly) -> None:
-    """DR capacity offered (within what can be curtailed) and its delivery when called."""
+    """DR/AS capacity offered to each product (together within what can be curtailed) and its
+    delivery when called."""
     p = a.problem
-    if p.dr_max_mw <= 0:
+    if not p.offers_dr:
         return
     t_n = p.n_intervals
-    dep_s, dep_t = a.deployed
-    r = a.add_cols("r", (t_n,), 0.0, p.dr_max_mw)
-    d = a.add_cols("d", (dep_s.size,))
+    dep_a, _, dep_t = a.deployed
+    cell_s, cell_t, call_cell = a.called_cells
+    r = a.add_cols("r", (p.n_dr, t_n), 0.0, np.maximum(p.dr_max_mw, 0.0)[:, None])
+    d = a.add_cols("d", (dep_a.size,))
     drcap = a.add_rows("drcap", (t_n,), -np.inf, 0.0)
-    drdel = a.add_rows("drdel", (dep_s.size,), 0.0, np.inf)
-    a.put(a.idx(drcap), a.idx(r), 1.0)
-    a.put(a.idx(drdel), a.idx(d), 1.0)
-    a.put(a.idx(drdel), a.idx(r)[dep_t], -1.0)
+    drdel = a.add_rows("drdel", (cell_s.size,), 0.0, np.inf)
+    a.put(a.idx(drcap)[None, :], a.idx(r), 1.0)
+    a.put(a.idx(drdel)[call_cell], a.idx(d), 1.0)
+    a.put(a.idx(drdel)[call_cell], a.idx(r)[dep_a, dep_t], -1.0)
+    if p.n_dr > 1:
+        short = a.add_rows("drshort", (dep_a.size,), -np.inf, 0.0)
+        a.put(a.idx(short), a.idx(d), 1.0)
+        a.put(a.idx(short), a.idx(r)[dep_a, dep_t], -1.0)
     u = a.cols["u"]
     for j, flex in enumerate(p.flex):
         if not flex.rt_curtailable:
             continue
         a.put(a.idx(drcap), a.idx(u)[j], -1.0)
-        a.put(a.idx(drdel), a.idx(u)[j, dep_t], 1.0)
-        a.put(a.idx(drdel)[:, None], a.idx(a.cols[f"seg{j}"])[dep_s, dep_t, :], -1.0)
+        a.put(a.idx(drdel), a.idx(u)[j, cell_t], 1.0)
+        a.put(a.idx(drdel)[:, None], a.idx(a.cols[f"seg{j}"])[cell_s, cell_t, :], -1.0)
 
 
 def define_cost(a: Assembly) -> None:
@@ -326,11 +418,17 @@ def define_cost(a: Assembly) -> None:
         if f"short{j}" in a.cols and np.isfinite(flex.unserved_usd_per_gpu_hour):
             unserved = flex.unserved_usd_per_gpu_hour * flex.gpu_hours_per_mwh / COST_UNIT_USD
             a.put(row, a.idx(a.cols[f"short{j}"]), -unserved)
+        if flex.committed and flex.stop_cost_usd > 0:
+            stops = a.idx(a.cols[f"stop{j}"])
+            a.put(row[:, None], stops[None, :], -flex.stop_cost_usd / COST_UNIT_USD)
     if "r" in a.cols:
-        dep_s, dep_t = a.deployed
-        revenue = h * p.dr_price_usd_per_mw_h / COST_UNIT_USD
-        a.put(row[:, None], a.idx(a.cols["r"])[None, :], revenue)
-        penalty = -h[dep_t] * p.dr_penalty_usd_per_mwh / COST_UNIT_USD
+        dep_a, dep_s, dep_t = a.deployed
+        a.put(
+            row[:, None, None],
+            a.idx(a.cols["r"])[None],
+            lambda: h * p.dr_price_usd_per_mw_h.transpose(1, 0, 2) / COST_UNIT_USD,  # [S, A, T]
+        )
+        penalty = -h[dep_t] * p.dr_penalty_usd_per_mwh[dep_a] / COST_UNIT_USD
         a.put(row[dep_s], a.idx(a.cols["d"]), penalty)
 
 
@@ -378,6 +476,7 @@ FAMILIES = (
     define_hedge_ratio,
     define_schedule,
     define_ramp,
+    define_commitment,
     define_power,
     define_work,
     define_dr,
@@ -415,9 +514,11 @@ def assemble(
 def model_size(
     problem: HedgeProblem, options: SolveOptions, families: Families = FAMILIES
 ) -> dict[str, int]:
-    """Columns, rows and structural nonzeros of the LP, counted by the families without building."""
+    """Columns, rows, structural nonzeros and integer columns of the model, counted by the
+    families without building."""
     a = assemble(problem, options, build=False, families=families)
-    return {"columns": a.cols.n, "rows": a.rows.n, "nonzeros": a.nonzeros}
+    integers = sum(b.size for b in a.integer_blocks)
+    return {"columns": a.cols.n, "rows": a.rows.n, "nonzeros": a.nonzeros, "integers": integers}
 
 
 def build_lp(
@@ -426,6 +527,17 @@ def build_lp(
     """Assemble the LP of the module docstring with vectorised index arithmetic."""
     start = time.perf_counter()
     return assemble(problem, options, build=True, families=families).linear_program(start)
+
+
+def fix_columns(lp: LinearProgram, values: dict[str, np.ndarray]) -> LinearProgram:
+    """``lp`` with the named column blocks fixed at ``values`` (continuous: an LP if every
+    integer block is fixed)."""
+    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+    fixed = [lp.cols[name].idx.ravel() for name in values]
+    for idx, value in zip(fixed, values.values(), strict=True):
+        lower[idx] = upper[idx] = np.asarray(value, dtype=float).ravel()
+    integer = np.setdiff1d(lp.integer, np.concatenate(fixed)) if fixed else lp.integer
+    return dataclasses.replace(lp, col_lower=lower, col_upper=upper, integer=integer)
 
 
 def objective_k_usd(lp: LinearProgram, solver_objective: float, values: np.ndarray) -> float:

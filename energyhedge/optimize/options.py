@@ -49,6 +49,9 @@ class SolveOptions:
         When set, the budget form instead: minimise E[C] subject to CVaR_alpha(C) <= budget ($).
     time_limit_s : float
         Wall-clock limit of each HiGHS call (s); always finite.
+    mip_rel_gap : float
+        Relative gap at which HiGHS stops the MIP of a campus with committed job classes
+        (``FlexClass.committed``); unused otherwise.
     highs_options : dict
         HiGHS options passed verbatim. The default, dual simplex without presolve, solves the
         daily benchmark far faster than with presolve, which spends most of its time on the
@@ -67,6 +70,7 @@ class SolveOptions:
     cvar_weight: float = 1.0
     cvar_budget_usd: float | None = None
     time_limit_s: float = 60.0
+    mip_rel_gap: float = 1e-4
     highs_options: dict = field(default_factory=lambda: dict(DEFAULT_HIGHS_OPTIONS))
     marginals: bool = True
     max_nonzeros: int = 50_000_000
@@ -79,6 +83,8 @@ class SolveOptions:
             raise ConfigError(f"lambda (CVaR weight) must be >= 0, got {self.cvar_weight:g}")
         if not 0 < self.time_limit_s < float("inf"):
             raise ConfigError(f"time limit must be positive and finite, got {self.time_limit_s:g}")
+        if not 0.0 <= self.mip_rel_gap < 1.0:
+            raise ConfigError(f"mip_rel_gap must be in [0, 1), got {self.mip_rel_gap:g}")
 
     @property
     def budget_form(self) -> bool:

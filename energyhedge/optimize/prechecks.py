@@ -21,6 +21,7 @@ def check_problem(problem: HedgeProblem) -> None:
     for flex in problem.flex:
         flex.segments()
         _check_requirement(problem, flex)
+        _check_commitment(flex)
     for product in problem.products:
         if product.min_mw > product.max_mw:
             raise ConfigError(
@@ -42,14 +43,16 @@ def max_deliverable_mw(problem: HedgeProblem, flex: FlexClass) -> np.ndarray:
 
 
 def _check_shapes(problem: HedgeProblem) -> None:
-    s, t = problem.n_scenarios, problem.n_intervals
+    s, t, a_n = problem.n_scenarios, problem.n_intervals, problem.n_dr
     want = {
         "interval_start_utc": (problem.interval_start_utc, (t,)),
         "interval_hours": (problem.interval_hours, (t,)),
         "probabilities": (problem.probabilities, (s,)),
         "firm_load_mw": (problem.firm_load_mw, (t,)),
-        "dr_price_usd_per_mw_h": (problem.dr_price_usd_per_mw_h, (s, t)),
-        "dr_deployed": (problem.dr_deployed, (s, t)),
+        "dr_price_usd_per_mw_h": (problem.dr_price_usd_per_mw_h, (a_n, s, t)),
+        "dr_deployed": (problem.dr_deployed, (a_n, s, t)),
+        "dr_penalty_usd_per_mwh": (problem.dr_penalty_usd_per_mwh, (a_n,)),
+        "dr_names": (problem.dr_names, (a_n,)),
         "cp_weight_usd_per_mw": (problem.cp_weight_usd_per_mw, (s, t)),
     }
     want.update({f"flex {f.name!r} max_mw": (f.max_mw, (t,)) for f in problem.flex})
@@ -65,6 +68,8 @@ def _check_shapes(problem: HedgeProblem) -> None:
         problem.firm_load_mw,
         problem.cp_weight_usd_per_mw,
         problem.dr_price_usd_per_mw_h,
+        problem.dr_max_mw,
+        problem.dr_penalty_usd_per_mwh,
     ]
     numeric += [k.payoff_usd_per_mw for k in problem.products]
     if not all(np.all(np.isfinite(a)) for a in numeric):
@@ -103,6 +108,20 @@ def _check_requirement(problem: HedgeProblem, flex: FlexClass) -> None:
             f"({flex.work_requirement_gpu_hours:,.0f} GPU-h) exceeds what {np.max(max_mw):,.0f} MW "
             f"of {flex.name} can run in {hours:,.0f} h within the grid limit and curtailment "
             f"events: {most_mwh:,.0f} MWh; lower the requirement or allow unserved work"
+        )
+
+
+def _check_commitment(flex: FlexClass) -> None:
+    times = (flex.min_run_h, flex.min_off_h)
+    if not all(0 <= h < np.inf for h in times):
+        raise ConfigError(
+            f"job class {flex.name!r}: min_run_h {flex.min_run_h:g} and min_off_h "
+            f"{flex.min_off_h:g} must be finite hours >= 0"
+        )
+    if flex.committed and not 0 < flex.min_power_frac <= 1:
+        raise ConfigError(
+            f"job class {flex.name!r}: min_power_frac {flex.min_power_frac:g} must be in (0, 1] "
+            "(the least fraction of its MW the schedule draws while on)"
         )
 
 

@@ -1,4 +1,5 @@
-"""The reference formulation: the same LP as ``energyhedge.optimize.lp``, written in Pyomo.
+"""The reference formulation: the same LP (a MIP with committed job classes) as
+``energyhedge.optimize.lp``, written in Pyomo.
 
 Readable and solver-agnostic (one algebraic constraint per family), it is the cross-check of the
 array build and the entry point for scenario decomposition: every second-stage variable carries
@@ -40,10 +41,11 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
     flex = problem.flex
     curves = [f.segments() for f in flex]
     max_mw = [np.asarray(f.max_mw, dtype=float).tolist() for f in flex]
-    has_dr = problem.dr_max_mw > 0
-    deployed = (
-        [tuple(int(i) for i in st) for st in np.argwhere(problem.dr_deployed)] if has_dr else []
-    )
+    offered = problem.dr_max_mw > 0
+    calls = [  # (product, scenario, interval) of each call of a product that may be offered
+        (int(a), int(s), int(t))
+        for a, s, t in np.argwhere(problem.dr_deployed & offered[:, None, None])
+    ]
 
     m.S = pyo.RangeSet(0, s_n - 1)
     m.T = pyo.RangeSet(0, t_n - 1)
@@ -73,10 +75,14 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
         initialize=[(s, j, t) for j in range(len(flex)) for s in own(j) for t in range(t_n)],
     )
     m.JS = pyo.Set(dimen=2, initialize=[(j, s) for j in m.JR for s in own(j)])
-    m.DEP = pyo.Set(initialize=deployed, dimen=2)
-    deployed_in = {s: [] for s in range(s_n)}
-    for s, t in deployed:
-        deployed_in[s].append(t)
+    m.A = pyo.RangeSet(0, problem.n_dr - 1)
+    m.CALL = pyo.Set(initialize=calls, dimen=3)
+    called_in = {}  # (s, t) -> the products called there
+    calls_in = {s: [] for s in range(s_n)}  # s -> its calls (a, t)
+    for a, s, t in calls:
+        called_in.setdefault((s, t), []).append(a)
+        calls_in[s].append((a, t))
+    m.CELL = pyo.Set(initialize=sorted(called_in), dimen=2)
 
     products = problem.products
     buy_lo, buy_hi, sellable, sell_lo, sell_hi = hedge_bounds(*product_limits(problem))
@@ -96,12 +102,12 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
 
     m.hedge_ratio = pyo.Constraint(range(len(ratio)), rule=ratio_rule)
     m.u = pyo.Var(m.J, m.T, bounds=lambda _, j, t: (0.0, max_mw[j][t]))
-    m.r = pyo.Var(m.T, bounds=(0.0, problem.dr_max_mw))
+    m.r = pyo.Var(m.A, m.T, bounds=lambda _, a, t: (0.0, max(float(problem.dr_max_mw[a]), 0.0)))
     m.eta = pyo.Var()
     m.seg = pyo.Var(m.SEG, bounds=lambda _, s, t, j, k: (0.0, curves[j][0][k] * max_mw[j][t]))
     hard = {j: not np.isfinite(flex[j].unserved_usd_per_gpu_hour) for j in m.JR}
     m.short = pyo.Var(m.JS, bounds=lambda _, j, s: (0.0, 0.0 if hard[j] else None))
-    m.d = pyo.Var(m.DEP, bounds=(0.0, None))
+    m.d = pyo.Var(m.CALL, bounds=(0.0, None))
     m.c = pyo.Var(m.S)
     m.z = pyo.Var(m.S, bounds=(0.0, None))
 
@@ -124,7 +130,9 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
 
     m.ramp = pyo.Constraint(m.J, m.T, rule=ramp_rule)
     rt = [j for j, f in enumerate(flex) if f.rt_curtailable]
-    m.drcap = pyo.Constraint(m.T, rule=lambda mdl, t: mdl.r[t] <= sum(mdl.u[j, t] for j in rt))
+    m.drcap = pyo.Constraint(
+        m.T, rule=lambda mdl, t: sum(mdl.r[a, t] for a in mdl.A) <= sum(mdl.u[j, t] for j in rt)
+    )
 
     def sched_rule(mdl, s, j, t):
         if flex[j].rt_curtailable:
@@ -132,6 +140,46 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
         return power(mdl, s, j, t) == mdl.u[j, t]
 
     m.sched = pyo.Constraint(m.SCHED, rule=sched_rule)
+    committed = [j for j, f in enumerate(flex) if f.committed]
+    m.JC = pyo.Set(initialize=committed)
+    m.on = pyo.Var(
+        m.JC, m.T, domain=pyo.Binary, bounds=lambda _, j, t: (0, 1 if max_mw[j][t] > 0 else 0)
+    )
+    m.start = pyo.Var(m.JC, m.T, bounds=(0.0, 1.0))
+    m.stop = pyo.Var(m.JC, m.T, bounds=(0.0, 1.0))
+    m.onmax = pyo.Constraint(
+        m.JC, m.T, rule=lambda mdl, j, t: mdl.u[j, t] <= max_mw[j][t] * mdl.on[j, t]
+    )
+    m.onmin = pyo.Constraint(
+        m.JC,
+        m.T,
+        rule=lambda mdl, j, t: mdl.u[j, t] >= flex[j].min_power_frac * max_mw[j][t] * mdl.on[j, t],
+    )
+    m.switch = pyo.Constraint(
+        m.JC,
+        m.T,
+        rule=lambda mdl, j, t: (
+            mdl.on[j, t] - (1 if t == 0 else mdl.on[j, t - 1]) == mdl.start[j, t] - mdl.stop[j, t]
+        ),
+    )
+    began = [sum(h[:t]) for t in range(t_n)]  # hours from the horizon's start to interval t
+
+    def recent(t: int, span_h: float) -> list[int]:
+        """Intervals tau <= t that start less than span_h hours before interval t."""
+        return [tau for tau in range(t + 1) if began[t] - began[tau] < span_h - 1e-9]
+
+    def min_run_rule(mdl, j, t):
+        if flex[j].min_run_h <= 0:
+            return pyo.Constraint.Skip
+        return sum(mdl.start[j, tau] for tau in recent(t, flex[j].min_run_h)) <= mdl.on[j, t]
+
+    def min_off_rule(mdl, j, t):
+        if flex[j].min_off_h <= 0:
+            return pyo.Constraint.Skip
+        return sum(mdl.stop[j, tau] for tau in recent(t, flex[j].min_off_h)) <= 1 - mdl.on[j, t]
+
+    m.minrun = pyo.Constraint(m.JC, m.T, rule=min_run_rule)
+    m.minoff = pyo.Constraint(m.JC, m.T, rule=min_off_rule)
 
     def due(j):  # the intervals whose work counts toward the requirement (before the deadline)
         return range(problem.n_intervals)[flex[j].requirement_window]
@@ -144,9 +192,17 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
         ),
     )
     m.drdel = pyo.Constraint(
-        m.DEP,
+        m.CELL,
         rule=lambda mdl, s, t: (
-            sum(mdl.u[j, t] - power(mdl, s, j, t) for j in rt) + mdl.d[s, t] >= mdl.r[t]
+            sum(mdl.u[j, t] - power(mdl, s, j, t) for j in rt)
+            + sum(mdl.d[a, s, t] for a in called_in[s, t])
+            >= sum(mdl.r[a, t] for a in called_in[s, t])
+        ),
+    )
+    m.drshort = pyo.Constraint(
+        m.CALL,
+        rule=lambda mdl, a, s, t: (
+            mdl.d[a, s, t] <= mdl.r[a, t] if problem.n_dr > 1 else pyo.Constraint.Skip
         ),
     )
 
@@ -158,8 +214,10 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
         payoff = [float(k.payoff_usd_per_mw[s]) for k in products]
         hedges = sum(mdl.xb[k] * (products[k].premium_usd_per_mw - payoff[k]) for k in mdl.K)
         hedges += sum(mdl.xs[k] * (payoff[k] - products[k].bid_usd_per_mw) for k in mdl.KS)
-        dr = -sum(h[t] * float(problem.dr_price_usd_per_mw_h[s, t]) * mdl.r[t] for t in mdl.T)
-        dr += sum(h[t] * problem.dr_penalty_usd_per_mwh * mdl.d[s, t] for t in deployed_in[s])
+        dr_price = problem.dr_price_usd_per_mw_h[:, s]
+        dr = -sum(h[t] * float(dr_price[a, t]) * mdl.r[a, t] for a in mdl.A for t in mdl.T)
+        penalty = problem.dr_penalty_usd_per_mwh
+        dr += sum(h[t] * float(penalty[a]) * mdl.d[a, s, t] for a, t in calls_in[s])
         lost = 0.0
         for j, f in enumerate(flex):
             break_even = f.value_usd_per_gpu_hour * f.gpu_hours_per_mwh
@@ -168,7 +226,8 @@ def build_pyomo(problem: HedgeProblem, options: SolveOptions) -> pyo.ConcreteMod
             )
             if j in mdl.JR and not hard[j]:
                 lost += f.unserved_usd_per_gpu_hour * f.gpu_hours_per_mwh * mdl.short[j, sc(j, s)]
-        return mdl.c[s] == load + hedges + dr + lost
+        restarts = sum(flex[j].stop_cost_usd * mdl.stop[j, t] for j in mdl.JC for t in mdl.T)
+        return mdl.c[s] == load + hedges + dr + lost + restarts
 
     m.cost = pyo.Constraint(m.S, rule=cost_rule)
     m.cvar = pyo.Constraint(m.S, rule=lambda mdl, s: mdl.z[s] >= mdl.c[s] - mdl.eta)
@@ -198,6 +257,7 @@ def solve_pyomo(problem: HedgeProblem, options: SolveOptions) -> dict:
     results = solver.solve(
         model,
         time_limit=options.time_limit_s,
+        rel_gap=options.mip_rel_gap,
         load_solutions=False,
         raise_exception_on_nonoptimal_result=False,
     )

@@ -52,6 +52,9 @@ class Solution:
     lot_rounding : LotRounding or None
         The continuous and rounded books and the cost of rounding, when products trade in lots
         (``energyhedge.optimize.lots``); None otherwise.
+    commitment : dict[str, ndarray]
+        Per committed job class: whether the day-ahead schedule has it on in each interval
+        ([T] bool); empty when no class is committed (an LP).
     """
 
     decision: Decision
@@ -71,3 +74,4 @@ class Solution:
     notes: tuple[str, ...] = ()
     hedge_ratio: tuple = ()
     lot_rounding: object = None
+    commitment: dict = field(default_factory=dict)

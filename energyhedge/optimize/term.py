@@ -3,20 +3,21 @@ over scenarios.
 
 Master (first stage and the CVaR threshold), costs in k$ (``lp.COST_UNIT_USD``):
     xb[K], xs[Ks]  products bought and sold, as in ``energyhedge.optimize.lp``
-    y[P]           DR MW committed per period       [0, TermProblem.dr_cap_mw()]
+    y[A, P]        MW committed to each DR/AS product per period  [0, TermProblem.dr_cap_mw()]
     theta[S]       operating cost Q_s of scenario s (free; fixed once known, or bounded by cuts)
     c[S]           scenario cost: c_s = theta_s + H_s(x)      (row ``cost``)
+    drroom[P]      sum_a y_ap <= TermProblem.dr_room_mw()     (with DR/AS products)
     eta, z[S]      CVaR as in ``lp.define_cvar`` (and ``lp.define_budget`` in the budget form)
 Objective: sum_s p_s c_s (+ lambda * CVaR), the day-ahead LP's objective with the hourly
 operations replaced by their cost.
 
-Subproblem s: ``lp.OPERATIONS`` on ``TermProblem.operations(s)`` with the DR offer r_t fixed at
-y_period(t); its least cost is Q_s(y), and the reduced costs of r summed per period are a
-subgradient of Q_s at y (the LP's duals, exact).
+Subproblem s: ``lp.OPERATIONS`` on ``TermProblem.operations(s)`` with the offers r_at fixed at
+y_a,period(t); its least cost is Q_s(y), and the reduced costs of r summed per product and
+period are a subgradient of Q_s at y (the LP's duals, exact).
 
 Engines:
     ef          one LP: the master with S copies of the operations LP, linked by
-                theta_s = c_s of copy s and r_st = y_period(t).
+                theta_s = c_s of copy s and r_ast = y_a,period(t).
     decomposed  without DR commitments Q_s does not depend on the first stage: each scenario's
                 operations are solved once (in parallel) and the master is solved once with
                 theta fixed (exact). With commitments: multi-cut L-shaped, one optimality cut per
@@ -77,8 +78,8 @@ class TermSolution:
     ----------
     product_mw : ndarray [K]
         Net MW of each product (bought minus sold).
-    dr_by_period_mw : ndarray [P]
-        DR MW committed for each period (zeros without a DR programme).
+    dr_by_period_mw : ndarray [A, P]
+        MW committed to each DR/AS product for each period (zeros without a programme).
     operating_cost_usd : ndarray [S]
         Q_s at the committed DR ($).
     scenario_cost_usd : ndarray [S]
@@ -120,8 +121,13 @@ class MasterAssembly(Assembly):
 
 
 def define_first_stage(a: MasterAssembly) -> None:
-    """DR MW committed per period, and the operating cost of each scenario (k$)."""
-    a.add_cols("y", (a.term.n_periods,), 0.0, a.term.dr_cap_mw())
+    """MW committed to each DR/AS product per period (together within what can be curtailed),
+    and the operating cost of each scenario (k$)."""
+    term = a.term
+    y = a.add_cols("y", (a.problem.n_dr, term.n_periods), 0.0, term.dr_cap_mw())
+    if term.commits_dr:
+        room = a.add_rows("drroom", (term.n_periods,), -np.inf, term.dr_room_mw())
+        a.put(a.idx(room)[None, :], a.idx(y), 1.0)
     a.add_cols("theta", (a.problem.n_scenarios,), -np.inf, np.inf)
 
 
@@ -168,14 +174,15 @@ def term_size(term: TermProblem, options: SolveOptions) -> dict:
     master = master_size(term, options)
     p = term.problem
     s_n, t_n = p.n_scenarios, p.n_intervals
-    deployed = p.dr_deployed.sum(axis=1) if term.commits_dr else np.zeros(s_n, dtype=np.int64)
+    deployed = p.dr_deployed.sum(axis=(0, 2)) if term.commits_dr else np.zeros(s_n, np.int64)
     worst = int(np.argmax(deployed))
     one = model_size(term.operations(worst), options, OPERATIONS)
-    calm = dataclasses.replace(term.operations(worst), dr_deployed=np.zeros((1, t_n), bool))
+    calm = dataclasses.replace(term.operations(worst), dr_deployed=np.zeros((p.n_dr, 1, t_n), bool))
     base = model_size(calm, options, OPERATIONS)
     # every deployed interval adds the same columns, rows and entries (one DR shortfall)
     per_deployed = {k: (one[k] - base[k]) / max(int(deployed[worst]), 1) for k in one}
-    links = s_n * (1 + (t_n if term.commits_dr else 0))
+    one.pop("integers", None)
+    links = s_n * (1 + (p.n_dr * t_n if term.commits_dr else 0))
     ef = {
         k: int(master[k] + s_n * base[k] + round(per_deployed[k] * int(deployed.sum())))
         for k in ("columns", "rows", "nonzeros")
@@ -207,11 +214,12 @@ class OperationsSolver:
         self.simplex_iterations = 0
 
     def solve(self, dr_by_period_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Q_s ($, [n]) and its subgradient in the DR commitment ($/MW, [n, P])."""
+        """Q_s ($, [n]) and its subgradient in the commitment ($/MW, [n, A * P], product-major)."""
         term = self.term
         hourly = term.hourly_dr_mw(dr_by_period_mw)
         q = np.empty(self.scenarios.size)
-        g = np.zeros((self.scenarios.size, term.n_periods))
+        g = np.zeros((self.scenarios.size, term.problem.n_dr * term.n_periods))
+        month = np.eye(term.n_periods)[term.period_of_interval]  # [T, P] one-hot
         for i, s in enumerate(self.scenarios):
             lp = build_lp(term.operations(int(s)), self.options, OPERATIONS)
             runner = HighsRunner(lp, self.options.highs_options, self.options.time_limit_s)
@@ -229,8 +237,8 @@ class OperationsSolver:
             self.simplex_iterations += result.record["iterations"]["simplex"]
             q[i] = result.record["objective"] * COST_UNIT_USD
             if "r" in lp.cols:
-                reduced = lp.cols["r"].take(result.col_dual) * COST_UNIT_USD
-                g[i] = np.bincount(term.period_of_interval, reduced, term.n_periods)
+                reduced = lp.cols["r"].take(result.col_dual) * COST_UNIT_USD  # [A, T]
+                g[i] = (reduced @ month).ravel()
         return q, g
 
 
@@ -260,7 +268,7 @@ class ScenarioBundles:
             self._processes.append(process)
 
     def solve(self, dr_by_period_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Q ($, [S]) and subgradients ($/MW, [S, P]) of every scenario at the commitment."""
+        """Q ($, [S]) and subgradients ($/MW, [S, A * P]) of every scenario at the commitment."""
         if self._local is not None:
             return self._local.solve(dr_by_period_mw)
         for pipe in self._pipes:
@@ -298,7 +306,7 @@ def _serve_bundle(pipe, term: TermProblem, options: SolveOptions, bundle: np.nda
 def operating_costs(
     term: TermProblem, dr_by_period_mw: np.ndarray, options: SolveOptions, *, workers: int = 1
 ) -> np.ndarray:
-    """Q_s of every scenario at the commitment ($, [S]): by the real-time ladder on the full
+    """Q_s of every scenario at the commitment [A, P] ($, [S]): by the real-time ladder on the full
     schedule when the term is hour-separable (the same least cost, computed in vectorised
     chunks), else by each scenario's operations LP across ``workers`` processes."""
     if term.hour_separable:
@@ -326,15 +334,17 @@ def solve_decomposed(
 ) -> TermSolution:
     """The term decision by decomposition over scenarios (module docstring).
 
-    ``start_dr_mw`` [P] is the first commitment tried (e.g. last night's); without it the
-    scenarios are first solved with nothing committed.
+    ``start_dr_mw`` [A, P] is the first commitment tried (e.g. last night's; ignored when its
+    shape differs); without it the scenarios are first solved with nothing committed.
     """
     started = time.perf_counter()
     lp = build_master(term, options)
     master = HighsRunner(lp, options.highs_options, options.time_limit_s)
     hedging = HighsRunner(lp, options.highs_options, options.time_limit_s)  # never gets cuts
     cap = term.dr_cap_mw()
-    y = np.zeros(term.n_periods) if start_dr_mw is None else np.clip(start_dr_mw, 0.0, cap)
+    y = np.zeros_like(cap)
+    if start_dr_mw is not None and np.shape(start_dr_mw) == cap.shape:
+        y = _within_room(term, np.clip(start_dr_mw, 0.0, cap))
     history, sub_s, master_s = [], 0.0, 0.0
     best = None
     with ScenarioBundles(term, options, workers) as bundles:
@@ -355,7 +365,7 @@ def solve_decomposed(
                     raise SolverError(f"term master: HiGHS {result.status}")
                 lower = objective_k_usd(lp, result.record["objective"], result.values)
                 lower *= COST_UNIT_USD
-                y = lp.cols["y"].take(result.values).copy()
+                y = _within_room(term, np.clip(lp.cols["y"].take(result.values), 0.0, cap))
             master_s += time.perf_counter() - t0
             history.append({"iteration": iteration, "lower_usd": lower, "upper_usd": best[0]})
             if np.isfinite(best[0]) and best[0] - lower <= relative_gap * max(1.0, abs(best[0])):
@@ -384,6 +394,15 @@ def solve_decomposed(
     )
 
 
+def _within_room(term: TermProblem, y: np.ndarray) -> np.ndarray:
+    """``y`` [A, P] scaled down where the products together exceed a period's room (a master
+    solution may overshoot by the LP's tolerance)."""
+    total = y.sum(axis=0)
+    room = term.dr_room_mw()
+    scale = np.where(total > room, room / np.maximum(total, 1e-300), 1.0)
+    return y * scale[None, :]
+
+
 def _upper_bound(hedging: HighsRunner, lp: LinearProgram, y: np.ndarray, q: np.ndarray):
     """The best hedge at commitment ``y`` with the true operating costs ``q``: objective ($)
     and the master's values (inf and None when no hedge meets the CVaR budget there).
@@ -405,12 +424,12 @@ def _add_cuts(
 ) -> None:
     """theta_s - g_s . y' >= Q_s(y) - g_s . y for every scenario (k$)."""
     s_n, p_n = g.shape
-    theta, y_cols = lp.cols["theta"].idx, lp.cols["y"].idx
+    theta, y_cols = lp.cols["theta"].idx, lp.cols["y"].idx.ravel()
     rows = np.repeat(np.arange(s_n), 1 + p_n)
     cols = np.concatenate([theta[:, None], np.broadcast_to(y_cols, (s_n, p_n))], axis=1).ravel()
     vals = np.concatenate([np.ones((s_n, 1)), -g / COST_UNIT_USD], axis=1).ravel()
     matrix = sparse.csr_array((vals, (rows, cols)), shape=(s_n, lp.cols.n))
-    lower = (q - g @ y) / COST_UNIT_USD
+    lower = (q - g @ y.ravel()) / COST_UNIT_USD
     master.add_rows(lower, np.full(s_n, np.inf), matrix)
 
 
@@ -467,13 +486,13 @@ def extensive_form(term: TermProblem, options: SolveOptions) -> LinearProgram:
         link_vals += [1.0, -1.0]
         n_links += 1
         if term.commits_dr:
-            r = offsets[s] + copy.cols["r"].idx
-            t_n = r.size
-            rows = n_links + np.arange(t_n)
+            r = (offsets[s] + copy.cols["r"].idx).ravel()  # [A * T]
+            committed = y[:, term.period_of_interval].ravel()
+            rows = n_links + np.arange(r.size)
             link_rows += np.repeat(rows, 2).tolist()
-            link_cols += np.column_stack([r, y[term.period_of_interval]]).ravel().tolist()
-            link_vals += [1.0, -1.0] * t_n
-            n_links += t_n
+            link_cols += np.column_stack([r, committed]).ravel().tolist()
+            link_vals += [1.0, -1.0] * r.size
+            n_links += r.size
     n_cols = int(offsets[-1])
     links = sparse.csc_array((link_vals, (link_rows, link_cols)), shape=(n_links, n_cols))
     blocks = sparse.block_diag([master.matrix] + [c.matrix for c in copies], format="csc")

@@ -103,6 +103,7 @@ def report_data(run: DecisionRun, context: ReportContext) -> ReportData:
             basis=run.basis,
             settlement_choice=run.settlement_choice,
             dr_revenue=mean_p5_p95(oos.costs["recommended"].dr_revenue_usd, oos.probabilities),
+            ancillary=outputs.ancillary_services(run),
         ),
         run_id=context.run_id,
         as_of=context.as_of,

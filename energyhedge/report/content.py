@@ -22,6 +22,7 @@ from energyhedge.report.html import (
     MW_SHOWN,
     NO_TRADE,
     AlertRow,
+    AncillaryRow,
     CostDistribution,
     Frontier,
     GridCell,
@@ -93,6 +94,7 @@ def trading(
     basis=None,
     settlement_choice: dict | None = None,
     dr_revenue: tuple[float, float, float] | None = None,
+    ancillary: list[dict] | None = None,
 ) -> Trading | None:
     """The report's "Market and limits" section, or None when there is nothing to say.
 
@@ -107,6 +109,8 @@ def trading(
     settlement_choice : dict of name -> StrategyValue (``risk.SETTLEMENT_CHOICES``), optional
     dr_revenue : (expected, P5, P95) of the DR/AS revenue out of sample ($), optional
         Shown when it is uncertain (paid an ancillary-service clearing price).
+    ancillary : list of dict, optional
+        ``outputs.ancillary_services``: one row per DR/AS product offered.
     """
     limits = tuple(
         LimitRow(r.shape, r.lower, r.upper, r.load_mw, r.net_mw, r.binding, r.dual_usd_per_mw)
@@ -147,16 +151,39 @@ def trading(
     revenue_text = None
     if dr_revenue is not None and dr_revenue[2] > dr_revenue[1]:
         revenue_text = (
-            f"The DR/AS offer is paid the clearing price of each scenario: out of sample it earns "
-            f"${dr_revenue[0]:,.0f} on average (P5 ${dr_revenue[1]:,.0f}, P95 "
+            f"DR/AS availability is paid the clearing price of each scenario: out of sample the "
+            f"offers earn ${dr_revenue[0]:,.0f} on average (P5 ${dr_revenue[1]:,.0f}, P95 "
             f"${dr_revenue[2]:,.0f})."
         )
+    rows = tuple(_ancillary_row(a) for a in ancillary or () if a["offered_mw_h"] > 0)
     if (
         not (limits or rounding or views or market_consistent or basis_text or settlement)
         and not revenue_text
+        and not rows
     ):
         return None
-    return Trading(views, market_consistent, limits, rounding, basis_text, settlement, revenue_text)
+    return Trading(
+        views, market_consistent, limits, rounding, basis_text, settlement, revenue_text, rows
+    )
+
+
+def _ancillary_row(product: dict) -> AncillaryRow:
+    """A row of the DR/AS table from one ``outputs.ancillary_services`` entry."""
+    series = product["price_series"]
+    return AncillaryRow(
+        name=product["name"],
+        paid=f"{series} clearing price" if series else "fixed availability price",
+        offered_mw_h=product["offered_mw_h"],
+        revenue_usd=product["revenue"]["expected_usd"],
+        revenue_p5_usd=product["revenue"]["p5_usd"],
+        revenue_p95_usd=product["revenue"]["p95_usd"],
+        penalty_usd=product["penalty"]["expected_usd"],
+        called_mwh=product["called_mwh"],
+        delivered_mwh=product["delivered_mwh"],
+        work_cost_usd=product["work_cost"]["expected_usd"],
+        energy_saved_usd=product["energy_saved"]["expected_usd"],
+        net_usd=product["net_value"]["expected_usd"],
+    )
 
 
 def strategy_rows(valuation: Valuation) -> tuple[StrategyRow, ...]:

@@ -420,6 +420,25 @@ class Trading:
     basis: str | None = None
     settlement: tuple[SettlementRow, ...] = ()
     dr_revenue: str | None = None
+    ancillary: tuple[AncillaryRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class AncillaryRow:
+    """One DR/AS product offered, out of sample: means ($, MWh) and the revenue's P5 and P95."""
+
+    name: str
+    paid: str
+    offered_mw_h: float
+    revenue_usd: float
+    revenue_p5_usd: float
+    revenue_p95_usd: float
+    penalty_usd: float
+    called_mwh: float
+    delivered_mwh: float
+    work_cost_usd: float
+    energy_saved_usd: float
+    net_usd: float
 
 
 @dataclass(frozen=True)

@@ -436,8 +436,9 @@ def schedule_frame(problem: HedgeProblem, decision: Decision, iso: str) -> pl.Da
 
     One row per interval, job class and ladder rung: ``interval_start_utc`` (ISO 8601 with
     ``Z``), ``interval_start_local`` (wall clock with its UTC offset, so DST repeats stay
-    distinct), ``job_class``, ``scheduled_mw`` (day-ahead), ``firm_mw``, ``dr_offered_mw``,
-    ``day_ahead_mw`` (the campus's day-ahead purchase, 0 when it buys in real time only),
+    distinct), ``job_class``, ``scheduled_mw`` (day-ahead), ``firm_mw``, ``dr_offered_mw``
+    (all DR/AS products together), ``day_ahead_mw`` (the campus's day-ahead purchase, 0 when it
+    buys in real time only),
     ``rung`` (1 = steepest segment), ``run_mw`` and ``price_at_most_usd_per_mwh``: run
     ``run_mw`` while the real-time price is at most that price; the class runs the largest
     ``run_mw`` whose price is not exceeded, and nothing above rung 1's price. A class that is
@@ -462,7 +463,7 @@ def schedule_frame(problem: HedgeProblem, decision: Decision, iso: str) -> pl.Da
                         "job_class": [flex.name] * t_n,
                         "scheduled_mw": np.asarray(decision.schedule_mw[j], dtype=float),
                         "firm_mw": np.asarray(problem.firm_load_mw, dtype=float),
-                        "dr_offered_mw": np.asarray(decision.dr_mw, dtype=float),
+                        "dr_offered_mw": np.asarray(decision.dr_mw, dtype=float).sum(axis=0),
                         "day_ahead_mw": day_ahead,
                         "rung": np.full(t_n, rung, dtype=np.int64),
                         "run_mw": np.asarray(step.run_mw, dtype=float),
@@ -528,11 +529,50 @@ def trading_block(run: DecisionRun) -> dict:
         "dr_revenue": _distribution(
             run.out_of_sample.costs["recommended"].dr_revenue_usd, run.out_of_sample.probabilities
         ),
+        "ancillary_services": ancillary_services(run),
         "settlement": run.profile.settlement,
         "settlement_choice": {
             name: risk_block(value) for name, value in run.settlement_choice.items()
         },
     }
+
+
+def ancillary_services(run: DecisionRun) -> list[dict]:
+    """Each DR/AS product offered: its programme, offer, and out of sample its revenue, penalty,
+    calls and the work and energy those calls cost or save (``model.cost.DrProductLines``)."""
+    lines = run.ancillary
+    if lines is None:
+        return []
+    programmes = {p.name: p for p in run.campus.dr_programmes}
+    hours = run.problem.interval_hours
+    prob = run.out_of_sample.probabilities
+    out = []
+    for a, name in enumerate(lines.names):
+        programme = programmes[name]
+        offer = np.asarray(run.decision.dr_mw[a], dtype=float)
+        net = (
+            lines.revenue_usd[a]
+            - lines.penalty_usd[a]
+            - lines.work_cost_usd[a]
+            + lines.energy_saved_usd[a]
+        )
+        out.append(
+            {
+                "name": name,
+                "kind": programme.kind,
+                "price_series": programme.price_series,
+                "largest_offer_mw": float(offer.max()),
+                "offered_mw_h": float(offer @ hours),
+                "revenue": _distribution(lines.revenue_usd[a], prob),
+                "penalty": _distribution(lines.penalty_usd[a], prob),
+                "called_mwh": float(prob @ lines.called_mwh[a]),
+                "delivered_mwh": float(prob @ lines.delivered_mwh[a]),
+                "work_cost": _distribution(lines.work_cost_usd[a], prob),
+                "energy_saved": _distribution(lines.energy_saved_usd[a], prob),
+                "net_value": _distribution(net, prob),
+            }
+        )
+    return out
 
 
 def _stamp_labels(stamps: np.ndarray, iso: str) -> tuple[list[str], list[str]]:

@@ -55,8 +55,15 @@ def term_document(run: TermRun, context: dict) -> dict:
         "warm_start": _warm_block(run),
         "trades": trades,
         "dr_commitment": [
-            {"month": label, "mw": float(y), "cap_mw": float(c)}
-            for label, y, c in zip(term.period_labels, solution.dr_by_period_mw, cap, strict=True)
+            {
+                "product": name,
+                "month": label,
+                "mw": float(solution.dr_by_period_mw[a, m]),
+                "cap_mw": float(cap[a, m]),
+            }
+            for a, name in enumerate(term.problem.dr_names)
+            for m, label in enumerate(term.period_labels)
+            if term.commits_dr
         ],
         "risk": {
             "alpha": run.profile.solve_options.alpha,
@@ -84,7 +91,7 @@ def recommendation_sentence(run: TermRun, trades: list[dict]) -> str:
     alpha = run.profile.solve_options.alpha
     oos = run.out_of_sample
     rec, bare = oos["recommended"], oos["unhedged"]
-    y = run.solution.dr_by_period_mw
+    y = run.solution.dr_by_period_mw.sum(axis=0)
     parts = []
     if trades:
         bought = sum(1 for t in trades if t["side"] == "buy")
@@ -142,7 +149,7 @@ def term_state(run: TermRun, run_id: str) -> dict:
     return {
         "structure": run.structure,
         "run_id": run_id,
-        "dr_by_period_mw": run.solution.dr_by_period_mw.tolist(),
+        "dr_by_period_mw": run.solution.dr_by_period_mw.tolist(),  # [A, P]
         "product_mw": run.solution.product_mw.tolist(),
         "iterations": run.solution.iterations,
         "solve_s": run.timings_s.get("solve_s"),
@@ -181,7 +188,7 @@ def render_term_html(document: dict, run: TermRun) -> str:
         list(run.term.period_labels),
         block_mw=months["block_mw"],
         option_mw=months["option_mw"],
-        dr_mw=run.solution.dr_by_period_mw,
+        dr_mw=run.solution.dr_by_period_mw.sum(axis=0),
         full_load_mw=months["full_load_mw"],
     )
     template = environment().get_template("term.html.j2")
