@@ -115,13 +115,11 @@ def choose_engine(size: dict, requested: str, options: SolveOptions) -> tuple[st
     """The engine to run and why: ``requested`` unless ``"auto"``; ``auto`` takes the extensive
     form when it has at most ``AUTO_EF_NONZEROS`` nonzeros, else the decomposition (which
     holds one scenario's operations at a time per worker)."""
+    from energyhedge.optimize.term import check_extensive_size  # noqa: PLC0415
+
     ef = size["extensive_form"]
-    if requested == "ef" and ef["nonzeros"] > options.max_nonzeros:
-        raise ConfigError(
-            f"--engine ef: the extensive form would have {ef['nonzeros']:,} nonzeros (about "
-            f"{ef['memory_mb']:,.0f} MB), above the limit of {options.max_nonzeros:,}; use "
-            "--engine decomposed (or mpisppy under mpiexec), which solve it scenario by scenario"
-        )
+    if requested == "ef":
+        check_extensive_size(ef, options)  # before anything is built
     if requested != "auto":
         return requested, "requested"
     if ef["nonzeros"] <= AUTO_EF_NONZEROS:

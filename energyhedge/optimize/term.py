@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
 import time
 from dataclasses import dataclass
 
@@ -62,11 +63,13 @@ from energyhedge.optimize.options import SolveOptions
 
 ENGINES = ("ef", "decomposed", "mpisppy")
 
-BYTES_PER_NONZERO = 40
-"""Memory estimate of an LP held by us and by HiGHS: the CSC matrix in both (12 bytes per
-entry each) plus HiGHS's row-wise copy and factor workspace. ``bench optimize --size`` prints it
-next to the measured peak."""
-BYTES_PER_ROW_OR_COLUMN = 120
+BYTES_PER_NONZERO = 400
+"""Memory estimate per nonzero of an LP built here and solved by HiGHS: our arrays while
+building (entries, the CSC matrix, the stacked copies of the extensive form) and HiGHS's
+column- and row-wise copies and factor. Measured: the term-small extensive form (937,069
+nonzeros) peaked at 460 MB resident, the year-100 one (about 21 M nonzeros) held 8.9 GB while
+solving (``bench optimize --size term-small`` / ``year-100``)."""
+BYTES_PER_ROW_OR_COLUMN = 200
 """Memory estimate per row or column: bounds, costs, solution, duals and basis in both."""
 
 
@@ -193,6 +196,29 @@ def term_size(term: TermProblem, options: SolveOptions) -> dict:
     for part in out.values():
         part["memory_mb"] = round(memory_mb(part), 1)
     return out
+
+
+MEMORY_SHARE = 0.75
+"""The extensive form is refused when its memory estimate exceeds this share of the machine's."""
+
+
+def physical_memory_mb() -> float:
+    """This machine's physical memory (MB)."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e6
+
+
+def check_extensive_size(size: dict, options: SolveOptions) -> None:
+    """Refuse an extensive form (``term_size(...)["extensive_form"]``) above the nonzero limit
+    or a share of this machine's memory, naming the engine that solves it."""
+    memory = physical_memory_mb()
+    if size["nonzeros"] > options.max_nonzeros or size["memory_mb"] > MEMORY_SHARE * memory:
+        raise SolverError(
+            f"the term extensive form would have {size['columns']:,} columns, {size['rows']:,} "
+            f"rows and {size['nonzeros']:,} nonzeros (about {size['memory_mb']:,.0f} MB), above "
+            f"the limit of {options.max_nonzeros:,} nonzeros or {MEMORY_SHARE:.0%} of this "
+            f"machine's {memory:,.0f} MB; use --engine decomposed (or mpisppy under mpiexec), "
+            "which solves each scenario's operations on its own"
+        )
 
 
 def memory_mb(size: dict) -> float:
@@ -436,14 +462,7 @@ def _add_cuts(
 def solve_extensive(term: TermProblem, options: SolveOptions) -> TermSolution:
     """The term decision from one LP: the master and every scenario's operations together."""
     started = time.perf_counter()
-    size = term_size(term, options)["extensive_form"]
-    if size["nonzeros"] > options.max_nonzeros:
-        raise SolverError(
-            f"the term extensive form would have {size['columns']:,} columns, {size['rows']:,} "
-            f"rows and {size['nonzeros']:,} nonzeros (about {size['memory_mb']:,.0f} MB), above "
-            f"the limit of {options.max_nonzeros:,}; use --engine decomposed, which solves each "
-            "scenario's operations on its own"
-        )
+    check_extensive_size(term_size(term, options)["extensive_form"], options)
     lp = extensive_form(term, options)
     runner = HighsRunner(lp, options.highs_options, options.time_limit_s)
     result = runner.run()
@@ -453,7 +472,7 @@ def solve_extensive(term: TermProblem, options: SolveOptions) -> TermSolution:
     values = result.values
     q = lp.cols["theta"].take(values) * COST_UNIT_USD
     record = {"solve": result.record, "total_s": round(time.perf_counter() - started, 3)}
-    record.update({k: size[k] for k in ("columns", "rows", "nonzeros")})
+    record.update(columns=lp.cols.n, rows=lp.rows.n, nonzeros=lp.structural_nonzeros)
     y = lp.cols["y"].take(values).copy()
     return term_solution(
         term,
