@@ -17,8 +17,10 @@ from report_sample import HOSTILE, sample_report
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from test_nightly import nightly, write_profile
+from test_term_run import term_profile
 
-from energyhedge.report.html import SECTION_IDS, render_report
+from energyhedge.cli import main
+from energyhedge.report.html import OPTIONAL_SECTION_IDS, SECTION_IDS, render_report
 
 pytestmark = pytest.mark.browser
 
@@ -60,7 +62,9 @@ def driver(tmp_path_factory: pytest.TempPathFactory):
     browser.quit()
 
 
-def _open_offline(driver, page: Path, shot: Path) -> None:
+def _open_offline(
+    driver, page: Path, shot: Path, title: str = "Hedge report", sections=SECTION_IDS
+) -> None:
     """Open ``page`` from disk and check: title, every section, no script, no console error,
     no request but the file itself, and a screenshot that is not blank."""
     url = page.as_uri()
@@ -68,9 +72,11 @@ def _open_offline(driver, page: Path, shot: Path) -> None:
     driver.get_log("performance")  # drop earlier traffic (start page, previous test)
     driver.get_log("browser")
     driver.get(url)
-    assert driver.title.startswith("Hedge report")
+    assert driver.title.startswith(title)
     ids = driver.execute_script("return [...document.querySelectorAll('section')].map(s => s.id)")
-    assert ids == list(SECTION_IDS)
+    assert [i for i in ids if i not in OPTIONAL_SECTION_IDS] == list(sections)
+    nav = driver.execute_script("return [...document.querySelectorAll('nav a')].map(a => a.hash)")
+    assert nav in ([], [f"#{i}" for i in ids])  # the navigation links every section shown
     assert driver.execute_script("return document.querySelectorAll('script').length") == 0
 
     severe = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
@@ -135,3 +141,18 @@ def test_nightly_report_on_shipped_data(driver, tmp_path: Path) -> None:
     assert driver.execute_script("return document.querySelectorAll('#hedge-load svg').length") == 1
     text = driver.find_element("css selector", "body").text
     assert "99999" not in text and "keep load low" not in text
+
+
+def test_term_report_on_shipped_data(driver, tmp_path: Path, repo_root: Path) -> None:
+    out = tmp_path / "term"
+    config = term_profile(tmp_path, repo_root)
+    assert main(["optimize", "--config", config, "--out", str(out), "--engine", "ef"]) == 0
+    sections = ("recommendation", "by-month", "trades", "risk", "engine")
+    _open_offline(driver, out / "term.html", tmp_path / "term.png", "Term hedge report", sections)
+    doc = json.loads((out / "term.json").read_text(encoding="utf-8"))
+    assert driver.find_element("css selector", ".sentence").text == doc["recommendation"]
+    assert driver.execute_script("return document.querySelectorAll('#by-month svg').length") == 1
+    trades = driver.execute_script("return document.querySelectorAll('#trades tbody tr').length")
+    assert trades == len(doc["trades"])
+    # three strategies, out of sample then in sample
+    assert len(_cells(driver, "#risk tbody tr")) == 6

@@ -3,7 +3,8 @@
 The page has no external resources (inline CSS, inline SVG charts, no scripts, no web fonts), so
 it opens from disk offline and prints cleanly. Every string is escaped by Jinja2's autoescape;
 chart labels are escaped by matplotlib's SVG writer. Each section has a stable ``id``
-(``SECTION_IDS``) that links, tests and downstream tools can rely on.
+(``SECTION_IDS``, plus ``OPTIONAL_SECTION_IDS`` when the run has them: ``page_sections``) that
+links, tests and downstream tools can rely on.
 
 Every figure names its basis: out of sample (fresh scenarios from history the optimiser did not
 see, products at their traded prices, real-time curtailment by the ladder) or in sample, and the
@@ -38,6 +39,9 @@ SECTION_IDS = (
     "changes",
     "provenance",
 )
+OPTIONAL_SECTION_IDS = ("positions", "market")
+"""Sections shown after "trades" only when the run has them: the hedge book's position report,
+and market views, limits and DR/AS products."""
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -620,8 +624,17 @@ def render_report(data: ReportData) -> str:
         charts={k: _markup(v) for k, v in charts.items()},
         schedule_energy=schedule_energy(data.schedule),
         breakdown_lines=BREAKDOWN_LINES,
-        section_ids=SECTION_IDS,
+        section_ids=page_sections(data),
     )
+
+
+def page_sections(data: ReportData) -> tuple[str, ...]:
+    """The ids of the page's sections in order: ``SECTION_IDS`` with the optional ones the
+    run has after "trades"."""
+    shown = {"positions": bool(data.positions), "market": bool(data.trading)}
+    extra = tuple(sid for sid in OPTIONAL_SECTION_IDS if shown[sid])
+    cut = SECTION_IDS.index("trades") + 1
+    return SECTION_IDS[:cut] + extra + SECTION_IDS[cut:]
 
 
 def _frontier_chart(data: ReportData) -> str | None:
