@@ -1,0 +1,158 @@
+"""The fleet LP on a two-campus case solved by hand: a spike at A moves work to B within the
+migration limit, and the fleet cost comes out as the hand arithmetic says."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from energyhedge.campus.model import GpuType, TrainingTier
+from energyhedge.errors import ConfigError
+from energyhedge.fleet.lp import FleetProblem, fleet_size, solve_fleet
+from energyhedge.fleet.model import MovableClass
+from energyhedge.fleet.value import value_fleet
+from energyhedge.model.problem import FlexClass, HedgeProblem
+from energyhedge.optimize import SolveOptions
+
+HOURS = 3
+STAMPS = np.datetime64("2025-07-01T04:00", "us") + np.arange(HOURS) * np.timedelta64(1, "h")
+
+
+def _site(prices: list[float], max_mw: float) -> HedgeProblem:
+    """One campus hosting the movable class "train" (100 GPU-h per MWh, $2/GPU-h, linear)."""
+    train = FlexClass(
+        name="train",
+        max_mw=np.full(HOURS, max_mw),
+        gpu_hours_per_mwh=100.0,
+        value_usd_per_gpu_hour=2.0,
+        curve_power_frac=np.array([0.0, 1.0]),
+        curve_work_frac=np.array([0.0, 1.0]),
+    )
+    zeros = np.zeros((1, HOURS))
+    return HedgeProblem(
+        interval_start_utc=STAMPS,
+        interval_hours=np.ones(HOURS),
+        prices_usd_per_mwh=np.array([prices], dtype=float),
+        probabilities=np.ones(1),
+        firm_load_mw=np.zeros(HOURS),
+        firm_gpu_hours=np.zeros(HOURS),
+        firm_value_usd_per_gpu_hour=0.0,
+        flex=(train,),
+        grid_limit_mw=100.0,
+        products=(),
+        dr_price_usd_per_mw_h=np.zeros(HOURS),
+        dr_max_mw=0.0,
+        dr_deployed=np.zeros((1, HOURS), dtype=bool),
+        dr_penalty_usd_per_mwh=0.0,
+        cp_weight_usd_per_mw=zeros,
+    )
+
+
+def _movable(migration_mw_per_h: float) -> MovableClass:
+    # 10 kW per GPU: 1,000 GPUs are 10 MW, i.e. 100 GPU-h per MWh as in _site.
+    gpu = GpuType("g", 10.0, 0.0)
+    tier = TrainingTier(
+        name="train",
+        gpu=gpu,
+        gpus=1000.0,
+        value_usd_per_gpu_hour=2.0,
+        flex_tier=3,
+        curve_power_frac=np.array([0.0, 1.0]),
+        curve_work_frac=np.array([0.0, 1.0]),
+        curve_source="linear",
+        ramp_mw_per_h=float("inf"),
+        notice="real_time",
+        restart_cost_usd=0.0,
+        work_requirement_gpu_hours=None,
+        unserved_usd_per_gpu_hour=0.0,
+    )
+    return MovableClass(
+        name="train",
+        home="A",
+        gpus=1000.0,
+        capacity_gpus={"A": 1000.0, "B": 600.0},
+        it_kw_per_gpu=10.0,
+        migration_mw_per_h=migration_mw_per_h,
+        migration_usd_per_mw=20.0,  # $0.20 per GPU moved at 10 kW per GPU
+        tier=tier,
+    )
+
+
+def _fleet(migration_mw_per_h: float) -> FleetProblem:
+    # A spikes to $1,000/MWh in hour 1; B is flat at $60. Capacity: 1,000 GPUs at A (10 MW),
+    # 600 at B (6 MW).
+    return FleetProblem(
+        problems={"A": _site([50.0, 1000.0, 50.0], 10.0), "B": _site([60.0] * 3, 6.0)},
+        movable=(_movable(migration_mw_per_h),),
+    )
+
+
+OPTIONS = SolveOptions(alpha=0.95, cvar_weight=0.0, marginals=False)
+
+
+def test_spike_at_a_moves_work_to_b_within_the_limit():
+    # Per GPU-hour: A costs 50 x 0.01 MW = $0.50, B $0.60, A in the spike $10 > the $2 value,
+    # so A pauses in hour 1. A GPU at B in hour 1 earns 2 - 0.60 = $1.40 over pausing at A,
+    # for a $0.20 move; staying at B afterwards costs $0.10 more than A, less than moving back.
+    # The limit is 4 MW/h = 400 GPUs per hour, so to fill B's 600 GPUs in hour 1, 200 move in
+    # hour 0 (each pays $0.20 + $0.10 and earns $1.40) and 400 in hour 1.
+    fp = _fleet(migration_mw_per_h=4.0)
+    solution = solve_fleet(fp, OPTIONS)
+    placed = solution.placement_gpus["train"]
+    np.testing.assert_allclose(placed[1], [200.0, 600.0, 600.0], atol=1e-6)
+    np.testing.assert_allclose(placed[0], [800.0, 400.0, 400.0], atol=1e-6)
+    assert solution.moved_gpus["train"].max() <= 400.0 + 1e-6
+    # Fleet cost by hand:
+    #   energy A: 800 x 0.01 x 50 + 0 + 400 x 0.01 x 50          =   600
+    #   energy B: (200 + 600 + 600) x 0.01 x 60                   =   840
+    #   work lost: 400 GPU-h paused at A in hour 1 x $2           =   800
+    #   migration: 600 GPUs x $0.20                               =   120
+    #   total                                                     = 2,360
+    value = value_fleet(fp, solution)
+    np.testing.assert_allclose(value.cost_usd, [2360.0], atol=1e-6)
+    np.testing.assert_allclose(solution.fleet_cost_usd, [2360.0], atol=1e-6)
+    np.testing.assert_allclose(value.cash_cost_usd, [600.0 + 840.0 + 120.0], atol=1e-6)
+    np.testing.assert_allclose(value.gpu_hours, [2600.0], atol=1e-6)  # 1,000 + 600 + 1,000
+    # Work at each site: A 800 + 0 + 400, B 200 + 600 + 600 GPU-hours.
+    np.testing.assert_allclose(value.site_gpu_hours["train"][:, 0], [1200.0, 1400.0], atol=1e-6)
+
+
+def test_without_moves_the_work_pauses_at_home():
+    # Migration forbidden: all 1,000 GPUs stay at A, paused in the spike hour.
+    # Energy 1,000 x 0.01 x 50 x 2 hours = 1,000; work lost 1,000 x $2 = 2,000; total 3,000.
+    fp = _fleet(migration_mw_per_h=0.0)
+    solution = solve_fleet(fp, OPTIONS)
+    np.testing.assert_allclose(solution.placement_gpus["train"][1], 0.0, atol=1e-9)
+    np.testing.assert_allclose(value_fleet(fp, solution).cost_usd, [3000.0], atol=1e-6)
+
+
+def test_a_tighter_limit_moves_less():
+    # 1 MW/h = 100 GPUs per hour: B holds at most 200 GPUs in hour 1 (100 + 100). Moving in
+    # hour 0 pays $0.30 for a $1.40 gain, so both hours move 100.
+    # Energy A: 900 x 0.5 + 0 + 800 x 0.5 = 850; B: (100 + 200 + 200) x 0.6 = 300;
+    # lost: 800 GPU-h x $2 = 1,600; migration 200 x $0.20 = 40. Total 2,790.
+    fp = _fleet(migration_mw_per_h=1.0)
+    solution = solve_fleet(fp, OPTIONS)
+    np.testing.assert_allclose(solution.placement_gpus["train"][1], [100.0, 200.0, 200.0])
+    np.testing.assert_allclose(value_fleet(fp, solution).cost_usd, [2790.0], atol=1e-6)
+
+
+def test_size_counts_what_the_build_makes():
+    fp = _fleet(migration_mw_per_h=4.0)
+    size = fleet_size(fp, OPTIONS)
+    assert size["columns"] > 0 and size["rows"] > 0
+    solution = solve_fleet(fp, OPTIONS)
+    assert solution.solver["columns"] == size["columns"]
+    assert solution.solver["rows"] == size["rows"]
+
+
+def test_campuses_on_different_grids_are_refused():
+    fp = _fleet(migration_mw_per_h=4.0)
+    shifted = dataclasses.replace(
+        fp.problems["B"], interval_start_utc=STAMPS + np.timedelta64(1, "h")
+    )
+    bad = dataclasses.replace(fp, problems={"A": fp.problems["A"], "B": shifted})
+    with pytest.raises(ConfigError, match="fleet's intervals"):
+        solve_fleet(bad, OPTIONS)
