@@ -1,0 +1,135 @@
+"""Compute-hour contracts: the index swap's payoff, the margin, and a reservation being firm."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from energyhedge.assemble import build_problem
+from energyhedge.campus import load_campus
+from energyhedge.errors import ConfigError
+from energyhedge.fleet.compute import (
+    ComputeBook,
+    IndexModel,
+    IndexSwap,
+    Reservation,
+    margin,
+    reserve,
+    swap_payoff_usd,
+)
+from energyhedge.instruments import Catalogue
+from energyhedge.model.cost import cost_breakdown
+from energyhedge.model.problem import Decision
+from energyhedge.optimize import SolveOptions, solve
+from energyhedge.scenarios.scenario_set import ScenarioSet
+
+REPO = Path(__file__).resolve().parents[1]
+TX = REPO / "models" / "campus" / "tx-100mw.toml"
+
+
+def test_swap_payoff_by_hand():
+    # Sold on 1,000 GPU-h per hour for 24 h at K = $2.50: the seller receives K and pays the
+    # average index. Index 2.00: 1,000 x 24 x 0.50 = +12,000; index 3.00: -12,000.
+    np.testing.assert_allclose(
+        swap_payoff_usd(2.5, np.array([2.0, 3.0]), 1000.0, 24.0), [12000.0, -12000.0]
+    )
+
+
+def test_margin_by_hand():
+    # 24 h; 10,000 GPU-h delivered per hour in scenario 0 (240,000) and 9,000 in scenario 1
+    # (216,000); 2,000 GPUs reserved at $2.60 (48,000 GPU-h, $124,800); a swap on 5,000 GPU-h
+    # per hour at K = $2.50; index averages 2.00 and 3.00; cash costs 100,000 and 150,000.
+    # Scenario 0: 2.00 x (240,000 - 48,000) = 384,000; + 124,800; + 5,000 x 24 x 0.50 = 60,000
+    #             revenue 568,800, margin 468,800, per GPU-h 468,800 / 240,000 = 1.9533...
+    # Scenario 1: 3.00 x (216,000 - 48,000) = 504,000; + 124,800; - 60,000 = 568,800
+    #             margin 418,800, per GPU-h 418,800 / 216,000 = 1.9389...
+    book = ComputeBook(
+        IndexModel(2.5, 0.0, None, "test"),
+        (Reservation("A", "training", 2000.0, 2.6),),
+        IndexSwap("swap", 2.5, 10_000.0),
+    )
+    m = margin(
+        book,
+        index_average=np.array([2.0, 3.0]),
+        gpu_hours=np.array([240_000.0, 216_000.0]),
+        cash_cost_usd=np.array([100_000.0, 150_000.0]),
+        hours=24.0,
+        swap_gpus=5000.0,
+    )
+    np.testing.assert_allclose(m.revenue_usd, [568_800.0, 568_800.0])
+    np.testing.assert_allclose(m.margin_usd, [468_800.0, 418_800.0])
+    np.testing.assert_allclose(m.margin_per_gpu_hour_usd, [468_800 / 240_000, 418_800 / 216_000])
+    # Without contracts every GPU-hour is sold at the index: 2 x 240,000 and 3 x 216,000.
+    bare = margin(
+        book.without_sales(),
+        index_average=np.array([2.0, 3.0]),
+        gpu_hours=np.array([240_000.0, 216_000.0]),
+        cash_cost_usd=np.zeros(2),
+        hours=24.0,
+        swap_gpus=5000.0,
+    )
+    np.testing.assert_allclose(bare.revenue_usd, [480_000.0, 648_000.0])
+
+
+def test_illustrative_index_is_a_driftless_lognormal_walk():
+    levels = IndexModel(2.5, 0.05, None, "illustrative").daily_levels(3, 200_000, seed=1)
+    assert levels.shape == (200_000, 3)
+    np.testing.assert_allclose(levels.mean(axis=0), 2.5, rtol=2e-3)
+    # log-changes have the stated standard deviation: sqrt(3) x 0.05 after three days
+    np.testing.assert_allclose(np.log(levels[:, 2] / 2.5).std(), 0.05 * np.sqrt(3), rtol=1e-2)
+
+
+def test_history_changes_replace_the_volatility():
+    # One recorded change of +10 %: every day moves by exactly log(1.1).
+    model = IndexModel(2.0, 0.3, np.array([np.log(1.1)]), "csv")
+    np.testing.assert_allclose(model.daily_levels(2, 3, seed=0), [[2.2, 2.42]] * 3)
+
+
+def _two_hours(prices: list[float]) -> ScenarioSet:
+    stamps = np.datetime64("2025-07-01T14:00", "us") + np.arange(2) * np.timedelta64(1, "h")
+    return ScenarioSet(
+        iso="ercot",
+        market="rtm",
+        node="LZ_HOUSTON",
+        interval_start_utc=stamps,
+        interval_minutes=60,
+        prices_usd_per_mwh=np.array([prices], dtype=float),
+        probabilities=np.ones(1),
+        kind=np.array(["test"]),
+    )
+
+
+def test_reservation_blocks_curtailment_of_its_capacity():
+    # tx-100mw: 24,000 inference GPUs (30 MW at PUE 1.25, 1 kW each) and 56,000 training GPUs
+    # (70 MW), idle fraction 0. Hour 0 at $30 runs everything (100 MW); hour 1 at $10,000 is
+    # above every rung of training's ladder, so unreserved training stops. Reserving 20,000
+    # training GPUs (25 MW) keeps them running: energy 100 + 55 = 155 MWh, against 100 + 30 =
+    # 130 MWh without the reservation.
+    campus = load_campus(TX)
+    empty = Catalogue("none", TX, ())
+    scenarios = _two_hours([30.0, 10_000.0])
+    reserved = reserve(campus, Reservation(campus.name, "training", 20_000.0, 3.0))
+    for c, energy in ((campus, 130.0), (reserved, 155.0)):
+        problem = build_problem(c, empty, scenarios)
+        decision = Decision(
+            product_mw=np.zeros(0),
+            schedule_mw=np.array([f.max_mw for f in problem.flex]),
+            dr_mw=np.zeros(2),
+        )
+        np.testing.assert_allclose(cost_breakdown(problem, decision).energy_mwh, [energy])
+    # The optimiser cannot shed it either: the firm load in the spike hour is 55 MW.
+    problem = build_problem(reserved, empty, scenarios)
+    np.testing.assert_allclose(problem.firm_load_mw, [55.0, 55.0])
+    solution = solve(problem, SolveOptions(cvar_weight=0.0, marginals=False))
+    np.testing.assert_allclose(solution.power_mw[:, 0, 1], 0.0, atol=1e-9)
+    np.testing.assert_allclose(solution.power_mw[:, 0, 0], 45.0)
+
+
+def test_reservation_larger_than_the_tier_is_refused():
+    campus = load_campus(TX)
+    with pytest.raises(ConfigError, match="has 56000"):
+        reserve(campus, Reservation(campus.name, "training", 60_000.0, 3.0))
+    with pytest.raises(ConfigError, match="no training tier 'pretrain'"):
+        reserve(campus, Reservation(campus.name, "pretrain", 1.0, 3.0))
