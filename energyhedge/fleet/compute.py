@@ -135,7 +135,11 @@ def reserve(campus: Campus, reservation: Reservation) -> Campus:
         value_usd_per_gpu_hour=reservation.price_usd_per_gpu_hour,
     )
     left = dataclasses.replace(tier, gpus=tier.gpus - reservation.gpus)
-    training = tuple(left if t.name == tier.name else t for t in campus.training)
+    training = tuple(
+        left if t.name == tier.name else t
+        for t in campus.training
+        if t.name != tier.name or left.gpus > 0  # a tier reserved whole leaves the campus
+    )
     return dataclasses.replace(campus, training=training, inference=(*campus.inference, firm))
 
 
