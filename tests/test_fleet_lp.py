@@ -1,5 +1,7 @@
-"""The fleet LP on a two-campus case solved by hand: a spike at A moves work to B within the
-migration limit, and the fleet cost comes out as the hand arithmetic says."""
+"""The fleet LP and the real-time migration rule on a two-campus case solved by hand: a spike
+at A moves work to B within the migration limit, and the fleet cost comes out as the hand
+arithmetic says (the LP, which sees the path whole, pre-positions work; the rule, which sees
+only the hour, moves when the spike comes)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,10 @@ import pytest
 
 from energyhedge.campus.model import GpuType, TrainingTier
 from energyhedge.errors import ConfigError
-from energyhedge.fleet.lp import FleetProblem, fleet_size, solve_fleet
+from energyhedge.fleet.lp import FleetProblem, FleetSolution, fleet_size, solve_fleet
 from energyhedge.fleet.model import MovableClass
 from energyhedge.fleet.value import value_fleet
-from energyhedge.model.problem import FlexClass, HedgeProblem
+from energyhedge.model.problem import Decision, FlexClass, HedgeProblem
 from energyhedge.optimize import SolveOptions
 
 HOURS = 3
@@ -50,7 +52,7 @@ def _site(prices: list[float], max_mw: float) -> HedgeProblem:
     )
 
 
-def _movable(migration_mw_per_h: float) -> MovableClass:
+def _movable(migration_mw_per_h: float, migration_usd_per_mw: float = 20.0) -> MovableClass:
     # 10 kW per GPU: 1,000 GPUs are 10 MW, i.e. 100 GPU-h per MWh as in _site.
     gpu = GpuType("g", 10.0, 0.0)
     tier = TrainingTier(
@@ -75,17 +77,17 @@ def _movable(migration_mw_per_h: float) -> MovableClass:
         capacity_gpus={"A": 1000.0, "B": 600.0},
         it_kw_per_gpu=10.0,
         migration_mw_per_h=migration_mw_per_h,
-        migration_usd_per_mw=20.0,  # $0.20 per GPU moved at 10 kW per GPU
+        migration_usd_per_mw=migration_usd_per_mw,  # 20: $0.20 per GPU moved at 10 kW per GPU
         tier=tier,
     )
 
 
-def _fleet(migration_mw_per_h: float) -> FleetProblem:
+def _fleet(migration_mw_per_h: float, migration_usd_per_mw: float = 20.0) -> FleetProblem:
     # A spikes to $1,000/MWh in hour 1; B is flat at $60. Capacity: 1,000 GPUs at A (10 MW),
     # 600 at B (6 MW).
     return FleetProblem(
         problems={"A": _site([50.0, 1000.0, 50.0], 10.0), "B": _site([60.0] * 3, 6.0)},
-        movable=(_movable(migration_mw_per_h),),
+        movable=(_movable(migration_mw_per_h, migration_usd_per_mw),),
     )
 
 
@@ -100,23 +102,62 @@ def test_spike_at_a_moves_work_to_b_within_the_limit():
     # hour 0 (each pays $0.20 + $0.10 and earns $1.40) and 400 in hour 1.
     fp = _fleet(migration_mw_per_h=4.0)
     solution = solve_fleet(fp, OPTIONS)
-    placed = solution.placement_gpus["train"]
+    placed = solution.placement_gpus["train"][0]  # the LP's recourse in the one scenario
     np.testing.assert_allclose(placed[1], [200.0, 600.0, 600.0], atol=1e-6)
     np.testing.assert_allclose(placed[0], [800.0, 400.0, 400.0], atol=1e-6)
     assert solution.moved_gpus["train"].max() <= 400.0 + 1e-6
-    # Fleet cost by hand:
+    # LP fleet cost by hand:
     #   energy A: 800 x 0.01 x 50 + 0 + 400 x 0.01 x 50          =   600
     #   energy B: (200 + 600 + 600) x 0.01 x 60                   =   840
     #   work lost: 400 GPU-h paused at A in hour 1 x $2           =   800
     #   migration: 600 GPUs x $0.20                               =   120
     #   total                                                     = 2,360
-    value = value_fleet(fp, solution)
-    np.testing.assert_allclose(value.cost_usd, [2360.0], atol=1e-6)
     np.testing.assert_allclose(solution.fleet_cost_usd, [2360.0], atol=1e-6)
+    np.testing.assert_allclose(solution.migration_usd, [120.0], atol=1e-6)
+    # The schedule is the plan (A 8, 0, 4 MW; B 2, 6, 6 MW) and the real-time rule follows
+    # it: in hour 0 the 200 GPUs A's schedule leaves out move to B, in hour 1 the 400 A
+    # cannot run move. Same placement, same cost as the LP: 2,360.
+    np.testing.assert_allclose(solution.decisions["A"].schedule_mw[0], [8.0, 0.0, 4.0], atol=1e-6)
+    np.testing.assert_allclose(solution.decisions["B"].schedule_mw[0], [2.0, 6.0, 6.0], atol=1e-6)
+    value = value_fleet(fp, solution)
+    np.testing.assert_allclose(value.placement_gpus["train"][0, 1], [200.0, 600.0, 600.0])
+    np.testing.assert_allclose(value.cost_usd, [2360.0], atol=1e-6)
     np.testing.assert_allclose(value.cash_cost_usd, [600.0 + 840.0 + 120.0], atol=1e-6)
     np.testing.assert_allclose(value.gpu_hours, [2600.0], atol=1e-6)  # 1,000 + 600 + 1,000
     # Work at each site: A 800 + 0 + 400, B 200 + 600 + 600 GPU-hours.
     np.testing.assert_allclose(value.site_gpu_hours["train"][:, 0], [1200.0, 1400.0], atol=1e-6)
+
+
+def test_the_rule_moves_work_when_an_unplanned_spike_comes():
+    # A plan that runs everything at home (schedules at full: A 10 MW, B 6 MW of headroom) and
+    # a rule that sees only the hour: nothing moves in hour 0 (A is cheaper); in the spike hour
+    # B's net value 1.40 beats A's 0 by more than the $0.20 move, so the limit, 400 GPUs,
+    # moves; in hour 2 A is only $0.10 cheaper, less than a move: the 400 stay at B.
+    #   energy A: 1,000 x 0.5 + 0 + 600 x 0.5 = 800; B: (0 + 400 + 400) x 0.6 = 480
+    #   work lost: 600 GPU-h paused at A x $2 = 1,200; migration 400 x $0.20 = 80
+    #   total 2,560; cash 800 + 480 + 80 = 1,360; GPU-hours 1,000 + 400 + 1,000 = 2,400
+    fp = _fleet(migration_mw_per_h=4.0)
+    full = {
+        name: Decision(np.zeros(0), np.full((1, HOURS), mw), np.zeros(HOURS))
+        for name, mw in (("A", 10.0), ("B", 6.0))
+    }
+    plan = FleetSolution(
+        decisions=full,
+        placement_gpus={"train": np.zeros((1, 2, HOURS))},
+        moved_gpus={"train": np.zeros((1, HOURS))},
+        migration_usd=np.zeros(1),
+        swap_gpus=0.0,
+        fleet_cost_usd=np.zeros(1),
+        objective_usd=0.0,
+        solver={},
+    )
+    value = value_fleet(fp, plan)
+    np.testing.assert_allclose(value.placement_gpus["train"][0, 1], [0.0, 400.0, 400.0])
+    np.testing.assert_allclose(value.migration_usd, [80.0])
+    np.testing.assert_allclose(value.cost_usd, [2560.0], atol=1e-6)
+    np.testing.assert_allclose(value.cash_cost_usd, [1360.0], atol=1e-6)
+    np.testing.assert_allclose(value.gpu_hours, [2400.0], atol=1e-6)
+    np.testing.assert_allclose(value.site_gpu_hours["train"][:, 0], [1600.0, 800.0], atol=1e-6)
 
 
 def test_without_moves_the_work_pauses_at_home():
@@ -124,18 +165,32 @@ def test_without_moves_the_work_pauses_at_home():
     # Energy 1,000 x 0.01 x 50 x 2 hours = 1,000; work lost 1,000 x $2 = 2,000; total 3,000.
     fp = _fleet(migration_mw_per_h=0.0)
     solution = solve_fleet(fp, OPTIONS)
-    np.testing.assert_allclose(solution.placement_gpus["train"][1], 0.0, atol=1e-9)
+    np.testing.assert_allclose(solution.placement_gpus["train"][0, 1], 0.0, atol=1e-9)
+    np.testing.assert_allclose(solution.fleet_cost_usd, [3000.0], atol=1e-6)
     np.testing.assert_allclose(value_fleet(fp, solution).cost_usd, [3000.0], atol=1e-6)
 
 
+def test_a_move_dearer_than_its_gain_is_not_made():
+    # $200/MW is $2.00 per GPU moved, more than the $1.40 a GPU gains in the spike hour:
+    # neither the LP nor the rule moves, and the cost is the 3,000 of staying home.
+    fp = _fleet(migration_mw_per_h=4.0, migration_usd_per_mw=200.0)
+    solution = solve_fleet(fp, OPTIONS)
+    np.testing.assert_allclose(solution.fleet_cost_usd, [3000.0], atol=1e-6)
+    value = value_fleet(fp, solution)
+    np.testing.assert_allclose(value.placement_gpus["train"][0, 1], 0.0)
+    np.testing.assert_allclose(value.cost_usd, [3000.0], atol=1e-6)
+
+
 def test_a_tighter_limit_moves_less():
-    # 1 MW/h = 100 GPUs per hour: B holds at most 200 GPUs in hour 1 (100 + 100). Moving in
-    # hour 0 pays $0.30 for a $1.40 gain, so both hours move 100.
-    # Energy A: 900 x 0.5 + 0 + 800 x 0.5 = 850; B: (100 + 200 + 200) x 0.6 = 300;
-    # lost: 800 GPU-h x $2 = 1,600; migration 200 x $0.20 = 40. Total 2,790.
+    # 1 MW/h = 100 GPUs per hour. LP: B holds at most 200 GPUs in hour 1 (100 + 100); moving
+    # in hour 0 pays $0.30 (+ $0.10 in hour 2) for a $1.40 gain, so both hours move 100.
+    #   energy A: 900 x 0.5 + 0 + 800 x 0.5 = 850; B: (100 + 200 + 200) x 0.6 = 300;
+    #   lost: 800 GPU-h x $2 = 1,600; migration 200 x $0.20 = 40. Total 2,790.
+    # The rule follows the plan: the same 2,790.
     fp = _fleet(migration_mw_per_h=1.0)
     solution = solve_fleet(fp, OPTIONS)
-    np.testing.assert_allclose(solution.placement_gpus["train"][1], [100.0, 200.0, 200.0])
+    np.testing.assert_allclose(solution.placement_gpus["train"][0, 1], [100.0, 200.0, 200.0])
+    np.testing.assert_allclose(solution.fleet_cost_usd, [2790.0], atol=1e-6)
     np.testing.assert_allclose(value_fleet(fp, solution).cost_usd, [2790.0], atol=1e-6)
 
 

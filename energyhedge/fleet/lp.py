@@ -3,19 +3,25 @@
 Each campus's ``HedgeProblem`` (its site campus: movable classes it may host appear as its
 training tiers) contributes the single-campus families of ``energyhedge.optimize.lp`` (hedges,
 schedule and grid limit, ramps, real-time power, work, DR, scenario cost c), under the prefix
-``<campus>:``. The fleet adds, per movable class with sites i and hours t (first stage):
+``<campus>:``. The fleet adds, per movable class with sites i and hours t, in each scenario
+s of S_c (S when the class is curtailable in real time, so it may also move in real time; 1
+when only its day-ahead schedule moves it):
 
-    y[i, t]        GPUs of the class's work placed at site i            [0, capacity_i]
-    m[i, k, t]     GPUs moved from site i to site k at the start of t   [0, inf), 0 if i = k
-    balance        y[i,t] - y[i,t-1] - sum_k m[k,i,t] + sum_k m[i,k,t] = 0, y[i,-1] = home
-    migration      sum_{i,k} m[i,k,t] <= migration GPUs per hour x h_t
-    placement      u_site(i)[class, t] <= y[i, t] x max_mw_i[t] / capacity_i
+    y[s, i, t]     GPUs of the class's work placed at site i            [0, capacity_i]
+    m[s, i, k, t]  GPUs moved from site i to site k at the start of t   [0, inf), 0 if i = k
+    balance        y[s,i,t] - y[s,i,t-1] - sum_k m[s,k,i,t] + sum_k m[s,i,k,t] = 0,
+                   y[s,i,-1] = the class's GPUs at home, 0 elsewhere
+    migration      sum_{i,k} m[s,i,k,t] <= migration GPUs per hour x h_t
+    placement      p_site(i)[class, s, t] <= y[s, i, t] x max_mw_i[t] / capacity_i
 
-so the class's scheduled MW at a site never exceeds what its placed GPUs draw, and its work in
-all sites together never exceeds its GPUs. Plus, with a compute book, the index swap sold
-(GPU-h per hour, [0, max_gpus]). The fleet cost, one row per scenario:
+where p is the class's real-time power at the site (its schedule for a day-ahead class): it
+never exceeds what its placed GPUs draw, so its work at all sites together never exceeds its
+GPUs. Like the single-campus recourse, the real-time placement sees each price path whole;
+valuation replaces it by the non-anticipative migration rule of ``fleet.value``. With a
+compute book, the index swap sold (GPU-h per hour, [0, max_gpus]) is one more column. The fleet
+cost, one row per scenario:
 
-    c_fleet[s] = sum_campus c_campus[s] + migration cost x sum m - value offset
+    c_fleet[s] = sum_campus c_campus[s] + migration cost x sum m[s] - value offset
                  - index exposure of the planned work - swap payoff
 
 where the value offset makes the movable classes' lost value count once per class (each site
@@ -53,6 +59,12 @@ from energyhedge.optimize.options import SolveOptions
 
 CAMPUS_FAMILIES = tuple(f for f in FAMILIES if f not in (define_cvar, define_budget))
 """The single-campus families each campus contributes (the CVaR is the fleet's)."""
+
+SCHEDULE_TIE_BREAK = 1e-6
+"""Objective cost of each MW of a movable class's day-ahead schedule per interval (k$/MW, i.e.
+$0.001/MW): among equally good schedules the LP keeps the least, the most its real-time power
+needs in some scenario, so the schedule says where the class is planned to run (the real-time
+migration rule of ``fleet.value`` follows it). Not part of any reported cost or objective."""
 
 FLEET = "fleet"
 """Prefix of the fleet's own columns and rows."""
@@ -117,12 +129,14 @@ class FleetSolution:
     decisions : dict[str, Decision]
         Hedges, schedule and DR offer of each campus; real time follows the ladder (the
         restart-aware one where a class has a stop cost, as for a single campus).
-    placement_gpus : dict[str, ndarray [sites, T]]
-        GPUs of each movable class's work placed at each of its sites per interval.
-    moved_gpus : dict[str, ndarray [T]]
+    placement_gpus : dict[str, ndarray [S_c, sites, T]]
+        GPUs of each movable class's work placed at each of its sites per interval, per
+        scenario (S_c = S) or once (S_c = 1, a class moved by its day-ahead schedule only);
+        the LP's own recourse, which sees each price path whole.
+    moved_gpus : dict[str, ndarray [S_c, T]]
         GPUs moved per interval (all pairs of sites).
-    migration_usd : float
-        Cost of the moves ($).
+    migration_usd : ndarray [S]
+        Cost of the moves per scenario ($).
     swap_gpus : float
         Index swap sold (GPU-h per hour).
     fleet_cost_usd : ndarray [S]
@@ -207,35 +221,42 @@ def assemble_fleet(fp: FleetProblem, options: SolveOptions, *, build: bool) -> A
     return parent
 
 
+def moves_in_real_time(fp: FleetProblem, c: MovableClass) -> bool:
+    """True when a movable class is curtailable in real time, and so may also move in real
+    time (its placement is per scenario); False when only its day-ahead schedule moves it."""
+    return fp.problems[c.home].flex[fp.class_index(c.home, c.name)].rt_curtailable
+
+
 def _define_movable(a: Assembly, fp: FleetProblem) -> None:
     """Placement, moves, balance, migration limit and placement rows of each movable class."""
     h = np.asarray(fp.first.interval_hours, dtype=float)
     t_n = h.size
     for c in fp.movable:
         sites = c.sites
+        s_c = fp.first.n_scenarios if moves_in_real_time(fp, c) else 1
         n = len(sites)
         cap = np.array([c.capacity_gpus[s] for s in sites], dtype=float)
-        y = a.add_cols(f"{FLEET}:y:{c.name}", (n, t_n), 0.0, cap[:, None])
-        upper = np.where(np.eye(n, dtype=bool)[:, :, None], 0.0, np.inf)
-        m = a.add_cols(f"{FLEET}:m:{c.name}", (n, n, t_n), 0.0, upper)
-        home = np.zeros((n, t_n))
-        home[0, 0] = c.gpus  # the work starts at home
-        bal = a.add_rows(f"{FLEET}:balance:{c.name}", (n, t_n), home, home)
-        a.put(a.idx(bal), a.idx(y), 1.0)
+        y = a.add_cols(f"{FLEET}:y:{c.name}", (s_c, n, t_n), 0.0, cap[None, :, None])
+        upper = np.where(np.eye(n, dtype=bool)[None, :, :, None], 0.0, np.inf)
+        m = a.add_cols(f"{FLEET}:m:{c.name}", (s_c, n, n, t_n), 0.0, upper)
+        home = np.zeros((s_c, n, t_n))
+        home[:, 0, 0] = c.gpus  # the work starts at home
+        bal = a.idx(a.add_rows(f"{FLEET}:balance:{c.name}", (s_c, n, t_n), home, home))
+        a.put(bal, a.idx(y), 1.0)
         if t_n > 1:
-            a.put(a.idx(bal)[:, 1:], a.idx(y)[:, :-1], -1.0)
-        a.put(a.idx(bal)[None, :, :], a.idx(m), -1.0)  # in: m[k, i, t] at row (i, t)
-        a.put(a.idx(bal)[:, None, :], a.idx(m), 1.0)  # out: m[i, k, t] at row (i, t)
-        limit = a.add_rows(
-            f"{FLEET}:migration:{c.name}", (t_n,), -np.inf, c.migration_gpus_per_h * h
-        )
-        a.put(a.idx(limit)[None, None, :], a.idx(m), 1.0)
+            a.put(bal[:, :, 1:], a.idx(y)[:, :, :-1], -1.0)
+        a.put(bal[:, None, :, :], a.idx(m), -1.0)  # in: m[s, k, i, t] at row (s, i, t)
+        a.put(bal[:, :, None, :], a.idx(m), 1.0)  # out: m[s, i, k, t] at row (s, i, t)
+        step = c.migration_gpus_per_h * h
+        limit = a.add_rows(f"{FLEET}:migration:{c.name}", (s_c, t_n), -np.inf, step[None, :])
+        a.put(a.idx(limit)[:, None, None, :], a.idx(m), 1.0)
         for i, site in enumerate(sites):
             j = fp.class_index(site, c.name)
             max_mw = np.asarray(fp.problems[site].flex[j].max_mw, dtype=float)
-            place = a.add_rows(f"{FLEET}:place:{c.name}:{site}", (t_n,), -np.inf, 0.0)
-            a.put(a.idx(place), a.idx(a.cols[f"{site}:u"])[j], 1.0)
-            a.put(a.idx(place), a.idx(y)[i], -max_mw / cap[i])
+            place = a.add_rows(f"{FLEET}:place:{c.name}:{site}", (s_c, t_n), -np.inf, 0.0)
+            seg = a.idx(a.cols[f"{site}:seg{j}"])  # [s_c, T, M]: power on its segments
+            a.put(a.idx(place)[:, :, None], seg, 1.0)
+            a.put(a.idx(place), a.idx(y)[:, i, :], -max_mw / cap[i])
 
 
 def _define_swap(a: Assembly, fp: FleetProblem) -> None:
@@ -294,9 +315,7 @@ def solve_fleet(fp: FleetProblem, options: SolveOptions) -> FleetSolution:
             f"{options.max_nonzeros:,}; use fewer scenarios or a shorter horizon"
         )
     start = time.perf_counter()
-    lp = _without_campus_objective(
-        fp, assemble_fleet(fp, options, build=True).linear_program(start)
-    )
+    lp = _fleet_objective(fp, assemble_fleet(fp, options, build=True).linear_program(start))
     result = HighsRunner(lp, options.highs_options, options.time_limit_s).run()
     if result.infeasible:
         raise InfeasibleError(
@@ -308,23 +327,34 @@ def solve_fleet(fp: FleetProblem, options: SolveOptions) -> FleetSolution:
     return _solution(fp, lp, result)
 
 
-def _without_campus_objective(fp: FleetProblem, lp: LinearProgram) -> LinearProgram:
-    """The fleet cost carries the expectation: the campus cost columns get no objective."""
+def _fleet_objective(fp: FleetProblem, lp: LinearProgram) -> LinearProgram:
+    """The fleet cost carries the expectation, so the campus cost columns get no objective;
+    the movable classes' schedules get the tie-break ``SCHEDULE_TIE_BREAK``."""
     cost = lp.cost.copy()
     for name in fp.problems:
         block = lp.cols[f"{name}:c"]
         cost[block.start : block.start + block.size] = 0.0
+    for c in fp.movable:
+        for site in c.sites:
+            u = lp.cols[f"{site}:u"].idx[fp.class_index(site, c.name)]
+            cost[u] = SCHEDULE_TIE_BREAK
     return replace(lp, cost=cost)
 
 
 def _objective_usd(fp: FleetProblem, lp: LinearProgram, solver_objective: float, v) -> float:
-    """E[c_fleet] (+ lambda CVaR) in $, without the trade tie-break of every campus."""
+    """E[c_fleet] (+ lambda CVaR) in $, without the tie-breaks on trades and schedules."""
     traded = sum(
         float(lp.cols[f"{name}:{side}"].take(v).sum())
         for name in fp.problems
         for side in ("xb", "xs")
     )
-    return (solver_objective - TRADE_TIE_BREAK * traded) * COST_UNIT_USD
+    scheduled = sum(
+        float(lp.cols[f"{site}:u"].take(v)[fp.class_index(site, c.name)].sum())
+        for c in fp.movable
+        for site in c.sites
+    )
+    tie_break = TRADE_TIE_BREAK * traded + SCHEDULE_TIE_BREAK * scheduled
+    return (solver_objective - tie_break) * COST_UNIT_USD
 
 
 def _solution(fp: FleetProblem, lp: LinearProgram, result) -> FleetSolution:
@@ -340,12 +370,13 @@ def _solution(fp: FleetProblem, lp: LinearProgram, result) -> FleetSolution:
             dr_mw=lp.cols[dr].take(v).copy() if dr in lp.cols else np.zeros(problem.n_intervals),
             stop_above_usd_per_mwh=restart_rule(problem),
         )
-    placement, moved, migration = {}, {}, 0.0
+    placement, moved = {}, {}
+    migration = np.zeros(fp.first.n_scenarios)
     for m in fp.movable:
         placement[m.name] = lp.cols[f"{FLEET}:y:{m.name}"].take(v).copy()
         moves = lp.cols[f"{FLEET}:m:{m.name}"].take(v)
-        moved[m.name] = moves.sum(axis=(0, 1))
-        migration += m.migration_usd_per_gpu * float(moves.sum())
+        moved[m.name] = moves.sum(axis=(1, 2))
+        migration = migration + m.migration_usd_per_gpu * moves.sum(axis=(1, 2, 3))
     swap = f"{FLEET}:swap"
     return FleetSolution(
         decisions=decisions,

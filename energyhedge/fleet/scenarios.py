@@ -22,8 +22,8 @@ import polars as pl
 
 from energyhedge.campus import Campus
 from energyhedge.errors import DataError
-from energyhedge.scenarios.bootstrap import sample_days
-from energyhedge.scenarios.daygrid import DayMatrix, day_matrix, horizon, regrid
+from energyhedge.scenarios.bootstrap import candidate_days, sample_days
+from energyhedge.scenarios.daygrid import DayMatrix, day_matrix, day_types, horizon, months, regrid
 from energyhedge.scenarios.scenario_set import ScenarioSet
 
 FLEET_INTERVAL_MINUTES = 60
@@ -140,6 +140,27 @@ def draw_joint(
         for c in campuses
     }
     return JointScenarios(sets, history.dates[chosen])
+
+
+def candidate_history(
+    history: JointHistory, *, start: date, days: int, month_window: int = 0
+) -> JointHistory:
+    """The days of ``history`` that scenarios for the horizon may draw (same day type, months
+    within the window): the history a simulated dependence is compared with."""
+    targets = horizon(history.clock_iso, start, days, FLEET_INTERVAL_MINUTES).dates
+    first = next(iter(history.prices.values()))
+    matrix = DayMatrix(history.dates, first, FLEET_INTERVAL_MINUTES)
+    rows = np.unique(
+        np.concatenate(
+            [
+                candidate_days(matrix, int(m), int(k), month_window)
+                for m, k in zip(months(targets), day_types(targets), strict=True)
+            ]
+        )
+    )
+    return JointHistory(
+        history.clock_iso, history.dates[rows], {n: p[rows] for n, p in history.prices.items()}
+    )
 
 
 def dependence(a: np.ndarray, b: np.ndarray, spike_a: float, spike_b: float) -> dict[str, float]:

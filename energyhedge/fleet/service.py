@@ -38,6 +38,7 @@ from energyhedge.fleet.lp import FleetProblem, FleetSolution, solve_fleet
 from energyhedge.fleet.model import Fleet, load_fleet
 from energyhedge.fleet.scenarios import (
     JointScenarios,
+    candidate_history,
     draw_joint,
     joint_history,
     validate_joint,
@@ -191,8 +192,9 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
     a, b = fleet.names[0], fleet.names[1]
     validation = {
         "campuses": [a, b],
-        "in_sample": validate_joint(joint_history(history, sites), ins, a, b),
-        "out_of_sample": validate_joint(held, oos, a, b),
+        "in_sample": validate_joint(candidate_history(fit, **draw), ins, a, b),
+        "out_of_sample": validate_joint(candidate_history(held, **draw), oos, a, b),
+        "all_history": validate_joint(joint_history(history, sites), ins, a, b)["historical"],
     }
     index = profile.compute.index
     ins_index = index.daily_levels(profile.days, profile.n, profile.seed).mean(axis=1)
@@ -328,8 +330,10 @@ def figures(run: FleetRun) -> dict:
                 "tail_shortfall": shortfall,
             },
             "swap_gpus": r.solution.swap_gpus,
-            "migration_usd": r.solution.migration_usd,
-            "moved_gpus": float(sum(x.sum() for x in r.solution.moved_gpus.values())),
+            "migration_usd": {
+                "mean": float(prob @ v.migration_usd),
+                "scenarios_with_moves": float(prob @ (v.migration_usd > 0)),
+            },
         }
     s = out["strategies"]
     out["value_of_mobility_usd_per_gpu_hour"] = {
