@@ -711,6 +711,16 @@ def _in_unit(value: float | None, unit: str) -> str:
     return "—" if value is None else f"{_num(value)} {unit}"
 
 
+FLEET_SECTION_IDS = ("fleet-mobility", "fleet-margin", "fleet-trades", "fleet-scenarios")
+"""Sections of the fleet page (``render_fleet``)."""
+
+
+def render_fleet(data: dict) -> str:
+    """The fleet page for the plain ``data`` of ``energyhedge.fleet.report.fleet_record``."""
+    template = _environment().get_template("fleet.html.j2")
+    return template.render(d=data, section_ids=FLEET_SECTION_IDS)
+
+
 def _environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
