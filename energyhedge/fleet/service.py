@@ -28,7 +28,7 @@ import polars as pl
 
 from energyhedge.assemble import build_problem, struck_catalogue
 from energyhedge.config import load_toml
-from energyhedge.data.calendar import day_start_utc
+from energyhedge.data.calendar import ISO_TZ, day_start_utc
 from energyhedge.data.gridstatus import GridstatusOptions
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
@@ -183,8 +183,12 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
     """Solve every strategy of the module docstring and value it out of sample."""
     fleet = profile.fleet
     clock = fleet.campuses[0].campus.iso
-    split = split_history(history, clock, profile.oos_seed)
     sites = tuple(fleet.site_campus(n) for n in fleet.names)
+    overlap = joint_history(history, sites)
+    local_day = pl.col("interval_start_utc").dt.convert_time_zone(ISO_TZ[clock]).dt.date()
+    days = pl.Series("day", overlap.dates).cast(pl.Date).implode()
+    history = history.filter(local_day.is_in(days))  # split only the days every campus has
+    split = split_history(history, clock, profile.oos_seed)
     fit, held = joint_history(split.fit, sites), joint_history(split.held_out, sites)
     draw = {"start": profile.start, "days": profile.days, "month_window": profile.month_window}
     ins = draw_joint(fit, sites, n=profile.n, seed=profile.seed, **draw)
@@ -194,7 +198,7 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
         "campuses": [a, b],
         "in_sample": validate_joint(candidate_history(fit, **draw), ins, a, b),
         "out_of_sample": validate_joint(candidate_history(held, **draw), oos, a, b),
-        "all_history": validate_joint(joint_history(history, sites), ins, a, b)["historical"],
+        "all_history": validate_joint(overlap, ins, a, b)["historical"],
     }
     index = profile.compute.index
     ins_index = index.daily_levels(profile.days, profile.n, profile.seed).mean(axis=1)
@@ -358,11 +362,15 @@ def figures(run: FleetRun) -> dict:
 
 def worst_scenarios(run: FleetRun, strategy: str, count: int = 5) -> dict:
     """Where the movable work ran out of sample: in the tail (worst 1 - alpha of fleet cost)
-    against all scenarios, and the historical days of the ``count`` worst."""
+    against all scenarios, and the ``count`` worst scenarios with distinct historical days."""
     r = run.strategies[strategy]
     prob = run.out_of_sample.probabilities
-    tail = tail_weights(r.out_of_sample.cost_usd, prob, run.profile.options.alpha)
-    worst = np.argsort(-r.out_of_sample.cost_usd)[:count]
+    cost = r.out_of_sample.cost_usd
+    tail = tail_weights(cost, prob, run.profile.options.alpha)
+    drawn = run.out_of_sample.drawn_dates
+    order = np.argsort(-cost, kind="stable")
+    _, first = np.unique([tuple(d) for d in drawn[order].astype(str)], axis=0, return_index=True)
+    worst = order[np.sort(first)][:count]
     movable = {m.name: m for m in run.profile.fleet.movable}
     work = {}
     for name, by_site in r.out_of_sample.site_gpu_hours.items():
@@ -377,8 +385,8 @@ def worst_scenarios(run: FleetRun, strategy: str, count: int = 5) -> dict:
         "worst": [
             {
                 "scenario": int(s),
-                "historical_days": [str(d) for d in run.out_of_sample.drawn_dates[s]],
-                "fleet_cost_usd": float(r.out_of_sample.cost_usd[s]),
+                "historical_days": [str(d) for d in drawn[s]],
+                "fleet_cost_usd": float(cost[s]),
                 "movable_gpu_hours_by_site": {
                     name: {site: float(by_site[i, s]) for i, site in enumerate(movable[name].sites)}
                     for name, by_site in r.out_of_sample.site_gpu_hours.items()
