@@ -200,7 +200,10 @@ def _movable(table: Table, campuses: dict[str, Campus]) -> MovableClass:
             raise site.error(
                 "campus", f"{where!r} already has a job class named {name!r}; rename one"
             )
-        capacity[where] = site.number("gpus", min_value=0.0)
+        gpus = site.number("gpus", min_value=0.0)
+        if gpus <= 0:
+            raise site.error("gpus", f"must be > 0, got {gpus:g}; leave out a site with none")
+        capacity[where] = gpus
     if len(capacity) < 2:
         raise table.error("site", f"movable class {name!r} lists no [[movable.site]] to move to")
     return MovableClass(
