@@ -122,8 +122,9 @@ def load_fleet_profile(path: str | Path) -> FleetProfile:
 
 
 def read_history(profile: FleetProfile, *, offline: bool, store_root=None) -> pl.DataFrame:
-    """Every campus's prices before the horizon: from the profile's ``[[history]]`` files
-    (``offline``) or from the local price store."""
+    """Every campus's prices before the horizon (which starts at local midnight of the fleet's
+    clock, the first campus's ISO): from the profile's ``[[history]]`` files (``offline``) or
+    from the local price store."""
     campuses = [c.campus for c in profile.fleet.campuses]
     if offline:
         if not profile.history_files:
@@ -143,9 +144,9 @@ def read_history(profile: FleetProfile, *, offline: bool, store_root=None) -> pl
         history = pl.concat(
             [store.read(c.iso, c.market, c.node) for c in campuses], how="vertical_relaxed"
         )
+    end = day_start_utc(profile.start, campuses[0].iso)  # the horizon starts on the clock's day
     keep = pl.lit(False)
     for c in campuses:
-        end = day_start_utc(profile.start, c.iso)
         keep = keep | (
             (pl.col("iso") == c.iso)
             & (pl.col("node") == c.node)
