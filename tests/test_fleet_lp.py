@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from energyhedge.campus.model import GpuType, TrainingTier
+from energyhedge.campus.model import GpuType, InferenceClass, TrainingTier
 from energyhedge.errors import ConfigError
 from energyhedge.fleet.lp import FleetProblem, FleetSolution, fleet_size, solve_fleet
 from energyhedge.fleet.model import MovableClass
@@ -22,15 +22,17 @@ HOURS = 3
 STAMPS = np.datetime64("2025-07-01T04:00", "us") + np.arange(HOURS) * np.timedelta64(1, "h")
 
 
-def _site(prices: list[float], max_mw: float) -> HedgeProblem:
-    """One campus hosting the movable class "train" (100 GPU-h per MWh, $2/GPU-h, linear)."""
+def _site(prices: list[float], max_mw: float, *, serve: bool = False) -> HedgeProblem:
+    """One campus hosting the movable class "train" (100 GPU-h per MWh, $2/GPU-h, linear), or
+    with ``serve`` the inference class "serve" ($3/GPU-h, on its day-ahead schedule)."""
     train = FlexClass(
-        name="train",
+        name="serve" if serve else "train",
         max_mw=np.full(HOURS, max_mw),
         gpu_hours_per_mwh=100.0,
-        value_usd_per_gpu_hour=2.0,
+        value_usd_per_gpu_hour=3.0 if serve else 2.0,
         curve_power_frac=np.array([0.0, 1.0]),
         curve_work_frac=np.array([0.0, 1.0]),
+        rt_curtailable=not serve,
     )
     zeros = np.zeros((1, HOURS))
     return HedgeProblem(
@@ -72,12 +74,15 @@ def _movable(migration_mw_per_h: float, migration_usd_per_mw: float = 20.0) -> M
     )
     return MovableClass(
         name="train",
+        home_name="train",
         home="A",
+        home_iso="pjm",
         gpus=1000.0,
         capacity_gpus={"A": 1000.0, "B": 600.0},
         it_kw_per_gpu=10.0,
         migration_mw_per_h=migration_mw_per_h,
         migration_usd_per_mw=migration_usd_per_mw,  # 20: $0.20 per GPU moved at 10 kW per GPU
+        value_usd_per_gpu_hour=2.0,
         tier=tier,
     )
 
@@ -211,3 +216,40 @@ def test_campuses_on_different_grids_are_refused():
     bad = dataclasses.replace(fp, problems={"A": fp.problems["A"], "B": shifted})
     with pytest.raises(ConfigError, match="fleet's intervals"):
         solve_fleet(bad, OPTIONS)
+
+
+def test_inference_is_served_in_full_and_moves_within_the_limit():
+    # The inference class "serve" (1,000 GPUs at A, 600 of capacity at B) cannot pause: in the
+    # spike hour A costs $10 per GPU-hour, so the plan puts as much as it can at B: 200 move
+    # in hour 0 and 400 in hour 1 (the 4 MW/h limit), B holding 600; they stay in hour 2.
+    #   energy A: 800 x 0.5 + 400 x 0.01 x 1,000 + 400 x 0.5 = 4,600
+    #   energy B: (200 + 600 + 600) x 0.6 = 840; migration 600 x $0.20 = 120
+    #   work lost: none (served in full); total 5,560 (staying home: 500 + 10,000 + 500)
+    served = InferenceClass("serve", GpuType("g", 10.0, 0.0), 1000.0, np.ones(24), None, 3.0)
+    inference = dataclasses.replace(
+        _movable(4.0),
+        name="serve",
+        home_name="serve",
+        tier=None,
+        inference=served,
+        value_usd_per_gpu_hour=3.0,
+    )
+    fp = FleetProblem(
+        problems={
+            "A": _site([50.0, 1000.0, 50.0], 10.0, serve=True),
+            "B": _site([60.0] * 3, 6.0, serve=True),
+        },
+        movable=(inference,),
+    )
+    solution = solve_fleet(fp, OPTIONS)
+    placed = solution.placement_gpus["serve"]
+    assert placed.shape == (1, 2, HOURS)  # day-ahead: one placement for every scenario
+    np.testing.assert_allclose(placed[0, 1], [200.0, 600.0, 600.0], atol=1e-6)
+    np.testing.assert_allclose(placed[0].sum(axis=0), 1000.0, atol=1e-6)
+    value = value_fleet(fp, solution)
+    np.testing.assert_allclose(value.cost_usd, [5560.0], atol=1e-6)
+    np.testing.assert_allclose(value.gpu_hours, [3000.0], atol=1e-6)
+    fixed = dataclasses.replace(fp, movable=(inference.fixed(),))
+    np.testing.assert_allclose(
+        value_fleet(fixed, solve_fleet(fixed, OPTIONS)).cost_usd, [11000.0], atol=1e-6
+    )

@@ -66,16 +66,27 @@ def test_shipped_fleet_and_its_site_campuses():
         (
             '[[movable]]\nname = "pretrain"\nhome = "tx-100mw"\nmigration_mw_per_h = 1.0\n'
             '[[movable.site]]\ncampus = "pjm-western-100mw"\ngpus = 10\n',
-            "has no training tier 'pretrain'",
+            "has no training tier or inference class 'pretrain'",
         ),
         (
             '[[movable]]\nname = "training"\nhome = "tx-100mw"\nmigration_mw_per_h = 1.0\n',
             "lists no",
         ),
         (
+            '[[movable]]\nname = "inference"\nfleet_name = "east"\nhome = "pjm-western-100mw"\n'
+            "migration_mw_per_h = 1.0\nlatency_budget_ms = 40\n"
+            '[[movable.site]]\ncampus = "tx-100mw"\ngpus = 10\nlatency_ms = 50\n',
+            "over the class's 40 ms budget",
+        ),
+        (
             '[[movable]]\nname = "training"\nhome = "tx-100mw"\nmigration_mw_per_h = 1.0\n'
             '[[movable.site]]\ncampus = "tx-100mw"\ngpus = 10\n',
             "listed twice",
+        ),
+        (
+            '[[movable]]\nname = "inference"\nhome = "pjm-western-100mw"\n'
+            'migration_mw_per_h = 1.0\n[[movable.site]]\ncampus = "tx-100mw"\ngpus = 10\n',
+            "another fleet_name",
         ),
         (
             '[[movable]]\nname = "training"\nhome = "tx-100mw"\nmigration_mw_per_h = 1.0\n'
@@ -105,3 +116,32 @@ def test_one_campus_is_not_a_fleet(tmp_path: Path):
     path.write_text(first + "[[campus]]" + second, encoding="utf-8")
     with pytest.raises(ConfigError, match="at least two"):
         load_fleet(path)
+
+
+def test_an_inference_class_served_from_another_iso(tmp_path: Path):
+    # PJM's inference (22,000 GPUs, idle fraction 0.12, utilisation by Eastern hour ending)
+    # may be served from Houston, 35 ms away within a 40 ms budget, on 2,000 GPUs there. Houston
+    # has an "inference" class of its own, so the movable one is named "east" in the fleet.
+    fleet = load_fleet(
+        _write(
+            tmp_path,
+            '[[movable]]\nname = "inference"\nfleet_name = "east"\nhome = "pjm-western-100mw"\n'
+            'region = "us-east"\nmigration_mw_per_h = 2.0\nlatency_budget_ms = 40\n'
+            '[[movable.site]]\ncampus = "tx-100mw"\ngpus = 2000\nlatency_ms = 35\n',
+        )
+    )
+    (served,) = fleet.movable
+    assert served.must_serve and served.gpus == 22000.0 and served.region == "us-east"
+    assert (served.name, served.home_name) == ("east", "inference")
+    assert served.latency_ms == {"pjm-western-100mw": 0.0, "tx-100mw": 35.0}
+    assert fleet.site_campus("pjm-western-100mw").inference == ()  # left home for the fleet
+    tx = fleet.site_campus("tx-100mw")
+    stamps = np.datetime64("2025-07-01T04:00", "us") + np.arange(24) * np.timedelta64(1, "h")
+    (flex,) = fleet.served_flex(tx, stamps, np.ones(24))
+    assert not flex.rt_curtailable
+    # Midnight EDT is hour ending 1, utilisation 0.7: 2,000 GPUs x 1 kW x (0.12 + 0.88 x 0.7)
+    # x PUE 1.25 = 1.84 MW.
+    assert flex.max_mw[0] == pytest.approx(1.84)
+    # Utilisations add to 6 x 0.7 + 4 x 0.8 + 14 x 0.95 = 20.7 over the day: 41,400 GPU-h on
+    # 2.5 x (24 x 0.12 + 0.88 x 20.7) = 52.74 MWh.
+    assert flex.gpu_hours_per_mwh == pytest.approx(41400 / 52.74)

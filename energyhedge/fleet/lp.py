@@ -13,6 +13,7 @@ when only its day-ahead schedule moves it):
                    y[s,i,-1] = the class's GPUs at home, 0 elsewhere
     migration      sum_{i,k} m[s,i,k,t] <= migration GPUs per hour x h_t
     placement      p_site(i)[class, s, t] <= y[s, i, t] x max_mw_i[t] / capacity_i
+    serve          inference only: sum_i capacity_i / max_mw_i[t] x u_site(i)[class, t] = GPUs
 
 where p is the class's real-time power at the site (its schedule for a day-ahead class): it
 never exceeds what its placed GPUs draw, so its work at all sites together never exceeds its
@@ -110,14 +111,16 @@ class FleetProblem:
     def value_offset_usd(self) -> float:
         """Value of work not done that the campuses count beyond the fleet's ($): each site
         counts a movable class's value lost against its own capacity, the fleet against the
-        class's GPUs: ``sum_class value x H x (sum_sites capacity - gpus)``."""
-        hours = self.horizon_hours
-        return float(
-            sum(
-                m.tier.value_usd_per_gpu_hour * hours * (sum(m.capacity_gpus.values()) - m.gpus)
-                for m in self.movable
-            )
-        )
+        class's GPUs: ``sum_class value x W x (sum_sites capacity - gpus)`` with W the
+        GPU-hours one GPU of the class works over the horizon at full speed (its home job
+        class's full work over its capacity there)."""
+        total = 0.0
+        for m in self.movable:
+            flex = self.problems[m.home].flex[self.class_index(m.home, m.name)]
+            full = flex.gpu_hours_per_mwh * float(self.first.interval_hours @ flex.max_mw)
+            per_gpu = full / m.capacity_gpus[m.home]
+            total += m.value_usd_per_gpu_hour * per_gpu * (sum(m.capacity_gpus.values()) - m.gpus)
+        return total
 
 
 @dataclass(frozen=True)
@@ -257,6 +260,20 @@ def _define_movable(a: Assembly, fp: FleetProblem) -> None:
             seg = a.idx(a.cols[f"{site}:seg{j}"])  # [s_c, T, M]: power on its segments
             a.put(a.idx(place)[:, :, None], seg, 1.0)
             a.put(a.idx(place), a.idx(y)[:, i, :], -max_mw / cap[i])
+        if c.must_serve:
+            _define_serve(a, fp, c)
+
+
+def _define_serve(a: Assembly, fp: FleetProblem, c: MovableClass) -> None:
+    """An inference class is served in full: sum_i capacity_i / max_mw_i[t] x u_i[t] = its
+    GPUs in every interval (each placed GPU runs at the hour's utilisation)."""
+    t_n = fp.first.n_intervals
+    serve = a.idx(a.add_rows(f"{FLEET}:serve:{c.name}", (t_n,), c.gpus, c.gpus))
+    for site in c.sites:
+        j = fp.class_index(site, c.name)
+        max_mw = np.asarray(fp.problems[site].flex[j].max_mw, dtype=float)
+        per_mw = np.divide(c.capacity_gpus[site], max_mw, out=np.zeros(t_n), where=max_mw > 0)
+        a.put(serve, a.idx(a.cols[f"{site}:u"])[j], per_mw)
 
 
 def _define_swap(a: Assembly, fp: FleetProblem) -> None:

@@ -250,6 +250,14 @@ def _site_campuses(fleet: Fleet, book: ComputeBook) -> dict:
     return out
 
 
+def _site_problem(fleet: Fleet, campus, catalogue, scenarios) -> HedgeProblem:
+    """One campus's problem in the fleet: ``build_problem`` on its site campus, plus the
+    movable inference classes it may serve as job classes."""
+    problem = build_problem(campus, catalogue, scenarios)
+    served = fleet.served_flex(campus, problem.interval_start_utc, problem.interval_hours)
+    return dataclasses.replace(problem, flex=problem.flex + served)
+
+
 def _index_gpu_hours(problems: dict[str, HedgeProblem], book: ComputeBook) -> np.ndarray:
     """GPU-hours of firm work sold at the index per interval: firm work less reservations."""
     first = next(iter(problems.values()))
@@ -265,7 +273,7 @@ def _fleet_problem(
     problems = {}
     for fc in fleet.campuses:
         name = fc.campus.name
-        problem = build_problem(campuses[name], fc.catalogue, scenarios.sets[name])
+        problem = _site_problem(fleet, campuses[name], fc.catalogue, scenarios.sets[name])
         if not power:
             none = tuple(dataclasses.replace(p, min_mw=0.0, max_mw=0.0) for p in problem.products)
             problem = dataclasses.replace(problem, products=none)
@@ -298,7 +306,7 @@ def _fresh_problem(
         struck = struck_catalogue(
             fc.catalogue, decided.problems[name], solution.decisions[name].product_mw
         )
-        problems[name] = build_problem(campuses[name], struck, scenarios.sets[name])
+        problems[name] = _site_problem(fleet, campuses[name], struck, scenarios.sets[name])
     return dataclasses.replace(decided, problems=problems, index_average=index)
 
 
