@@ -16,6 +16,7 @@ import numpy as np
 from energyhedge.atomic_dir import atomic_directory
 from energyhedge.config import shown_path
 from energyhedge.fleet.service import FleetRun, figures, horizon_start
+from energyhedge.fleet.value import migration_ladder
 from energyhedge.report.html import render_fleet
 
 JSON_FILE = "fleet.json"
@@ -32,14 +33,14 @@ def fleet_record(run: FleetRun) -> dict:
     stamps = np.asarray(first.interval_start_utc, dtype="datetime64[us]")
     trades = [
         {"campus": name, "product": product.name, "mw": float(mw)}
-        for name, problem in run.oos_problems["both"].items()
+        for name, problem in run.oos_problems["both"].problems.items()
         for product, mw in zip(problem.products, best.decisions[name].product_mw, strict=True)
         if abs(mw) > 1e-6
     ]
     schedule = []
     for m in fleet.movable:
         for site in m.sites:
-            problem = run.oos_problems["both"][site]
+            problem = run.oos_problems["both"].problems[site]
             j = [f.name for f in problem.flex].index(m.name)
             schedule.append(
                 {"class": m.name, "site": site, "mw": best.decisions[site].schedule_mw[j].tolist()}
@@ -83,6 +84,7 @@ def fleet_record(run: FleetRun) -> dict:
         "mobility": fig["value_of_mobility_usd_per_gpu_hour"],
         "risk_removed": fig["margin_risk_removed"],
         "worst": fig["worst_scenarios"],
+        "migration_ladder": migration_ladder(run.oos_problems["both"]),
         "trades": trades,
         "schedule": schedule,
         "solver": {

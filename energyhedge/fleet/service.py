@@ -177,7 +177,8 @@ class FleetRun:
     validation: dict
     strategies: dict[str, StrategyResult]
     oos_index_average: np.ndarray
-    oos_problems: dict[str, dict[str, HedgeProblem]]
+    oos_problems: dict[str, FleetProblem]
+    """Each strategy's out-of-sample problem (its products at the traded prices)."""
 
 
 def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
@@ -225,7 +226,7 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
                 swap_gpus=solution.swap_gpus,
             ),
         )
-        oos_problems[name] = fresh.problems
+        oos_problems[name] = fresh
     return FleetRun(
         profile=profile,
         split_description=split.description,

@@ -107,6 +107,37 @@ def migration_rule(
     return placed, moved
 
 
+def migration_ladder(fp: FleetProblem) -> list[dict]:
+    """The migration rule as price thresholds, per real-time movable class and ordered pair of
+    sites (i, k), for one-hour intervals: with both sites below the class's break-even, work
+    moves from i to k when ``q_i > slope x q_k + intercept`` with ``slope = g_i / g_k`` and
+    ``intercept = migration cost per GPU x g_i``; with i above its break-even (paused there),
+    when ``q_k < g_k x (value - migration cost per GPU)``. Prices in $/MWh."""
+    out = []
+    for c in fp.movable:
+        if not moves_in_real_time(fp, c):
+            continue
+        flex = {s: fp.problems[s].flex[fp.class_index(s, c.name)] for s in c.sites}
+        for i in c.sites:
+            for k in c.sites:
+                if i == k:
+                    continue
+                gi, gk = flex[i].gpu_hours_per_mwh, flex[k].gpu_hours_per_mwh
+                out.append(
+                    {
+                        "class": c.name,
+                        "from": i,
+                        "to": k,
+                        "slope": gi / gk,
+                        "intercept_usd_per_mwh": c.migration_usd_per_gpu * gi,
+                        "from_break_even_usd_per_mwh": flex[i].break_even_usd_per_mwh,
+                        "to_at_most_usd_per_mwh": gk
+                        * (c.value_usd_per_gpu_hour - c.migration_usd_per_gpu),
+                    }
+                )
+    return out
+
+
 def value_fleet(fp: FleetProblem, solution: FleetSolution) -> FleetValuation:
     """Price ``solution`` on ``fp``'s scenarios with the migration rule and the ladders."""
     h = np.asarray(fp.first.interval_hours, dtype=float)
