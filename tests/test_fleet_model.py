@@ -38,7 +38,12 @@ def test_shipped_fleet_and_its_site_campuses():
     fleet = load_fleet(FLEET)
     assert fleet.names == ("tx-100mw", "pjm-western-100mw")
     assert fleet.campuses[0].campus.node == "HB_HOUSTON"  # the fleet file's node
-    (training,) = fleet.movable
+    training, inference = fleet.movable
+    assert (inference.name, inference.home, inference.must_serve) == (
+        "east-inference",
+        "pjm-western-100mw",
+        True,
+    )
     assert training.sites == ("tx-100mw", "pjm-western-100mw")
     assert training.capacity_gpus == {"tx-100mw": 56000.0, "pjm-western-100mw": 6000.0}
     # 5 MW of IT load per hour at 1 kW per GPU is 5,000 GPUs; $400/MW is $0.40 per GPU.
@@ -53,7 +58,9 @@ def test_shipped_fleet_and_its_site_campuses():
     assert guest.value_usd_per_gpu_hour == 3.75  # the home tier's value
     tx = fleet.site_campus("tx-100mw")
     assert [t.name for t in tx.training] == ["training"]
-    assert fleet.without_moves().movable[0].migration_gpus_per_h == 0.0
+    assert [c.name for c in pjm.inference] == []  # PJM's inference is the fleet's to place
+    assert [c.name for c in tx.inference] == ["inference"]
+    assert all(m.migration_gpus_per_h == 0.0 for m in fleet.without_moves().movable)
     book = load_compute(fleet.compute, FLEET.parent, fleet.names)
     assert book.reservations[0].tier == "finetune"
     assert book.swap.max_gpus == 60000.0
