@@ -16,6 +16,7 @@ from energyhedge.fleet.compute import (
     IndexSwap,
     Reservation,
     margin,
+    read_index_history,
     reserve,
     swap_payoff_usd,
 )
@@ -133,3 +134,31 @@ def test_reservation_larger_than_the_tier_is_refused():
         reserve(campus, Reservation(campus.name, "training", 60_000.0, 3.0))
     with pytest.raises(ConfigError, match="no training tier 'pretrain'"):
         reserve(campus, Reservation(campus.name, "pretrain", 1.0, 3.0))
+
+
+def testread_index_history_csv(tmp_path: Path):
+    # Three daily levels 2.00, 2.20, 1.98: log-changes log(1.1) and log(0.9); last level 1.98.
+    path = tmp_path / "index.csv"
+    path.write_text(
+        "date,usd_per_gpu_hour\n2025-07-01,2.00\n2025-07-02,2.20\n2025-07-03,1.98\n",
+        encoding="utf-8",
+    )
+    changes, level = read_index_history(path)
+    np.testing.assert_allclose(changes, [np.log(1.1), np.log(0.9)])
+    assert level == pytest.approx(1.98)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("day,price\n2025-07-01,2\n", "first line must be the header"),
+        ("date,usd_per_gpu_hour\n2025-07-01,two\n", "line 2: expected date,price"),
+        ("date,usd_per_gpu_hour\n2025-07-01,2\n2025-07-02,-1\n", "line 3: index level must"),
+        ("date,usd_per_gpu_hour\n2025-07-01,2\n", "at least two daily index values"),
+    ],
+)
+def test_badread_index_history_is_refused(tmp_path: Path, text: str, message: str):
+    path = tmp_path / "index.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        read_index_history(path)

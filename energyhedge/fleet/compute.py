@@ -196,7 +196,7 @@ def load_compute(table: Table, base: Path, campuses: tuple[str, ...]) -> Compute
     changes, source = None, "illustrative parameters (no index data is shipped)"
     if table.has("index_csv"):
         path = base / table.get("index_csv", str)
-        changes, level = _index_history(path)
+        changes, level = read_index_history(path)
         source = str(path)
     index = IndexModel(
         level_usd_per_gpu_hour=level,
@@ -229,7 +229,7 @@ def load_compute(table: Table, base: Path, campuses: tuple[str, ...]) -> Compute
     return ComputeBook(index, tuple(reservations), swap)
 
 
-def _index_history(path: Path) -> tuple[np.ndarray, float]:
+def read_index_history(path: Path) -> tuple[np.ndarray, float]:
     """Daily log-changes and last level of a ``date,usd_per_gpu_hour`` CSV."""
     lines = [ln.strip() for ln in read_text(path, "GPU index history").splitlines() if ln.strip()]
     if not lines or lines[0].replace(" ", "").lower() != "date,usd_per_gpu_hour":
