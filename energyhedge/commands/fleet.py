@@ -63,5 +63,10 @@ def summary(record: dict) -> list[str]:
         )
     lines.append("Margin risk removed against no hedge (std of margin, tail shortfall):")
     for name, r in record["risk_removed"].items():
-        lines.append(f"  {name}: {r['std']:.1%}, {r['tail_shortfall']:.1%}")
+        lines.append(f"  {name}: {_share(r['std'])}, {_share(r['tail_shortfall'])}")
     return lines
+
+
+def _share(value: float | None) -> str:
+    """A fraction as a percentage; "n/a" when undefined (no risk to remove)."""
+    return "n/a" if value is None else f"{value:.1%}"

@@ -15,7 +15,7 @@ import numpy as np
 
 from energyhedge.atomic_dir import atomic_directory
 from energyhedge.config import shown_path
-from energyhedge.fleet.service import FleetRun, figures, horizon_start
+from energyhedge.fleet.service import FleetRun, figures, horizon_label
 from energyhedge.fleet.value import migration_ladder
 from energyhedge.report.html import render_fleet
 
@@ -48,7 +48,7 @@ def fleet_record(run: FleetRun) -> dict:
     record = {
         "fleet": fleet.name,
         "profile": shown_path(profile.path),
-        "horizon": horizon_start(profile),
+        "horizon": horizon_label(profile),
         "interval_start_utc": [str(t) + "Z" for t in stamps],
         "hours": list(range(len(stamps))),
         "alpha": profile.options.alpha,

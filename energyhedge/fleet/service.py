@@ -176,7 +176,6 @@ class FleetRun:
     out_of_sample: JointScenarios
     validation: dict
     strategies: dict[str, StrategyResult]
-    oos_index_average: np.ndarray
     oos_problems: dict[str, FleetProblem]
     """Each strategy's out-of-sample problem (its products at the traded prices)."""
 
@@ -234,7 +233,6 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
         out_of_sample=oos,
         validation=validation,
         strategies=results,
-        oos_index_average=oos_index,
         oos_problems=oos_problems,
     )
 
@@ -407,7 +405,7 @@ def worst_scenarios(run: FleetRun, strategy: str, count: int = 5) -> dict:
     }
 
 
-def horizon_start(profile: FleetProfile) -> str:
+def horizon_label(profile: FleetProfile) -> str:
     """The horizon's first local day and length, for the report."""
     end = profile.start + timedelta(days=profile.days - 1)
     return f"{profile.start.isoformat()} .. {end.isoformat()}"
