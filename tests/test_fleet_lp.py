@@ -14,7 +14,7 @@ from energyhedge.campus.model import GpuType, InferenceClass, TrainingTier
 from energyhedge.errors import ConfigError
 from energyhedge.fleet.lp import FleetProblem, FleetSolution, fleet_size, solve_fleet
 from energyhedge.fleet.model import MovableClass
-from energyhedge.fleet.value import value_fleet
+from energyhedge.fleet.value import migration_ladder, value_fleet
 from energyhedge.model.problem import Decision, FlexClass, HedgeProblem
 from energyhedge.optimize import SolveOptions
 
@@ -253,3 +253,17 @@ def test_inference_is_served_in_full_and_moves_within_the_limit():
     np.testing.assert_allclose(
         value_fleet(fixed, solve_fleet(fixed, OPTIONS)).cost_usd, [11000.0], atol=1e-6
     )
+
+
+def test_migration_ladder_thresholds_by_hand():
+    # 100 GPU-h per MWh at both sites, $0.20 per GPU moved, value $2/GPU-h:
+    # A -> B when q_A > (100 / 100) x q_B + 0.20 x 100 = q_B + 20 while both run (break-even
+    # 2 x 100 = $200/MWh); once A is above $200 (paused), when q_B <= 100 x (2 - 0.20) = 180.
+    # The spike hour (A 1,000, B 60) moves work; hour 2 (A 50, B 60) moves nothing back,
+    # since 60 < 50 + 20.
+    (a_to_b, b_to_a) = migration_ladder(_fleet(migration_mw_per_h=4.0))
+    assert (a_to_b["from"], a_to_b["to"], b_to_a["from"]) == ("A", "B", "B")
+    assert a_to_b["slope"] == pytest.approx(1.0)
+    assert a_to_b["intercept_usd_per_mwh"] == pytest.approx(20.0)
+    assert a_to_b["from_break_even_usd_per_mwh"] == pytest.approx(200.0)
+    assert a_to_b["to_at_most_usd_per_mwh"] == pytest.approx(180.0)
