@@ -16,6 +16,7 @@ from energyhedge.fleet.compute import (
     IndexSwap,
     Reservation,
     margin,
+    margin_objective_usd,
     read_index_history,
     reserve,
     swap_payoff_usd,
@@ -162,3 +163,26 @@ def test_badread_index_history_is_refused(tmp_path: Path, text: str, message: st
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match=message):
         read_index_history(path)
+
+
+def test_margin_objective_by_hand():
+    # Margins 100, 200, 300, 400 with probabilities 0.1, 0.2, 0.3, 0.4: E[M] = 10 + 40 + 90 +
+    # 160 = 300. Loss -M; at alpha 0.8 the worst 20 % of loss is the 0.1 at -100 and 0.1 of
+    # the 0.2 at -200: CVaR = (-100 x 0.1 - 200 x 0.1) / 0.2 = -150. With lambda 2:
+    # -300 + 2 x (-150) = -600.
+    m = np.array([100.0, 200.0, 300.0, 400.0])
+    p = np.array([0.1, 0.2, 0.3, 0.4])
+    assert margin_objective_usd(m, p, 0.8, 2.0) == pytest.approx(-600.0)
+
+
+def test_reservation_sizes_give_one_book_each():
+    book = ComputeBook(
+        IndexModel(2.5, 0.0, None, "test"),
+        (
+            Reservation("A", "t", 0.0, 2.6, sizes=(0.0, 10.0)),
+            Reservation("B", "u", 5.0, 2.4),
+        ),
+        None,
+    )
+    sizes = [tuple(r.gpus for r in b.reservations) for b in book.candidates()]
+    assert sizes == [(0.0, 5.0), (10.0, 5.0)]

@@ -63,6 +63,7 @@ def test_shipped_fleet_and_its_site_campuses():
     assert all(m.migration_gpus_per_h == 0.0 for m in fleet.without_moves().movable)
     book = load_compute(fleet.compute, FLEET.parent, fleet.names)
     assert book.reservations[0].tier == "finetune"
+    assert [b.reservations[0].gpus for b in book.candidates()] == [0.0, 3000.0, 6000.0]
     assert book.swap.max_gpus == 60000.0
     assert book.index.source.startswith("illustrative")
 

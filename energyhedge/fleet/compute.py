@@ -13,7 +13,9 @@ price K (the seller receives K and pays the period's average index). The margin 
 GPU-hour delivered.
 
 A reservation is firm: its GPUs run whatever the power price (``reserve`` turns them into
-must-run load), so it removes the flexibility to curtail that capacity.
+must-run load), so it removes the flexibility to curtail that capacity. Its size is chosen
+among the sizes offered by the margin objective ``-E[M] + lambda CVaR(-M)`` in sample; the
+index swap is sized inside the fleet LP with the power hedges.
 
 Index scenarios. The project ships no index data. ``IndexModel`` gives the index level per
 horizon day: from a user's CSV history of daily index values (``date,usd_per_gpu_hour``),
@@ -24,6 +26,7 @@ with the stated daily volatility around the stated level (no drift in expectatio
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +36,7 @@ from energyhedge.campus import Campus
 from energyhedge.campus.model import InferenceClass
 from energyhedge.config import Table
 from energyhedge.errors import ConfigError
+from energyhedge.model.measures import var_cvar
 from energyhedge.user_csv import read_text
 
 
@@ -70,12 +74,17 @@ class IndexModel:
 
 @dataclass(frozen=True)
 class Reservation:
-    """A fixed-price sale of ``gpus`` GPU-hours per hour of a campus's training tier."""
+    """A fixed-price sale of ``gpus`` GPU-hours per hour of a campus's training tier.
+
+    ``sizes`` are the GPU counts that may be offered (the fleet run keeps the one with the best
+    margin objective, ``margin_objective_usd``); ``gpus`` is the size in use.
+    """
 
     campus: str
     tier: str
     gpus: float
     price_usd_per_gpu_hour: float
+    sizes: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,6 +107,20 @@ class ComputeBook:
     def without_sales(self) -> ComputeBook:
         """No reservation and no swap: every GPU-hour sold at the index."""
         return dataclasses.replace(self, reservations=(), swap=None)
+
+    def candidates(self) -> list[ComputeBook]:
+        """One book per combination of the reservations' sizes."""
+        sizes = [r.sizes or (r.gpus,) for r in self.reservations]
+        return [
+            dataclasses.replace(
+                self,
+                reservations=tuple(
+                    dataclasses.replace(r, gpus=g)
+                    for r, g in zip(self.reservations, combo, strict=True)
+                ),
+            )
+            for combo in itertools.product(*sizes)
+        ]
 
 
 def swap_payoff_usd(
@@ -141,6 +164,14 @@ def reserve(campus: Campus, reservation: Reservation) -> Campus:
         if t.name != tier.name or left.gpus > 0  # a tier reserved whole leaves the campus
     )
     return dataclasses.replace(campus, training=training, inference=(*campus.inference, firm))
+
+
+def margin_objective_usd(
+    margin_usd: np.ndarray, probabilities: np.ndarray, alpha: float, cvar_weight: float
+) -> float:
+    """``-E[M] + lambda x CVaR_alpha(-M)`` ($): the optimiser's objective, on the margin."""
+    loss = -np.asarray(margin_usd, dtype=float)
+    return float(probabilities @ loss) + cvar_weight * var_cvar(loss, probabilities, alpha)[1]
 
 
 @dataclass(frozen=True)
@@ -207,12 +238,14 @@ def load_compute(table: Table, base: Path, campuses: tuple[str, ...]) -> Compute
     reservations = []
     for t in table.tables("reservation"):
         t.reject_unknown({"campus", "tier", "gpus", "price_usd_per_gpu_hour"})
+        sizes = _sizes(t)
         reservations.append(
             Reservation(
                 campus=t.choice("campus", campuses),
                 tier=t.name("tier"),
-                gpus=t.number("gpus", min_value=0.0),
+                gpus=sizes[-1],
                 price_usd_per_gpu_hour=t.number("price_usd_per_gpu_hour", min_value=0.0),
+                sizes=sizes,
             )
         )
     swaps = table.tables("swap")
@@ -227,6 +260,17 @@ def load_compute(table: Table, base: Path, campuses: tuple[str, ...]) -> Compute
             max_gpus=t.number("max_gpus", min_value=0.0),
         )
     return ComputeBook(index, tuple(reservations), swap)
+
+
+def _sizes(table: Table) -> tuple[float, ...]:
+    """``gpus``: one size, or a list of the sizes the optimiser may choose from."""
+    value = table.get("gpus", (float, list))
+    values = value if isinstance(value, list) else [value]
+    if not values or not all(
+        isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0 for v in values
+    ):
+        raise table.error("gpus", "give a GPU count >= 0 or a list of them, e.g. [0, 3000, 6000]")
+    return tuple(float(v) for v in values)
 
 
 def read_index_history(path: Path) -> tuple[np.ndarray, float]:

@@ -75,7 +75,7 @@ def fleet_record(run: FleetRun) -> dict:
             {
                 "campus": r.campus,
                 "tier": r.tier,
-                "gpus": r.gpus,
+                "sizes_gpus": list(r.sizes),
                 "price_usd_per_gpu_hour": r.price_usd_per_gpu_hour,
             }
             for r in profile.compute.reservations

@@ -9,7 +9,8 @@ products settled at the prices the decision traded (``assemble.struck_catalogue`
 Strategies (each one fleet LP):
 
 - ``both``: power hedges and compute sales (reservations and the index swap), work may move:
-  the recommendation;
+  the recommendation (the fleet LP sizes the power hedges and the swap; each reservation size
+  offered is solved and the best in-sample margin objective kept);
 - ``power_only``, ``compute_only``, ``none``: the same fleet with one or both kinds of hedge
   left out (what each removes of the margin risk);
 - ``both_fixed``, ``none_fixed``: ``both`` and ``none`` with migration forbidden (the value of
@@ -33,7 +34,14 @@ from energyhedge.data.gridstatus import GridstatusOptions
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
 from energyhedge.errors import DataError
-from energyhedge.fleet.compute import ComputeBook, Margin, load_compute, margin, reserve
+from energyhedge.fleet.compute import (
+    ComputeBook,
+    Margin,
+    load_compute,
+    margin,
+    margin_objective_usd,
+    reserve,
+)
 from energyhedge.fleet.lp import FleetProblem, FleetSolution, solve_fleet
 from energyhedge.fleet.model import Fleet, load_fleet
 from energyhedge.fleet.scenarios import (
@@ -158,12 +166,19 @@ def read_history(profile: FleetProfile, *, offline: bool, store_root=None) -> pl
 
 @dataclass(frozen=True)
 class StrategyResult:
-    """One strategy solved in sample and valued out of sample."""
+    """One strategy solved in sample and valued out of sample.
+
+    ``book`` holds the compute contracts in use (reservations at the chosen size);
+    ``candidates`` each reservation-size combination tried and its in-sample margin
+    objective ($, lower is better).
+    """
 
     name: str
     solution: FleetSolution
     out_of_sample: FleetValuation
     margin: Margin
+    book: ComputeBook
+    candidates: tuple[tuple[tuple[float, ...], float], ...]
 
 
 @dataclass(frozen=True)
@@ -206,10 +221,14 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
     oos_index = index.daily_levels(profile.days, profile.oos_n, profile.oos_seed).mean(axis=1)
     results, oos_problems = {}, {}
     for name, (power, compute, mobile) in STRATEGIES.items():
-        book = profile.compute if compute else profile.compute.without_sales()
         chosen = fleet if mobile else fleet.without_moves()
-        fp = _fleet_problem(chosen, book, ins, ins_index, power=power)
-        solution = solve_fleet(fp, profile.options)
+        books = profile.compute.candidates() if compute else [profile.compute.without_sales()]
+        scored = []
+        for book in books:  # reservation sizes: the best margin objective in sample
+            fp = _fleet_problem(chosen, book, ins, ins_index, power=power)
+            solution = solve_fleet(fp, profile.options)
+            scored.append((_margin_objective(profile, fp, solution, book), book, fp, solution))
+        _, book, fp, solution = min(scored, key=lambda item: item[0])
         fresh = _fresh_problem(chosen, book, fp, solution, oos, index=oos_index)
         valuation = value_fleet(fresh, solution)
         results[name] = StrategyResult(
@@ -224,6 +243,8 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
                 hours=fp.horizon_hours,
                 swap_gpus=solution.swap_gpus,
             ),
+            book,
+            tuple((tuple(r.gpus for r in b.reservations), score) for score, b, _, _ in scored),
         )
         oos_problems[name] = fresh
     return FleetRun(
@@ -235,6 +256,23 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
         strategies=results,
         oos_problems=oos_problems,
     )
+
+
+def _margin_objective(
+    profile: FleetProfile, fp: FleetProblem, solution: FleetSolution, book: ComputeBook
+) -> float:
+    """The margin objective of ``solution`` on its own (in-sample) scenarios, with the rule."""
+    valuation = value_fleet(fp, solution)
+    m = margin(
+        book,
+        index_average=fp.index_average,
+        gpu_hours=valuation.gpu_hours,
+        cash_cost_usd=valuation.cash_cost_usd,
+        hours=fp.horizon_hours,
+        swap_gpus=solution.swap_gpus,
+    )
+    o = profile.options
+    return margin_objective_usd(m.margin_usd, fp.first.probabilities, o.alpha, o.cvar_weight)
 
 
 def _site_campuses(fleet: Fleet, book: ComputeBook) -> dict:
@@ -342,6 +380,11 @@ def figures(run: FleetRun) -> dict:
                 "tail_shortfall": shortfall,
             },
             "swap_gpus": r.solution.swap_gpus,
+            "reservation_gpus": [res.gpus for res in r.book.reservations],
+            "reservation_candidates": [
+                {"gpus": list(sizes), "in_sample_margin_objective_usd": score}
+                for sizes, score in r.candidates
+            ],
             "migration_usd": {
                 "mean": float(prob @ v.migration_usd),
                 "scenarios_with_moves": float(prob @ (v.migration_usd > 0)),
