@@ -16,7 +16,8 @@ from energyhedge.fleet.lp import FleetProblem, FleetSolution, fleet_size, solve_
 from energyhedge.fleet.model import MovableClass
 from energyhedge.fleet.value import migration_ladder, value_fleet
 from energyhedge.model.problem import Decision, FlexClass, HedgeProblem
-from energyhedge.optimize import SolveOptions
+from energyhedge.optimize import SolveOptions, solve
+from energyhedge.optimize.synthetic import synthetic_problem
 
 HOURS = 3
 STAMPS = np.datetime64("2025-07-01T04:00", "us") + np.arange(HOURS) * np.timedelta64(1, "h")
@@ -267,3 +268,17 @@ def test_migration_ladder_thresholds_by_hand():
     assert a_to_b["intercept_usd_per_mwh"] == pytest.approx(20.0)
     assert a_to_b["from_break_even_usd_per_mwh"] == pytest.approx(200.0)
     assert a_to_b["to_at_most_usd_per_mwh"] == pytest.approx(180.0)
+
+
+def test_without_movable_work_the_fleet_is_the_sum_of_its_campuses():
+    # A second formulation: with nothing to move and lambda 0 the fleet's objective, E[sum of
+    # campus costs], separates, so it must equal the two single-campus optimisations added up
+    # (hedges, schedules, DR and work requirements included).
+    a, b = synthetic_problem(24, 40, seed=1), synthetic_problem(24, 40, seed=2)
+    options = SolveOptions(cvar_weight=0.0, marginals=False)
+    fleet = solve_fleet(FleetProblem(problems={"A": a, "B": b}, movable=()), options)
+    alone = solve(a, options).objective_usd + solve(b, options).objective_usd
+    assert fleet.objective_usd == pytest.approx(alone, rel=1e-7)
+    np.testing.assert_allclose(
+        fleet.fleet_cost_usd.mean(), alone, rtol=1e-7
+    )  # equal probabilities: the objective is the mean
