@@ -119,6 +119,7 @@ def test_spike_at_a_moves_work_to_b_within_the_limit():
     #   migration: 600 GPUs x $0.20                               =   120
     #   total                                                     = 2,360
     np.testing.assert_allclose(solution.fleet_cost_usd, [2360.0], atol=1e-6)
+    np.testing.assert_allclose(solution.power_cost_usd, [2360.0], atol=1e-6)  # no compute book
     np.testing.assert_allclose(solution.migration_usd, [120.0], atol=1e-6)
     # The schedule is the plan (A 8, 0, 4 MW; B 2, 6, 6 MW) and the real-time rule follows
     # it: in hour 0 the 200 GPUs A's schedule leaves out move to B, in hour 1 the 400 A
@@ -154,6 +155,7 @@ def test_the_rule_moves_work_when_an_unplanned_spike_comes():
         migration_usd=np.zeros(1),
         swap_gpus=0.0,
         fleet_cost_usd=np.zeros(1),
+        power_cost_usd=np.zeros(1),
         objective_usd=0.0,
         solver={},
     )

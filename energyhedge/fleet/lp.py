@@ -143,7 +143,10 @@ class FleetSolution:
     swap_gpus : float
         Index swap sold (GPU-h per hour).
     fleet_cost_usd : ndarray [S]
-        The LP's fleet cost per scenario ($, its own recourse).
+        The LP's fleet cost c_fleet per scenario ($, its own recourse; with a compute book it
+        includes the index exposure and the swap).
+    power_cost_usd : ndarray [S]
+        The LP's cost on the basis of ``fleet.value``: campus costs + migration - offset ($).
     objective_usd : float
     solver : dict
     """
@@ -151,9 +154,10 @@ class FleetSolution:
     decisions: dict[str, Decision]
     placement_gpus: dict[str, np.ndarray]
     moved_gpus: dict[str, np.ndarray]
-    migration_usd: float
+    migration_usd: np.ndarray
     swap_gpus: float
     fleet_cost_usd: np.ndarray
+    power_cost_usd: np.ndarray
     objective_usd: float
     solver: dict
 
@@ -402,6 +406,9 @@ def _solution(fp: FleetProblem, lp: LinearProgram, result) -> FleetSolution:
         migration_usd=migration,
         swap_gpus=float(lp.cols[swap].take(v)[0]) if swap in lp.cols else 0.0,
         fleet_cost_usd=lp.cols[f"{FLEET}:c"].take(v) * COST_UNIT_USD,
+        power_cost_usd=sum(lp.cols[f"{name}:c"].take(v) for name in fp.problems) * COST_UNIT_USD
+        + migration
+        - fp.value_offset_usd(),
         objective_usd=_objective_usd(fp, lp, result.record["objective"], v),
         solver={**result.record, **{"columns": lp.cols.n, "rows": lp.rows.n}},
     )

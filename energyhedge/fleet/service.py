@@ -170,7 +170,9 @@ class StrategyResult:
 
     ``book`` holds the compute contracts in use (reservations at the chosen size);
     ``candidates`` each reservation-size combination tried and its in-sample margin
-    objective ($, lower is better).
+    objective ($, lower is better); ``in_sample`` the decision valued with the rule and the
+    ladders on its own scenarios (against the LP's ``solution.power_cost_usd``: the value of
+    foresight).
     """
 
     name: str
@@ -179,6 +181,7 @@ class StrategyResult:
     margin: Margin
     book: ComputeBook
     candidates: tuple[tuple[tuple[float, ...], float], ...]
+    in_sample: FleetValuation
 
 
 @dataclass(frozen=True)
@@ -227,8 +230,9 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
         for book in books:  # reservation sizes: the best margin objective in sample
             fp = _fleet_problem(chosen, book, ins, ins_index, power=power)
             solution = solve_fleet(fp, profile.options)
-            scored.append((_margin_objective(profile, fp, solution, book), book, fp, solution))
-        _, book, fp, solution = min(scored, key=lambda item: item[0])
+            score, valued = _in_sample(profile, fp, solution, book)
+            scored.append((score, book, fp, solution, valued))
+        _, book, fp, solution, in_sample = min(scored, key=lambda item: item[0])
         fresh = _fresh_problem(chosen, book, fp, solution, oos, index=oos_index)
         valuation = value_fleet(fresh, solution)
         results[name] = StrategyResult(
@@ -244,7 +248,8 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
                 swap_gpus=solution.swap_gpus,
             ),
             book,
-            tuple((tuple(r.gpus for r in b.reservations), score) for score, b, _, _ in scored),
+            tuple((tuple(r.gpus for r in b.reservations), score) for score, b, *_ in scored),
+            in_sample,
         )
         oos_problems[name] = fresh
     return FleetRun(
@@ -258,10 +263,11 @@ def run_fleet(profile: FleetProfile, history: pl.DataFrame) -> FleetRun:
     )
 
 
-def _margin_objective(
+def _in_sample(
     profile: FleetProfile, fp: FleetProblem, solution: FleetSolution, book: ComputeBook
-) -> float:
-    """The margin objective of ``solution`` on its own (in-sample) scenarios, with the rule."""
+) -> tuple[float, FleetValuation]:
+    """The margin objective of ``solution`` on its own (in-sample) scenarios with the rule,
+    and that valuation."""
     valuation = value_fleet(fp, solution)
     m = margin(
         book,
@@ -272,7 +278,8 @@ def _margin_objective(
         swap_gpus=solution.swap_gpus,
     )
     o = profile.options
-    return margin_objective_usd(m.margin_usd, fp.first.probabilities, o.alpha, o.cvar_weight)
+    score = margin_objective_usd(m.margin_usd, fp.first.probabilities, o.alpha, o.cvar_weight)
+    return score, valuation
 
 
 def _site_campuses(fleet: Fleet, book: ComputeBook) -> dict:
@@ -351,6 +358,7 @@ def figures(run: FleetRun) -> dict:
     """The headline figures: value of mobility, margin distribution, risk removed."""
     alpha = run.profile.options.alpha
     prob = run.out_of_sample.probabilities
+    ins_prob = run.in_sample.probabilities
     out = {"strategies": {}}
     for name, r in run.strategies.items():
         v, m = r.out_of_sample, r.margin
@@ -378,6 +386,10 @@ def figures(run: FleetRun) -> dict:
                 "mean": float(prob @ m.margin_usd),
                 "std": float(np.sqrt(prob @ (m.margin_usd - prob @ m.margin_usd) ** 2)),
                 "tail_shortfall": shortfall,
+            },
+            "in_sample_cost_usd": {  # the LP's recourse vs the rule: the value of foresight
+                "lp_mean": float(ins_prob @ r.solution.power_cost_usd),
+                "rule_mean": float(ins_prob @ r.in_sample.cost_usd),
             },
             "swap_gpus": r.solution.swap_gpus,
             "reservation_gpus": [res.gpus for res in r.book.reservations],
