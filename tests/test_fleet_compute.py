@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from energyhedge.fleet.compute import (
     IndexModel,
     IndexSwap,
     Reservation,
+    forward_quote,
     margin,
     margin_objective_usd,
     read_index_history,
@@ -186,3 +188,20 @@ def test_reservation_sizes_give_one_book_each():
     )
     sizes = [tuple(r.gpus for r in b.reservations) for b in book.candidates()]
     assert sizes == [(0.0, 5.0), (10.0, 5.0)]
+
+
+def test_forward_quote_covering_the_horizon(tmp_path: Path):
+    # August 2025 is quoted 2.40 for the month and 2.55 for the week of 1-7 Aug: a horizon of
+    # 1-2 Aug takes the shortest covering period (2.55); 10 Aug only the month (2.40).
+    path = tmp_path / "forward.csv"
+    path.write_text(
+        "start,end,usd_per_gpu_hour\n2025-08-01,2025-08-31,2.40\n2025-08-01,2025-08-07,2.55\n",
+        encoding="utf-8",
+    )
+    assert forward_quote(path, date(2025, 8, 1), date(2025, 8, 2)) == 2.55
+    assert forward_quote(path, date(2025, 8, 10), date(2025, 8, 10)) == 2.40
+    with pytest.raises(ConfigError, match="no forward quote covers 2025-09-01"):
+        forward_quote(path, date(2025, 9, 1), date(2025, 9, 1))
+    path.write_text("start,end,usd_per_gpu_hour\n2025-08-01,2025-07-01,2.4\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="line 2: need end >= start"):
+        forward_quote(path, date(2025, 7, 1), date(2025, 7, 1))

@@ -17,7 +17,9 @@ must-run load), so it removes the flexibility to curtail that capacity. Its size
 among the sizes offered by the margin objective ``-E[M] + lambda CVaR(-M)`` in sample; the
 index swap is sized inside the fleet LP with the power hedges.
 
-Index scenarios. The project ships no index data. ``IndexModel`` gives the index level per
+Index scenarios. The project ships no index data; a swap's strike is the user's forward quote
+(``strike_usd_per_gpu_hour``, or ``forward_csv``: ``start,end,usd_per_gpu_hour`` rows, the
+quote whose period covers the horizon). ``IndexModel`` gives the index level per
 horizon day: from a user's CSV history of daily index values (``date,usd_per_gpu_hour``),
 daily log-changes drawn from that history; else an explicitly illustrative lognormal walk
 with the stated daily volatility around the stated level (no drift in expectation).
@@ -28,6 +30,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -212,8 +215,14 @@ def margin(
     return Margin(revenue, np.asarray(cash_cost_usd, dtype=float), np.asarray(gpu_hours, float))
 
 
-def load_compute(table: Table, base: Path, campuses: tuple[str, ...]) -> ComputeBook:
-    """The fleet file's ``[compute]`` table (see ``models/fleet/tx-pjm.toml``)."""
+def load_compute(
+    table: Table,
+    base: Path,
+    campuses: tuple[str, ...],
+    horizon: tuple[date, date] | None = None,
+) -> ComputeBook:
+    """The fleet file's ``[compute]`` table (see ``models/fleet/tx-pjm.toml``); ``horizon``
+    (first and last day) picks the swap's strike from a forward-quote file."""
     table.reject_unknown(
         {
             "index_csv",
@@ -253,10 +262,18 @@ def load_compute(table: Table, base: Path, campuses: tuple[str, ...]) -> Compute
         raise table.error("swap", "at most one [[compute.swap]] is supported")
     swap = None
     for t in swaps:
-        t.reject_unknown({"name", "strike_usd_per_gpu_hour", "max_gpus"})
+        t.reject_unknown({"name", "strike_usd_per_gpu_hour", "forward_csv", "max_gpus"})
+        if t.has("forward_csv") == t.has("strike_usd_per_gpu_hour"):
+            raise t.error("forward_csv", "give either strike_usd_per_gpu_hour or forward_csv")
+        if t.has("forward_csv"):
+            if horizon is None:
+                raise t.error("forward_csv", "a forward-quote file needs the run's horizon")
+            strike = forward_quote(base / t.get("forward_csv", str), *horizon)
+        else:
+            strike = t.number("strike_usd_per_gpu_hour", min_value=0.0)
         swap = IndexSwap(
             name=t.name("name"),
-            strike_usd_per_gpu_hour=t.number("strike_usd_per_gpu_hour", min_value=0.0),
+            strike_usd_per_gpu_hour=strike,
             max_gpus=t.number("max_gpus", min_value=0.0),
         )
     return ComputeBook(index, tuple(reservations), swap)
@@ -271,6 +288,34 @@ def _sizes(table: Table) -> tuple[float, ...]:
     ):
         raise table.error("gpus", "give a GPU count >= 0 or a list of them, e.g. [0, 3000, 6000]")
     return tuple(float(v) for v in values)
+
+
+def forward_quote(path: Path, first: date, last: date) -> float:
+    """The index forward quoted for a period covering ``first``..``last`` ($/GPU-h), from a
+    ``start,end,usd_per_gpu_hour`` CSV (dates inclusive); the shortest such period when
+    several cover it. ConfigError when none does."""
+    lines = [ln.strip() for ln in read_text(path, "GPU index forward").splitlines() if ln.strip()]
+    if not lines or lines[0].replace(" ", "").lower() != "start,end,usd_per_gpu_hour":
+        raise ConfigError(f"{path}: the first line must be the header start,end,usd_per_gpu_hour")
+    covering = []
+    for i, line in enumerate(lines[1:], start=2):
+        try:
+            start, end, price = line.split(",")
+            period = (date.fromisoformat(start.strip()), date.fromisoformat(end.strip()))
+            value = float(price)
+        except ValueError:
+            raise ConfigError(
+                f"{path}, line {i}: expected start,end,price (dates YYYY-MM-DD); got {line!r}"
+            ) from None
+        if not value > 0 or not np.isfinite(value) or period[1] < period[0]:
+            raise ConfigError(f"{path}, line {i}: need end >= start and a positive price")
+        if period[0] <= first and last <= period[1]:
+            covering.append(((period[1] - period[0]).days, value))
+    if not covering:
+        raise ConfigError(
+            f"{path}: no forward quote covers {first}..{last}; add one for the horizon"
+        )
+    return min(covering)[1]
 
 
 def read_index_history(path: Path) -> tuple[np.ndarray, float]:

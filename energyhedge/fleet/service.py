@@ -108,13 +108,19 @@ def load_fleet_profile(path: str | Path) -> FleetProfile:
     solver = root.table("solver", None)
     solver.reject_unknown({"time_limit_s"})
     start = sc.get("start", date)
+    days = sc.integer("days", 1, min_value=1, max_value=7)
     return FleetProfile(
         path=Path(path),
         fleet=fleet,
-        compute=load_compute(fleet.compute, fleet.path.parent, fleet.names),
+        compute=load_compute(
+            fleet.compute,
+            fleet.path.parent,
+            fleet.names,
+            horizon=(start, start + timedelta(days=days - 1)),
+        ),
         history_files=tuple(files),
         start=start,
-        days=sc.integer("days", 1, min_value=1, max_value=7),
+        days=days,
         n=sc.integer("n", min_value=2),
         seed=sc.integer("seed", 0),
         month_window=sc.integer("month_window", 0, min_value=0, max_value=6),
