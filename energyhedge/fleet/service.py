@@ -373,10 +373,10 @@ def figures(run: FleetRun) -> dict:
         mean, p5, p95 = mean_p5_p95(mpg, prob)
         shortfall = var_cvar(float(prob @ m.margin_usd) - m.margin_usd, prob, alpha)[1]
         out["strategies"][name] = {
-            "cost_per_gpu_hour_usd": {
-                "mean": float(prob @ cpg),
-                "cvar": var_cvar(cpg, prob, alpha)[1],
-            },
+            "cost_per_gpu_hour_usd": dict(
+                zip(("mean", "p5", "p95"), mean_p5_p95(cpg, prob), strict=True),
+                cvar=var_cvar(cpg, prob, alpha)[1],
+            ),
             "fleet_cost_usd": {
                 "mean": float(prob @ v.cost_usd),
                 "cvar": var_cvar(v.cost_usd, prob, alpha)[1],
