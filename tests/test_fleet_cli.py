@@ -40,3 +40,21 @@ def test_unknown_profile_key_is_refused(tmp_path: Path, capsys):
     code = main(["fleet", "--config", str(profile), "--offline", "--out", str(tmp_path / "o")])
     assert code == 2
     assert "risk.lamda: unknown key" in capsys.readouterr().err
+
+
+def test_reservation_on_a_movable_class_is_refused(tmp_path: Path, capsys):
+    fleet = (REPO / "models" / "fleet" / "tx-pjm.toml").read_text(encoding="utf-8")
+    fleet = fleet.replace('"../', f'"{REPO / "models"}/')
+    fleet = fleet.replace(
+        'campus = "pjm-western-100mw"\ntier = "finetune"', 'campus = "tx-100mw"\ntier = "training"'
+    )
+    (tmp_path / "fleet-file.toml").write_text(fleet, encoding="utf-8")
+    profile = tmp_path / "fleet.toml"
+    profile.write_text(
+        f'[run]\nfleet = "{tmp_path / "fleet-file.toml"}"\n'
+        "[scenarios]\nn = 10\nstart = 2025-08-01\n[out_of_sample]\nn = 10\n",
+        encoding="utf-8",
+    )
+    code = main(["fleet", "--config", str(profile), "--offline", "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert "reservation on tx-100mw/training, a class that may move" in capsys.readouterr().err

@@ -33,7 +33,7 @@ from energyhedge.data.calendar import ISO_TZ, day_start_utc
 from energyhedge.data.gridstatus import GridstatusOptions
 from energyhedge.data.importers import read_prices
 from energyhedge.data.store import open_store
-from energyhedge.errors import DataError
+from energyhedge.errors import ConfigError, DataError
 from energyhedge.fleet.compute import (
     ComputeBook,
     Margin,
@@ -109,15 +109,20 @@ def load_fleet_profile(path: str | Path) -> FleetProfile:
     solver.reject_unknown({"time_limit_s"})
     start = sc.get("start", date)
     days = sc.integer("days", 1, min_value=1, max_value=7)
+    compute = load_compute(
+        fleet.compute, fleet.path.parent, fleet.names, horizon=(start, start + timedelta(days - 1))
+    )
+    for r in compute.reservations:
+        moving = {(m.home, m.home_name) for m in fleet.movable}
+        if (r.campus, r.tier) in moving:
+            raise ConfigError(
+                f"{fleet.path}: reservation on {r.campus}/{r.tier}, a class that may move; "
+                "reserve GPUs of a tier that stays at its campus"
+            )
     return FleetProfile(
         path=Path(path),
         fleet=fleet,
-        compute=load_compute(
-            fleet.compute,
-            fleet.path.parent,
-            fleet.names,
-            horizon=(start, start + timedelta(days=days - 1)),
-        ),
+        compute=compute,
         history_files=tuple(files),
         start=start,
         days=days,
