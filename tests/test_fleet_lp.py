@@ -284,3 +284,25 @@ def test_without_movable_work_the_fleet_is_the_sum_of_its_campuses():
     np.testing.assert_allclose(
         fleet.fleet_cost_usd.mean(), alone, rtol=1e-7
     )  # equal probabilities: the objective is the mean
+
+
+def test_moving_never_raises_the_in_sample_objective():
+    # Two synthetic campuses (hedges, DR, tags, a day-ahead class with a work requirement) and
+    # the movable class "train" at both: forbidding moves only shrinks the feasible set, so the
+    # LP's objective (E + lambda CVaR) with moves is at most the one without. Every placement
+    # keeps the class's 1,000 GPUs, within capacity and the limit.
+    options = SolveOptions(cvar_weight=1.0, marginals=False)
+
+    def site(seed: int, max_mw: float) -> HedgeProblem:
+        base = synthetic_problem(HOURS, 30, seed=seed)
+        train = _site([50.0] * HOURS, max_mw).flex[0]
+        return dataclasses.replace(base, flex=(*base.flex, train))
+
+    fp = FleetProblem(problems={"A": site(1, 10.0), "B": site(2, 6.0)}, movable=(_movable(4.0),))
+    mobile = solve_fleet(fp, options)
+    fixed = solve_fleet(dataclasses.replace(fp, movable=(_movable(0.0),)), options)
+    assert mobile.objective_usd <= fixed.objective_usd + 1e-6 * abs(fixed.objective_usd)
+    placed = mobile.placement_gpus["train"]  # [S, 2, T]
+    np.testing.assert_allclose(placed.sum(axis=1), 1000.0, atol=1e-6)
+    assert (placed[:, 1] <= 600.0 + 1e-6).all()
+    assert (mobile.moved_gpus["train"] <= 400.0 + 1e-6).all()
