@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "nightly",
     "bench",
     "forwards",
+    "fleet",
 )
 
 

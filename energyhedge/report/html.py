@@ -743,6 +743,16 @@ def _in_unit(value: float | None, unit: str) -> str:
     return "—" if value is None else f"{_num(value)} {unit}"
 
 
+FLEET_SECTION_IDS = ("fleet-mobility", "fleet-margin", "fleet-trades", "fleet-scenarios")
+"""Sections of the fleet page (``render_fleet``)."""
+
+
+def render_fleet(data: dict) -> str:
+    """The fleet page for the plain ``data`` of ``energyhedge.fleet.report.fleet_record``."""
+    template = environment().get_template("fleet.html.j2")
+    return template.render(d=data, section_ids=FLEET_SECTION_IDS)
+
+
 def environment() -> jinja2.Environment:
     """The Jinja environment of the report templates, with the number filters."""
     env = jinja2.Environment(
