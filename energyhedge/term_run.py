@@ -199,7 +199,7 @@ def decide_term(
     start_dr = None
     if warm_start is not None:
         start_dr = np.asarray(warm_start["dr_by_period_mw"], dtype=float)
-    solution = solve_term(term, options, engine, term_settings, start_dr_mw=start_dr)
+    solution = solve_term(term, options, engine, term_settings, start_dr_mw=start_dr, say=say)
     timings["solve_s"] = time.perf_counter() - clock
     say(
         f"term: solved by {engine} in {timings['solve_s']:.1f} s, {solution.iterations} "
@@ -251,6 +251,7 @@ def solve_term(term: TermProblem, options: SolveOptions, engine: str, settings, 
             workers=settings.workers,
             relative_gap=settings.relative_gap,
             start_dr_mw=kwargs.get("start_dr_mw"),
+            say=kwargs.get("say"),
         )
     raise ConfigError(f"engine {engine!r} is not available here; use ef or decomposed")
 

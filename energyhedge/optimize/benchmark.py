@@ -98,6 +98,10 @@ def bench_term(
     return result
 
 
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
 def _term_child(pipe, size: str, engine: str, *, workers: int, seed: int, warm: bool) -> None:
     from energyhedge.optimize.term import (  # noqa: PLC0415
         solve_decomposed,
@@ -118,7 +122,7 @@ def _term_child(pipe, size: str, engine: str, *, workers: int, seed: int, warm: 
         if engine == "ef":
             solution = solve_extensive(term, options)
         else:
-            solution = solve_decomposed(term, options, workers=workers)
+            solution = solve_decomposed(term, options, workers=workers, say=_progress)
         out["solve_s"] = time.perf_counter() - start
         out.update(
             status="solved",

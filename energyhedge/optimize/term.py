@@ -32,6 +32,7 @@ import dataclasses
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -357,8 +358,11 @@ def solve_decomposed(
     relative_gap: float = 1e-6,
     max_iterations: int = 200,
     start_dr_mw: np.ndarray | None = None,
+    say: Callable[[str], None] | None = None,
 ) -> TermSolution:
     """The term decision by decomposition over scenarios (module docstring).
+
+    ``say`` receives one progress line per iteration (bounds, gap, seconds so far).
 
     ``start_dr_mw`` [A, P] is the first commitment tried (e.g. last night's; ignored when its
     shape differs); without it the scenarios are first solved with nothing committed.
@@ -394,6 +398,12 @@ def solve_decomposed(
                 y = _within_room(term, np.clip(lp.cols["y"].take(result.values), 0.0, cap))
             master_s += time.perf_counter() - t0
             history.append({"iteration": iteration, "lower_usd": lower, "upper_usd": best[0]})
+            if say is not None:
+                gap = (best[0] - lower) / max(1.0, abs(best[0]))
+                say(
+                    f"decomposed: iteration {iteration}, bounds ${lower:,.0f} .. ${best[0]:,.0f} "
+                    f"(gap {gap:.1e}), {time.perf_counter() - started:.0f} s"
+                )
             if np.isfinite(best[0]) and best[0] - lower <= relative_gap * max(1.0, abs(best[0])):
                 break
         workers_used = bundles.workers
