@@ -110,6 +110,8 @@ def _term_line(r: dict) -> str:
         f"{r['relative_gap']:.1e}, objective ${r['objective_usd']:,.2f}, peak RSS "
         f"{r['peak_rss_mb']:,.0f} MB (with workers <= {r['peak_rss_upper_bound_mb']:,.0f} MB)"
     )
+    if r.get("subproblem_s") is not None:
+        line += f"; scenario LPs {r['subproblem_s']:.1f} s, master {r['master_s']:.1f} s"
     if "warm_solve_s" in r:
         line += (
             f"; warm start {r['warm_solve_s']:.1f} s, {r['warm_iterations']} iteration(s) "

@@ -130,6 +130,8 @@ def _term_child(pipe, size: str, engine: str, *, workers: int, seed: int, warm: 
             lower_bound_usd=solution.lower_bound_usd,
             relative_gap=solution.relative_gap,
             iterations=solution.iterations,
+            subproblem_s=solution.record.get("subproblem_s"),
+            master_s=solution.record.get("master_s"),
         )
         if warm and engine == "decomposed":
             start = time.perf_counter()
