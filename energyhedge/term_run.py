@@ -31,6 +31,7 @@ from energyhedge.model.measures import RiskMeasures, risk_measures
 from energyhedge.model.problem import HedgeProblem
 from energyhedge.model.term import TermProblem
 from energyhedge.optimize.options import SolveOptions
+from energyhedge.optimize.ranks import Ranks
 from energyhedge.runs import RunProfile
 from energyhedge.scenarios import generate
 from energyhedge.scenarios.holdout import split_history
@@ -72,6 +73,8 @@ class TermRun:
     out_of_sample_paths : int
     timings_s : dict
         Wall time of each stage (s).
+    ranks : int
+        MPI ranks that shared the work (1 without ``mpiexec``).
     structure : str
         ``structure_key`` of the run: a later run with the same key may start from this one.
     warm_start : dict or None
@@ -92,8 +95,13 @@ class TermRun:
     out_of_sample_paths: int
     timings_s: dict
     structure: str = ""
+    ranks: int = 1
     warm_start: dict | None = None
     notes: tuple[str, ...] = field(default=())
+
+
+def _silent(line: str) -> None:
+    """A progress sink that drops the line (ranks other than 0)."""
 
 
 def monthly_periods(interval_start_utc: np.ndarray, iso: str) -> tuple[np.ndarray, tuple]:
@@ -164,11 +172,18 @@ def decide_term(
     *,
     warm_start: dict | None = None,
     say: Callable[[str], None] = lambda line: None,
+    ranks: Ranks | None = None,
 ) -> TermRun:
     """Make and value one term decision for the months from local day ``start``.
 
-    ``say`` receives one progress line per stage (the work can take minutes).
+    ``say`` receives one progress line per stage (the work can take minutes). Under MPI
+    (``ranks``, e.g. ``optimize.ranks.world()``) every rank calls this with the same inputs:
+    the engine and the valuation split their scenarios among the ranks, every rank returns the
+    same run, and only rank 0 speaks.
     """
+    ranks = ranks or Ranks()
+    if not ranks.root:
+        say = _silent
     from energyhedge.optimize.term import (  # noqa: PLC0415 (solver stack loaded lazily)
         term_size,
     )
@@ -199,14 +214,16 @@ def decide_term(
     start_dr = None
     if warm_start is not None:
         start_dr = np.asarray(warm_start["dr_by_period_mw"], dtype=float)
-    solution = solve_term(term, options, engine, term_settings, start_dr_mw=start_dr, say=say)
+    solution = solve_term(
+        term, options, engine, term_settings, start_dr_mw=start_dr, say=say, ranks=ranks
+    )
     timings["solve_s"] = time.perf_counter() - clock
     say(
         f"term: solved by {engine} in {timings['solve_s']:.1f} s, {solution.iterations} "
         f"iteration(s), bound gap {solution.relative_gap:.2e}"
     )
     clock = time.perf_counter()
-    in_sample = value_term(term, solution, options, term_settings.workers)
+    in_sample = value_term(term, solution, options, term_settings.workers, ranks)
     out_of_sample = _value_out_of_sample(
         profile,
         campus,
@@ -217,6 +234,7 @@ def decide_term(
         problem=problem,
         solution=solution,
         say=say,
+        ranks=ranks,
     )
     timings["valuation_s"] = time.perf_counter() - clock
     return TermRun(
@@ -234,16 +252,19 @@ def decide_term(
         out_of_sample_paths=settings.out_of_sample_n,
         timings_s={k: round(v, 3) for k, v in timings.items()},
         structure=structure,
+        ranks=ranks.size,
         warm_start=warm_start,
     )
 
 
 def solve_term(term: TermProblem, options: SolveOptions, engine: str, settings, **kwargs):
-    """Run ``engine`` on ``term`` (``energyhedge.optimize.term``)."""
+    """Run ``engine`` on ``term`` (``energyhedge.optimize.term``, ``optimize.mpisppy_engine``);
+    keyword arguments: ``start_dr_mw``, ``say``, ``ranks``."""
     from energyhedge.optimize import term as engines  # noqa: PLC0415 (solver stack, lazily)
 
-    if engine == "ef":
-        return engines.solve_extensive(term, options)
+    ranks = kwargs.get("ranks") or Ranks()
+    if engine == "ef":  # one LP, on rank 0
+        return ranks.share(engines.solve_extensive(term, options) if ranks.root else None)
     if engine == "decomposed":
         return engines.solve_decomposed(
             term,
@@ -252,12 +273,15 @@ def solve_term(term: TermProblem, options: SolveOptions, engine: str, settings, 
             relative_gap=settings.relative_gap,
             start_dr_mw=kwargs.get("start_dr_mw"),
             say=kwargs.get("say"),
+            ranks=ranks,
         )
-    raise ConfigError(f"engine {engine!r} is not available here; use ef or decomposed")
+    from energyhedge.optimize.mpisppy_engine import solve_mpisppy  # noqa: PLC0415
+
+    return solve_mpisppy(term, options, relative_gap=max(settings.relative_gap, 1e-4))
 
 
 def value_term(
-    term: TermProblem, solution, options: SolveOptions, workers: int
+    term: TermProblem, solution, options: SolveOptions, workers: int, ranks: Ranks | None = None
 ) -> dict[str, RiskMeasures]:
     """Risk measures of each strategy of ``STRATEGIES`` on the scenarios the decision was made
     on ($); the operating costs at the commitment are the solution's own."""
@@ -268,6 +292,7 @@ def value_term(
         options,
         workers=workers,
         committed=solution.operating_cost_usd,
+        ranks=ranks,
     )
     p = term.problem.probabilities
     return {name: risk_measures(c, p, options.alpha) for name, c in costs.items()}
@@ -281,15 +306,17 @@ def strategy_costs(
     *,
     workers: int,
     committed: np.ndarray | None = None,
+    ranks: Ranks | None = None,
 ) -> dict[str, np.ndarray]:
     """Scenario costs of each strategy ($, [S]): operations at the commitment (``committed``
     when already known) or with nothing committed, plus the hedges' cash."""
     from energyhedge.optimize.term import operating_costs  # noqa: PLC0415
 
     if committed is None:
-        committed = operating_costs(term, dr_by_period_mw, options, workers=workers)
+        committed = operating_costs(term, dr_by_period_mw, options, workers=workers, ranks=ranks)
     if np.any(np.asarray(dr_by_period_mw) > 0):
-        bare = operating_costs(term, np.zeros_like(dr_by_period_mw), options, workers=workers)
+        nothing = np.zeros_like(dr_by_period_mw)
+        bare = operating_costs(term, nothing, options, workers=workers, ranks=ranks)
     else:
         bare = committed
     cash = product_cash_usd(term.problem, product_mw).sum(axis=1)
@@ -297,9 +324,10 @@ def strategy_costs(
 
 
 def _value_out_of_sample(
-    profile, campus, catalogue, *, history, split, args, problem, solution, say
+    profile, campus, catalogue, *, history, split, args, problem, solution, say, ranks
 ) -> dict[str, RiskMeasures]:
-    """Strategies on fresh paths from the held-out history, generated and valued in chunks."""
+    """Strategies on fresh paths from the held-out history, generated and valued in chunks
+    (under MPI each rank takes every ``ranks.size``-th chunk)."""
     settings, options = profile.scenarios, profile.solve_options
     total = settings.out_of_sample_n
     sizes = [a.size for a in np.array_split(np.arange(total), -(-total // OUT_OF_SAMPLE_CHUNK))]
@@ -310,9 +338,9 @@ def _value_out_of_sample(
         )
         % (2**62)
     ]
-    costs = {name: [] for name in STRATEGIES}
-    weights = []
-    for i, (n, seed) in enumerate(zip(sizes, seeds, strict=True)):
+    mine = []
+    for i in ranks.mine(len(sizes)):
+        n, seed = sizes[i], seeds[i]
         fresh = generate(history, fit_history=split.held_out, **{**args, "n": n, "seed": seed})
         fresh_problem = out_of_sample_problem(
             campus, catalogue, problem, solution.product_mw, fresh
@@ -325,12 +353,12 @@ def _value_out_of_sample(
             options,
             workers=profile.term.workers,
         )
-        for name in STRATEGIES:
-            costs[name].append(chunk[name])
-        weights.append(fresh_problem.probabilities * (n / total))
+        mine.append((i, chunk, fresh_problem.probabilities * (n / total)))
         if len(sizes) > 1:
             say(f"term: out of sample, chunk {i + 1}/{len(sizes)} ({n:,} paths) valued")
-    p = np.concatenate(weights)
+    chunks = sorted((c for part in ranks.gather(mine) for c in part), key=lambda c: c[0])
+    costs = {name: [chunk[name] for _, chunk, _ in chunks] for name in STRATEGIES}
+    p = np.concatenate([w for _, _, w in chunks])
     return {
         name: risk_measures(np.concatenate(costs[name]), p / p.sum(), options.alpha)
         for name in STRATEGIES

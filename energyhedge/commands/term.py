@@ -7,17 +7,23 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from energyhedge.commands.optimize import decision_inputs, input_records, run_key
+from energyhedge.optimize.ranks import world
 from energyhedge.report.term import write_term_outputs
 from energyhedge.runs import RunProfile
 from energyhedge.term_run import decide_term, read_warm_start, structure_key
 
 
 def run_term(profile: RunProfile, out_dir: Path, *, store_root: Path | None = None) -> int:
-    """Decide the term on the local price store and publish its outputs; progress on stderr."""
+    """Decide the term on the local price store and publish its outputs; progress on stderr.
+
+    Under ``mpiexec`` every rank runs this: they share the engine's and the valuation's work,
+    and rank 0 alone prints and writes the outputs.
+    """
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
+    ranks = world()
     loaded = decision_inputs(profile, store_root)
     warm = read_warm_start(out_dir, structure_key(profile, loaded.catalogue))
     run = decide_term(
@@ -28,7 +34,10 @@ def run_term(profile: RunProfile, out_dir: Path, *, store_root: Path | None = No
         loaded.start,
         warm_start=warm,
         say=say,
+        ranks=ranks,
     )
+    if not ranks.root:
+        return 0
     inputs = input_records(profile, loaded)
     context = {
         "run_id": f"{loaded.campus.name}-{loaded.start:%Y%m}-term-{run_key(profile, inputs)}",

@@ -61,6 +61,7 @@ from energyhedge.optimize.lp import (
     put_hedge_cash,
 )
 from energyhedge.optimize.options import SolveOptions
+from energyhedge.optimize.ranks import Ranks
 
 ENGINES = ("ef", "decomposed", "mpisppy")
 
@@ -270,13 +271,22 @@ class OperationsSolver:
 
 
 class ScenarioBundles:
-    """The scenarios split into ``workers`` bundles, each solved by its own process (kept for
-    the whole run, so each bundle's bases stay where they are used)."""
+    """The scenarios split among MPI ranks (``ranks``), and each rank's share into ``workers``
+    bundles, each solved by its own process (kept for the whole run, so each bundle's bases
+    stay where they are used). Every rank calls ``solve`` with the same commitment and gets
+    every scenario's results."""
 
-    def __init__(self, term: TermProblem, options: SolveOptions, workers: int = 1) -> None:
-        s_n = term.problem.n_scenarios
-        self.workers = max(1, min(int(workers), s_n))
-        self.bundles = np.array_split(np.arange(s_n), self.workers)
+    def __init__(
+        self,
+        term: TermProblem,
+        options: SolveOptions,
+        workers: int = 1,
+        ranks: Ranks | None = None,
+    ) -> None:
+        self.ranks = ranks or Ranks()
+        mine = np.array_split(np.arange(term.problem.n_scenarios), self.ranks.size)[self.ranks.rank]
+        self.workers = max(1, min(int(workers), mine.size))
+        self.bundles = np.array_split(mine, self.workers)
         self._local = None
         self._pipes = []
         self._processes = []
@@ -296,10 +306,25 @@ class ScenarioBundles:
 
     def solve(self, dr_by_period_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Q ($, [S]) and subgradients ($/MW, [S, A * P]) of every scenario at the commitment."""
+        dr = np.asarray(self.ranks.share(dr_by_period_mw), dtype=float)
+        try:
+            part, failure = self._solve_mine(dr), None
+        except SolverError as exc:
+            part, failure = None, str(exc)
+        parts = self.ranks.gather((part, failure))
+        failures = [f for _, f in parts if f is not None]
+        if failures:
+            raise SolverError(failures[0])
+        return (
+            np.concatenate([p[0] for p, _ in parts]),
+            np.concatenate([p[1] for p, _ in parts]),
+        )
+
+    def _solve_mine(self, dr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._local is not None:
-            return self._local.solve(dr_by_period_mw)
+            return self._local.solve(dr)
         for pipe in self._pipes:
-            pipe.send(np.asarray(dr_by_period_mw, dtype=float))
+            pipe.send(dr)
         parts = [pipe.recv() for pipe in self._pipes]
         for part in parts:
             if isinstance(part, str):
@@ -331,11 +356,17 @@ def _serve_bundle(pipe, term: TermProblem, options: SolveOptions, bundle: np.nda
 
 
 def operating_costs(
-    term: TermProblem, dr_by_period_mw: np.ndarray, options: SolveOptions, *, workers: int = 1
+    term: TermProblem,
+    dr_by_period_mw: np.ndarray,
+    options: SolveOptions,
+    *,
+    workers: int = 1,
+    ranks: Ranks | None = None,
 ) -> np.ndarray:
-    """Q_s of every scenario at the commitment [A, P] ($, [S]): by the real-time ladder on the full
-    schedule when the term is hour-separable (the same least cost, computed in vectorised
-    chunks), else by each scenario's operations LP across ``workers`` processes."""
+    """Q_s of every scenario at the commitment [A, P] ($, [S]): by the real-time ladder on the
+    full schedule when the term is hour-separable (the same least cost, computed in vectorised
+    chunks), else by each scenario's operations LP across ``ranks`` and ``workers``
+    processes."""
     if term.hour_separable:
         p = term.problem
         decision = Decision(
@@ -346,7 +377,7 @@ def operating_costs(
             dr_mw=term.hourly_dr_mw(dr_by_period_mw),
         )
         return cost_breakdown(dataclasses.replace(p, products=()), decision).total_cost_usd
-    with ScenarioBundles(term, options, workers) as bundles:
+    with ScenarioBundles(term, options, workers, ranks) as bundles:
         return bundles.solve(dr_by_period_mw)[0]
 
 
@@ -359,10 +390,13 @@ def solve_decomposed(
     max_iterations: int = 200,
     start_dr_mw: np.ndarray | None = None,
     say: Callable[[str], None] | None = None,
+    ranks: Ranks | None = None,
 ) -> TermSolution:
     """The term decision by decomposition over scenarios (module docstring).
 
-    ``say`` receives one progress line per iteration (bounds, gap, seconds so far).
+    ``say`` receives one progress line per iteration (bounds, gap, seconds so far). Under MPI
+    (``ranks``) every rank runs this loop on the same commitments (rank 0's) and solves its
+    share of the scenarios.
 
     ``start_dr_mw`` [A, P] is the first commitment tried (e.g. last night's; ignored when its
     shape differs); without it the scenarios are first solved with nothing committed.
@@ -377,7 +411,7 @@ def solve_decomposed(
         y = _within_room(term, np.clip(start_dr_mw, 0.0, cap))
     history, sub_s, master_s = [], 0.0, 0.0
     best = None
-    with ScenarioBundles(term, options, workers) as bundles:
+    with ScenarioBundles(term, options, workers, ranks) as bundles:
         for iteration in range(1, max_iterations + 1):
             t0 = time.perf_counter()
             q, g = bundles.solve(y)
@@ -423,6 +457,7 @@ def solve_decomposed(
         record={
             "iterations": history,
             "workers": workers_used,
+            "ranks": bundles.ranks.size,
             "subproblem_s": round(sub_s, 3),
             "master_s": round(master_s, 3),
             "total_s": round(time.perf_counter() - started, 3),

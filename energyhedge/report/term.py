@@ -50,6 +50,8 @@ def term_document(run: TermRun, context: dict) -> dict:
             "upper_bound_usd": solution.objective_usd,
             "lower_bound_usd": solution.lower_bound_usd,
             "relative_gap": solution.relative_gap,
+            "ranks": run.ranks,
+            "workers": run.profile.term.workers,
             "timings_s": run.timings_s,
         },
         "warm_start": _warm_block(run),
