@@ -116,7 +116,7 @@ def solve_mpisppy(
 
     started = time.perf_counter()
     ranks = comm.Get_size()
-    cylinders = _cylinders(ranks, term.problem.n_scenarios)
+    cylinders = cylinders_for(ranks, term.problem.n_scenarios)
     cfg = _mpisppy("mpisppy.utils.config").Config()
     cfg.popular_args()
     cfg.ph_args()
@@ -229,7 +229,7 @@ def _mpisppy(module: str):
         ) from exc
 
 
-def _cylinders(ranks: int, n_scenarios: int) -> tuple[str, ...]:
+def cylinders_for(ranks: int, n_scenarios: int) -> tuple[str, ...]:
     """The cylinders for ``ranks`` MPI ranks: each gets ranks / cylinders of them."""
     if ranks % 3 == 0:
         cylinders = ("ph", "xhatshuffle", "lagrangian")
