@@ -16,10 +16,15 @@ Lagrangian bounds. The decision is the spoke's best first stage, else PH's conse
 rank 0 evaluates it exactly (every scenario's operations at its DR commitment, then
 E[C] + lambda * CVaR with the threshold at its optimum), which is the inner bound reported.
 
-PH's rho: for each first-stage variable, ``rho`` times the probability-weighted mean of the
-magnitude of its objective coefficient over the scenarios ($ per MW, per $ for eta; at least
-``rho`` * 1), the same for every scenario. A MW of disagreement then costs about what a MW of the
-product changes a scenario's cost, the scale of the multipliers PH converges to.
+PH's rho, the same in every scenario: for each first-stage variable, ``rho`` times its cost
+scale over its range (``first_stage_scales``: e.g. a product's mean |premium - payoff| in $/MW
+over its MW limits), the Watson-Woodruff rule of cost over spread. The multipliers PH converges
+to are of the cost's size, and a disagreement as wide as the variable's range then moves them
+by about that much in one iteration.
+
+The Lagrangian spoke solves each scenario without PH's proximal term, so there every first-stage
+variable needs finite bounds: products need MW limits, and eta gets an interval proven to hold an
+optimal threshold (``eta_bounds``).
 
 This is the only module that imports mpi4py and mpi-sppy, both imported when a solve starts.
 """
@@ -37,18 +42,24 @@ from energyhedge.errors import ConfigError, EnergyHedgeError, SolverError
 from energyhedge.model.cost import product_cash_usd
 from energyhedge.model.measures import var_cvar
 from energyhedge.model.term import TermProblem
-from energyhedge.optimize.engine import solve
-from energyhedge.optimize.lp import COST_UNIT_USD, TRADE_TIE_BREAK, hedge_bounds, product_limits
+from energyhedge.optimize.highs import HighsRunner
+from energyhedge.optimize.lp import (
+    COST_UNIT_USD,
+    TRADE_TIE_BREAK,
+    build_lp,
+    hedge_bounds,
+    product_limits,
+)
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.pyomo_model import build_pyomo
-from energyhedge.optimize.term import OperationsSolver, TermSolution, term_solution
+from energyhedge.optimize.term import OperationsSolver, TermSolution, product_mw_of, term_solution
 
 SOLVER_NAME = "highs"
 """Pyomo's HiGHS interface for the scenario subproblems (``appsi_highs`` fails under PH)."""
 
 PH_CONVERGENCE = 1e-6
-"""PH alone (one rank) stops when mean |x_s - xbar| over the scenarios' first stages is below
-this (MW, and $ for eta): the scenarios agree, a fixed point of PH, which is optimal."""
+"""PH stops when the mean |x_s - xbar| over the scenarios' first-stage values is below this (MW,
+and $ for eta): the scenarios agree, a fixed point of PH, which is optimal."""
 
 RHO_FLOOR = 1.0
 """Smallest cost scale of a first-stage variable in the rho rule ($ per unit)."""
@@ -105,8 +116,8 @@ def solve_mpisppy(
 ) -> TermSolution:
     """The term decision by progressive hedging (module docstring); run on every MPI rank.
 
-    Stops after ``max_iterations`` PH iterations or when (inner - outer) / |inner| is below
-    ``relative_gap`` (with spokes), or on one rank at ``PH_CONVERGENCE``. Every rank returns
+    Stops after ``max_iterations`` PH iterations, when the spokes' (inner - outer) / |inner| is
+    below ``relative_gap``, or when the scenarios agree (``PH_CONVERGENCE``). Every rank returns
     the same ``TermSolution`` (rank 0's); ``record`` holds the inner and outer bounds ($), the
     gap, PH iterations, the ranks, the cylinders and the wall time (s).
     """
@@ -134,7 +145,8 @@ def solve_mpisppy(
     kwargs = {"term": term, "options": options}
     if "lagrangian" in cylinders:
         _check_bounded(term)
-        kwargs["eta_bounds_usd"] = _on_rank_zero(comm, lambda: eta_bounds(term, options))
+        if options.cvar_weight > 0:
+            kwargs["eta_bounds_usd"] = _on_rank_zero(comm, lambda: eta_bounds(term, options))
     rho_setter = _rho_setter(term, options, rho)
     hub = cfg_vanilla.ph_hub(*beans, scenario_creator_kwargs=kwargs, rho_setter=rho_setter)
     spokes = []
@@ -157,7 +169,7 @@ def solve_mpisppy(
         record = {
             "first_stage_from": source,
             "outer_bound_usd": float(wheel.BestOuterBound),
-            "spoke_inner_bound_usd": float(wheel.BestInnerBound),
+            "spoke_inner_bound_usd": _finite_or_none(wheel.BestInnerBound),
             "ph_iterations": int(wheel.spcomm.opt._PHIter),
             "ranks": ranks,
             "cylinders": list(cylinders),
@@ -190,19 +202,25 @@ def eta_bounds(term: TermProblem, options: SolveOptions) -> tuple[float, float]:
 
     An optimal eta is VaR_alpha(C*) of the optimal costs C*, between min_s C*_s and
     CVaR_alpha(C*) = (F* - E[C*]) / lambda. Each C*_s is at least L_s, scenario s's least cost
-    with a first stage of its own (one day-ahead LP with lambda 0), so E[C*] >= sum_s p_s L_s;
+    with a first stage of its own (the day-ahead LP of scenario s alone with lambda 0, a
+    relaxation: its DR offer is free hour by hour), so E[C*] >= sum_s p_s L_s;
     F* is at most the objective of any decision: scenario 0's products with no DR committed.
     """
     p = term.problem
-    risk_neutral = dataclasses.replace(options, cvar_weight=0.0, marginals=False)
+    risk_neutral = dataclasses.replace(options, cvar_weight=0.0)
+    _, buy_hi, _, _, sell_hi = hedge_bounds(*product_limits(p))
+    most_traded_mw = float(buy_hi.sum() + sell_hi.sum())
     least = np.empty(p.n_scenarios)
     for s in range(p.n_scenarios):
-        alone = solve(term.with_scenario_products(s), risk_neutral)
-        if alone.status != "Optimal":
-            raise SolverError(f"mpisppy: the least cost of scenario {s}: HiGHS {alone.status}")
-        least[s] = alone.objective_usd
+        lp = build_lp(term.with_scenario_products(s), risk_neutral)
+        result = HighsRunner(lp, options.highs_options, options.time_limit_s).run()
+        if not result.optimal:
+            raise SolverError(f"mpisppy: the least cost of scenario {s}: HiGHS {result.status}")
+        # the LP's optimum is min (c_s + tie-break), and the tie-break is at most this much
+        tie_break_k_usd = TRADE_TIE_BREAK * most_traded_mw
+        least[s] = (result.record["objective"] - tie_break_k_usd) * COST_UNIT_USD
         if s == 0:
-            products_mw = alone.decision.product_mw
+            products_mw = product_mw_of(term, lp, result.values)
     upper = decision_objective_usd(term, options, products_mw, np.zeros(term.n_periods))[0]
     cvar_at_most = (upper - float(p.probabilities @ least)) / options.cvar_weight
     return float(least.min()), float(max(cvar_at_most, least.min()))
@@ -388,7 +406,8 @@ def _evaluate(
     if outer > objective + 1e-6 * max(1.0, abs(objective)):
         raise SolverError(
             f"mpisppy: the outer bound {outer:,.2f} is above the decision's cost "
-            f"{objective:,.2f}; the scenario subproblems were not solved to optimality"
+            f"{objective:,.2f}: a scenario subproblem failed (see mpi-sppy's output) and its "
+            "bound is not valid"
         )
     record = {
         **record,
@@ -401,3 +420,7 @@ def _evaluate(
         term, product_mw, dr, q, objective=objective, lower=outer, engine="mpisppy", record=record
     )
     return dataclasses.replace(solution, iterations=record["ph_iterations"])
+
+
+def _finite_or_none(value: float) -> float | None:
+    return float(value) if np.isfinite(value) else None
