@@ -185,6 +185,13 @@ def test_budget_form_and_rank_counts_are_refused_with_the_way_out() -> None:
         mpisppy_engine.scenario_creator(
             "scenario0", term=term, options=SolveOptions(cvar_budget_usd=1e6)
         )
+    unlimited = dataclasses.replace(term.problem.products[1], max_mw=np.inf)
+    products = (term.problem.products[0], unlimited, *term.problem.products[2:])
+    open_ended = dataclasses.replace(
+        term, problem=dataclasses.replace(term.problem, products=products)
+    )
+    with pytest.raises(ConfigError, match=f"{unlimited.name} have none"):
+        mpisppy_engine.solve_mpisppy(open_ended, SolveOptions())
     assert mpisppy_engine.cylinders_for(1, 4) == ("ph",)
     assert mpisppy_engine.cylinders_for(4, 4) == ("ph", "xhatshuffle")
     assert mpisppy_engine.cylinders_for(6, 4) == ("ph", "xhatshuffle", "lagrangian")

@@ -22,9 +22,12 @@ over its MW limits), the Watson-Woodruff rule of cost over spread. The multiplie
 to are of the cost's size, and a disagreement as wide as the variable's range then moves them
 by about that much in one iteration.
 
-The Lagrangian spoke solves each scenario without PH's proximal term, so there every first-stage
-variable needs finite bounds: products need MW limits, and eta gets an interval proven to hold an
-optimal threshold (``eta_bounds``).
+PH's proximal term rho/2 (x - xbar)^2 is replaced by mpi-sppy's outer linearisation (cuts on
+x^2 added as PH goes), so every subproblem stays an LP for HiGHS's simplex: its QP solver is far
+slower on a scenario of a year's hours. Linearised, the proximal term no longer bounds the
+subproblems (nor does anything in the Lagrangian spoke's), so every first-stage variable needs
+finite bounds: products need MW limits, and eta gets an interval proven to hold an optimal
+threshold (``eta_bounds``).
 
 This is the only module that imports mpi4py and mpi-sppy, both imported when a solve starts.
 """
@@ -141,12 +144,12 @@ def solve_mpisppy(
     cfg.abs_gap = 0.0
     cfg.max_stalled_iters = max_iterations
     cfg.intra_hub_conv_thresh = PH_CONVERGENCE
+    cfg.linearize_proximal_terms = True
     beans = (cfg, scenario_creator, None, scenario_names(term))
     kwargs = {"term": term, "options": options}
-    if "lagrangian" in cylinders:
-        _check_bounded(term)
-        if options.cvar_weight > 0:
-            kwargs["eta_bounds_usd"] = _on_rank_zero(comm, lambda: eta_bounds(term, options))
+    _check_bounded(term)
+    if options.cvar_weight > 0:
+        kwargs["eta_bounds_usd"] = _on_rank_zero(comm, lambda: eta_bounds(term, options))
     rho_setter = _rho_setter(term, options, rho)
     hub = cfg_vanilla.ph_hub(*beans, scenario_creator_kwargs=kwargs, rho_setter=rho_setter)
     spokes = []
@@ -196,8 +199,8 @@ def _on_rank_zero(comm, compute):
 
 
 def eta_bounds(term: TermProblem, options: SolveOptions) -> tuple[float, float]:
-    """An interval ($) holding an optimal CVaR threshold, for the Lagrangian bound (where a
-    free eta makes a scenario unbounded once its multiplier leaves [-lambda,
+    """An interval ($) holding an optimal CVaR threshold, the bounds of eta in the scenario
+    models (a free eta makes a scenario unbounded once its multiplier leaves [-lambda,
     lambda * alpha / (1 - alpha)]).
 
     An optimal eta is VaR_alpha(C*) of the optimal costs C*, between min_s C*_s and
@@ -272,17 +275,16 @@ def cylinders_for(ranks: int, n_scenarios: int) -> tuple[str, ...]:
 
 
 def _check_bounded(term: TermProblem) -> None:
-    """The Lagrangian bound needs every product's MW limited (else a multiplier can make a
-    scenario unbounded)."""
+    """Every product's MW must be limited (else a multiplier can make a scenario unbounded)."""
     _, buy_hi, sellable, _, sell_hi = hedge_bounds(*product_limits(term.problem))
     names = [k.name for k in term.problem.products]
     unlimited = [names[k] for k in np.flatnonzero(~np.isfinite(buy_hi))]
     unlimited += [names[k] for k, hi in zip(sellable, sell_hi, strict=True) if not np.isfinite(hi)]
     if unlimited:
         raise ConfigError(
-            f"the mpisppy engine's Lagrangian bound (on a multiple of 3 ranks) needs MW limits "
-            f"on every product; {', '.join(sorted(set(unlimited)))} have none: give them "
-            "min_mw / max_mw, or run on a multiple of 2 ranks (no Lagrangian spoke)"
+            f"the mpisppy engine needs MW limits on every product; "
+            f"{', '.join(sorted(set(unlimited)))} have none: give them min_mw / max_mw, or use "
+            "--engine decomposed"
         )
 
 
