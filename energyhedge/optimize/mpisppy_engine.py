@@ -145,6 +145,7 @@ def solve_mpisppy(
     cfg.max_stalled_iters = max_iterations
     cfg.intra_hub_conv_thresh = PH_CONVERGENCE
     cfg.linearize_proximal_terms = True
+    cfg.solver_options = " ".join(f"{k}={v}" for k, v in options.highs_options.items())
     beans = (cfg, scenario_creator, None, scenario_names(term))
     kwargs = {"term": term, "options": options}
     _check_bounded(term)
