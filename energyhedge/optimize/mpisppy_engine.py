@@ -22,14 +22,13 @@ over its MW limits), the Watson-Woodruff rule of cost over spread. The multiplie
 to are of the cost's size, and a disagreement as wide as the variable's range then moves them
 by about that much in one iteration.
 
-PH's proximal term rho/2 (x - xbar)^2 is replaced by mpi-sppy's outer linearisation (cuts on
-x^2 added as PH goes), so every subproblem stays an LP for HiGHS's simplex: its QP solver is far
+PH's proximal term rho/2 (x - xbar)^2 is replaced by mpi-sppy's outer linearisation (cuts on x^2
+added as PH goes), so every subproblem stays an LP for HiGHS's simplex: its QP solver is far
 slower on a scenario of a year's hours. HiGHS runs with ``SolveOptions.highs_options`` (by
-default dual simplex without presolve: presolve took more than a gigabyte per scenario once
-eta is bounded). Linearised, the proximal term no longer bounds the
-subproblems (nor does anything in the Lagrangian spoke's), so every first-stage variable needs
-finite bounds: products need MW limits, and eta gets an interval proven to hold an optimal
-threshold (``eta_bounds``).
+default dual simplex without presolve: presolve took more than a gigabyte per scenario once eta
+is bounded). Linearised, the proximal term no longer bounds the subproblems (nor does anything
+in the Lagrangian spoke's), so every first-stage variable needs finite bounds: products need MW
+limits, and eta gets an interval proven to hold an optimal threshold (``eta_bounds``).
 
 This is the only module that imports mpi4py and mpi-sppy, both imported when a solve starts.
 """
