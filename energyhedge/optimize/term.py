@@ -448,7 +448,7 @@ def solve_decomposed(
         )
     return term_solution(
         term,
-        _product_mw(term, lp, values),
+        product_mw_of(term, lp, values),
         y_best,
         q_best,
         objective=upper,
@@ -521,7 +521,7 @@ def solve_extensive(term: TermProblem, options: SolveOptions) -> TermSolution:
     y = lp.cols["y"].take(values).copy()
     return term_solution(
         term,
-        _product_mw(term, lp, values),
+        product_mw_of(term, lp, values),
         y,
         q,
         objective=objective,
@@ -612,8 +612,9 @@ def term_solution(
     )
 
 
-def _product_mw(term: TermProblem, lp: LinearProgram, values: np.ndarray) -> np.ndarray:
-    """Net MW of each product (bought minus sold) from master values."""
+def product_mw_of(term: TermProblem, lp: LinearProgram, values: np.ndarray) -> np.ndarray:
+    """Net MW of each product (bought minus sold) from the values of an LP with the master's
+    ``xb`` and ``xs`` columns (the master, the extensive form, a day-ahead LP of the term)."""
     traded = lp.cols["xb"].take(values).copy()
     traded[hedge_bounds(*product_limits(term.problem))[2]] -= lp.cols["xs"].take(values)
     return traded
