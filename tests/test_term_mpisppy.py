@@ -55,11 +55,13 @@ def _run_mpiexec(ranks: int, out: Path, size: tuple[int, int, int], dr: bool) ->
     command += [str(TESTS / "mpisppy_run.py"), str(out)]
     command += [*map(str, size), "1" if dr else "0"]
     done = subprocess.run(
-        command, check=False, env=env, capture_output=True, text=True, timeout=600
+        command, check=False, env=env, capture_output=True, text=True, timeout=600, cwd=out.parent
     )
     assert done.returncode == 0, (
         f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     )
+    # mpi-sppy opens log files in the working directory when imported: none may be left
+    assert sorted(os.listdir(out.parent)) == [out.name]
     return json.loads(out.read_text())
 
 
@@ -137,8 +139,8 @@ def test_scenario_models_sum_to_the_term_objective() -> None:
         model = mpisppy_engine.scenario_creator(name, term=term, options=options)
         assert model._mpisppy_probability == term.problem.probabilities[s]
         model.eta.fix(eta)
-        for p, mw in enumerate(exact.dr_by_period_mw):
-            model.y[p].fix(mw)
+        for (a, p), mw in np.ndenumerate(exact.dr_by_period_mw):
+            model.y[a, p].fix(mw)
         for k, mw in enumerate(exact.product_mw):
             model.xb[k].fix(max(mw, 0.0))
             if k in model.KS:

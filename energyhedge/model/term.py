@@ -121,6 +121,14 @@ class TermProblem:
         limit = np.maximum(self.problem.dr_max_mw, 0.0)[:, None]
         return np.minimum(limit, self.dr_room_mw()[None, :])
 
+    def within_room(self, dr_by_period_mw: np.ndarray) -> np.ndarray:
+        """A commitment [A, P] scaled down where the products together exceed a period's
+        ``dr_room_mw`` (a solver's answer may overshoot by its tolerance)."""
+        y = np.asarray(dr_by_period_mw, dtype=float)
+        total, room = y.sum(axis=0), self.dr_room_mw()
+        scale = np.where(total > room, room / np.maximum(total, 1e-300), 1.0)
+        return y * scale[None, :]
+
     def hourly_dr_mw(self, dr_by_period_mw: np.ndarray) -> np.ndarray:
         """The offer of each product in every interval, [A, T] (MW), from [A, P]."""
         offer = np.asarray(dr_by_period_mw, dtype=float).reshape(self.problem.n_dr, -1)

@@ -35,8 +35,11 @@ This is the only module that imports mpi4py and mpi-sppy, both imported when a s
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -96,10 +99,16 @@ def scenario_creator(
     model.objective.expr -= TRADE_TIE_BREAK * COST_UNIT_USD * model.traded
     if term.commits_dr:
         cap = term.dr_cap_mw().tolist()
+        room = term.dr_room_mw().tolist()
         period = term.period_of_interval.tolist()
         model.P = pyo.RangeSet(0, term.n_periods - 1)
-        model.y = pyo.Var(model.P, bounds=lambda _, p: (0.0, cap[p]))
-        model.commit = pyo.Constraint(model.T, rule=lambda m, t: m.r[t] == m.y[period[t]])
+        model.y = pyo.Var(model.A, model.P, bounds=lambda _, a, p: (0.0, cap[a][p]))
+        model.commit = pyo.Constraint(
+            model.A, model.T, rule=lambda m, a, t: m.r[a, t] == m.y[a, period[t]]
+        )
+        model.room = pyo.Constraint(
+            model.P, rule=lambda m, p: sum(m.y[a, p] for a in m.A) <= room[p]
+        )
     products = term.problem.products
     first_stage_cost = options.cvar_weight * model.eta
     first_stage_cost += sum(products[k].premium_usd_per_mw * model.xb[k] for k in model.K)
@@ -245,9 +254,24 @@ def _check_options(options: SolveOptions) -> None:
         )
 
 
+LOGGING_MODULES = (
+    "mpisppy.cylinders.hub",
+    "mpisppy.cylinders.xhatshufflelooper_bounder",
+    "mpisppy.cylinders.xhatlooper_bounder",
+    "mpisppy.cylinders.slam_heuristic",
+    "mpisppy.utils.xhat_eval",
+)
+"""mpi-sppy modules that open a log file in the working directory when imported (hub.log,
+xhatclp.log, ...): imported first from a scratch folder, so no run leaves files behind."""
+
+
 def _mpisppy(module: str):
     """A module of mpi-sppy, imported on first use (importing it starts MPI)."""
     try:
+        if not all(name in sys.modules for name in LOGGING_MODULES):
+            with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch):
+                for name in LOGGING_MODULES:
+                    importlib.import_module(name)
         return importlib.import_module(module)
     except ImportError as exc:
         raise ConfigError(
@@ -302,7 +326,8 @@ def _first_stage_components(model: pyo.ConcreteModel) -> list:
 
 
 def _split_first_stage(term: TermProblem, vector: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Net product MW [K] and DR MW per period [P] from a root-node vector."""
+    """Net product MW [K] and the MW committed to each DR/AS product per period [A, P] from a
+    root-node vector."""
     k_n = len(term.problem.products)
     sellable = hedge_bounds(*product_limits(term.problem))[2]
     bought = vector[:k_n]
@@ -310,7 +335,8 @@ def _split_first_stage(term: TermProblem, vector: np.ndarray) -> tuple[np.ndarra
     rest = vector[k_n + sellable.size : -1]
     product_mw = bought.copy()
     product_mw[sellable] -= sold
-    dr = rest.copy() if term.commits_dr else np.zeros(term.n_periods)
+    cap = term.dr_cap_mw()
+    dr = rest.reshape(cap.shape).copy() if term.commits_dr else np.zeros_like(cap)
     return product_mw, dr
 
 
@@ -333,8 +359,9 @@ def first_stage_scales(term: TermProblem, options: SolveOptions) -> tuple[np.nda
     width of its range (units, at least 1).
 
     Products: premium minus payoff (bought), payoff minus bid (sold), over their MW limits. DR
-    MW: the period's DR revenue per MW, over its cap. eta: lambda / (1 - alpha), its largest
-    slope, over the spread of the scenarios' costs at full load without hedges."""
+    MW: the period's revenue per MW of each DR/AS product, over its cap. eta: lambda /
+    (1 - alpha), its largest slope, over the spread of the scenarios' costs at full load
+    without hedges."""
     p = term.problem
     prob = np.asarray(p.probabilities, dtype=float)
     payoff = np.array([k.payoff_usd_per_mw for k in p.products]).reshape(len(p.products), -1)
@@ -347,12 +374,10 @@ def first_stage_scales(term: TermProblem, options: SolveOptions) -> tuple[np.nda
     ]
     span = [buy_hi - buy_lo, sell_hi - sell_lo]
     if term.commits_dr:
-        revenue = p.dr_price_usd_per_mw_h * p.interval_hours[None, :]  # [S, T] $/MW
-        by_period = np.stack(
-            [np.bincount(term.period_of_interval, row, term.n_periods) for row in revenue]
-        )
-        cost.append(np.abs(by_period).T @ prob)
-        span.append(term.dr_cap_mw())
+        month = np.eye(term.n_periods)[term.period_of_interval]  # [T, P] one-hot
+        revenue = (p.dr_price_usd_per_mw_h * p.interval_hours) @ month  # [A, S, P] $/MW
+        cost.append(np.einsum("asp,s->ap", np.abs(revenue), prob).ravel())
+        span.append(term.dr_cap_mw().ravel())
     load = p.firm_load_mw + sum(np.asarray(f.max_mw, dtype=float) for f in p.flex)
     unhedged = (p.prices_usd_per_mwh * p.interval_hours[None, :] + p.cp_weight_usd_per_mw) @ load
     cost.append(np.array([options.cvar_weight / (1.0 - options.alpha)]))
@@ -409,7 +434,7 @@ def _evaluate(
     """The decision's exact objective ($): operations at its DR commitment, then
     E[C] + lambda * CVaR; the ``TermSolution`` with the outer bound as its lower bound."""
     product_mw, dr = _split_first_stage(term, vector)
-    dr = np.clip(dr, 0.0, term.dr_cap_mw())
+    dr = term.within_room(np.clip(dr, 0.0, term.dr_cap_mw()))
     objective, q = decision_objective_usd(term, options, product_mw, dr)
     outer = record["outer_bound_usd"]
     if outer > objective + 1e-6 * max(1.0, abs(objective)):

@@ -408,7 +408,7 @@ def solve_decomposed(
     cap = term.dr_cap_mw()
     y = np.zeros_like(cap)
     if start_dr_mw is not None and np.shape(start_dr_mw) == cap.shape:
-        y = _within_room(term, np.clip(start_dr_mw, 0.0, cap))
+        y = term.within_room(np.clip(start_dr_mw, 0.0, cap))
     history, sub_s, master_s = [], 0.0, 0.0
     best = None
     with ScenarioBundles(term, options, workers, ranks) as bundles:
@@ -429,7 +429,7 @@ def solve_decomposed(
                     raise SolverError(f"term master: HiGHS {result.status}")
                 lower = objective_k_usd(lp, result.record["objective"], result.values)
                 lower *= COST_UNIT_USD
-                y = _within_room(term, np.clip(lp.cols["y"].take(result.values), 0.0, cap))
+                y = term.within_room(np.clip(lp.cols["y"].take(result.values), 0.0, cap))
             master_s += time.perf_counter() - t0
             history.append({"iteration": iteration, "lower_usd": lower, "upper_usd": best[0]})
             if say is not None:
@@ -463,15 +463,6 @@ def solve_decomposed(
             "total_s": round(time.perf_counter() - started, 3),
         },
     )
-
-
-def _within_room(term: TermProblem, y: np.ndarray) -> np.ndarray:
-    """``y`` [A, P] scaled down where the products together exceed a period's room (a master
-    solution may overshoot by the LP's tolerance)."""
-    total = y.sum(axis=0)
-    room = term.dr_room_mw()
-    scale = np.where(total > room, room / np.maximum(total, 1e-300), 1.0)
-    return y * scale[None, :]
 
 
 def _upper_bound(hedging: HighsRunner, lp: LinearProgram, y: np.ndarray, q: np.ndarray):
