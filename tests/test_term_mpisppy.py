@@ -7,17 +7,14 @@ it), in which case their absence is a failure.
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pyomo.environ as pyo
 import pytest
+from mpi_launch import mpiexec, require_mpi
 from mpisppy_run import seeded_term
 from pyomo.contrib.solver.common.factory import SolverFactory
 
@@ -32,34 +29,10 @@ SMALL = (48, 4, 2)
 """Intervals, scenarios and commitment periods of the seeded test problem."""
 
 
-def _require_mpi(*, launcher: bool = False) -> None:
-    missing = [name for name in ("mpi4py", "mpisppy") if importlib.util.find_spec(name) is None]
-    if launcher and shutil.which("mpiexec") is None:
-        missing.append("mpiexec")
-    if missing:
-        if os.environ.get("ENERGYHEDGE_REQUIRE_MPI") == "1":
-            pytest.fail(f"ENERGYHEDGE_REQUIRE_MPI=1 but {', '.join(missing)} missing")
-        pytest.skip(f"{', '.join(missing)} not installed (pip install '.[mpi]', openmpi-bin)")
-
-
 def _run_mpiexec(ranks: int, out: Path, size: tuple[int, int, int], dr: bool) -> dict:
     """``solve_mpisppy`` on ``ranks`` MPI ranks for ``seeded_term(*size, dr)``: rank 0's JSON."""
-    _require_mpi(launcher=True)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [str(TESTS.parent), *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
-    # Open MPI refuses to start as root without both (containers and CI run as root)
-    env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
-    command = ["mpiexec", "--oversubscribe", "-n", str(ranks), sys.executable]
-    command += [str(TESTS / "mpisppy_run.py"), str(out)]
-    command += [*map(str, size), "1" if dr else "0"]
-    done = subprocess.run(
-        command, check=False, env=env, capture_output=True, text=True, timeout=600, cwd=out.parent
-    )
-    assert done.returncode == 0, (
-        f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    )
+    argv = [str(TESTS / "mpisppy_run.py"), str(out), *map(str, size), "1" if dr else "0"]
+    mpiexec(ranks, argv, cwd=out.parent)
     # mpi-sppy opens log files in the working directory when imported: none may be left
     assert sorted(os.listdir(out.parent)) == [out.name]
     return json.loads(out.read_text())
@@ -76,7 +49,7 @@ def _assert_agrees(objective, lower, product_mw, dr_mw, exact) -> None:
 
 @pytest.mark.parametrize("dr", [True, False], ids=["dr", "no-dr"])
 def test_one_rank_agrees_with_extensive_form(dr: bool) -> None:
-    _require_mpi()
+    require_mpi()
     term = seeded_term(*SMALL, dr=dr)
     options = SolveOptions()
     exact = solve_extensive(term, options)
@@ -129,7 +102,7 @@ def test_three_ranks_close_the_gap_with_the_lagrangian_bound(tmp_path: Path) -> 
 def test_scenario_models_sum_to_the_term_objective() -> None:
     """Each scenario model at the extensive form's first stage (eta at its VaR), weighted by
     p_s: the extensive form's objective."""
-    _require_mpi()
+    require_mpi()
     term = seeded_term(*SMALL, dr=True)
     options = SolveOptions()
     exact = solve_extensive(term, options)
@@ -151,7 +124,7 @@ def test_scenario_models_sum_to_the_term_objective() -> None:
 
 
 def test_first_stage_of_a_campus_without_dr_or_sellable_products() -> None:
-    _require_mpi()
+    require_mpi()
     term = seeded_term(*SMALL, dr=False)
     buy_only = tuple(
         dataclasses.replace(k, min_mw=max(k.min_mw, 0.0)) for k in term.problem.products
@@ -168,7 +141,7 @@ def test_first_stage_of_a_campus_without_dr_or_sellable_products() -> None:
 
 
 def test_eta_bounds_hold_the_optimal_threshold() -> None:
-    _require_mpi()
+    require_mpi()
     term = seeded_term(*SMALL, dr=True)
     options = SolveOptions()
     exact = solve_extensive(term, options)
@@ -179,7 +152,7 @@ def test_eta_bounds_hold_the_optimal_threshold() -> None:
 
 
 def test_budget_form_and_rank_counts_are_refused_with_the_way_out() -> None:
-    _require_mpi()
+    require_mpi()
     term = seeded_term(*SMALL, dr=True)
     with pytest.raises(ConfigError, match="--engine decomposed"):
         mpisppy_engine.solve_mpisppy(term, SolveOptions(cvar_budget_usd=1e6))

@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
+from mpi_launch import mpiexec
 
 from energyhedge import term_run
 from energyhedge.cli import main
@@ -22,7 +23,7 @@ from energyhedge.runs import load_run_profile
 SCHEMA = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
 
 
-def term_profile(tmp_path, repo_root, *, months=1, extra="", scenarios="") -> str:
+def term_profile(tmp_path, repo_root, *, months=1, extra="", scenarios="", out_of_sample=10) -> str:
     """January 2024 (or more months) of the demo campus, hedged with the term catalogue."""
     path = tmp_path / "term.toml"
     path.write_text(
@@ -40,7 +41,7 @@ month_window = 1
 alpha = 0.9
 lambda = 1.0
 [out_of_sample]
-n = 10
+n = {out_of_sample}
 [term]
 months = {months}
 {extra}
@@ -205,3 +206,25 @@ strike_usd_per_mwh = 100.0
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match="quoted per MWh"):
         load_catalogue(path)
+
+
+def test_term_run_shared_by_two_mpi_ranks(tmp_path, repo_root):
+    """Under ``mpiexec -n 2`` the decomposition and the out-of-sample chunks (2 of 1,250
+    paths) are split between the ranks; rank 0 alone writes, and the figures are the
+    single-process run's."""
+    assert term_run.OUT_OF_SAMPLE_CHUNK < 2500 <= 2 * term_run.OUT_OF_SAMPLE_CHUNK
+    config = term_profile(tmp_path, repo_root, out_of_sample=2500)
+    args = ["optimize", "--config", config, "--engine", "decomposed"]
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    work = tmp_path / "work"
+    work.mkdir()
+    printed = mpiexec(2, ["-m", "energyhedge", *args, "--out", str(work / "two")], cwd=work)
+    assert printed.count("wrote ") == 1  # one rank writes
+    one = json.loads((tmp_path / "one/term.json").read_text())
+    two = json.loads((work / "two/term.json").read_text())
+    assert (one["engine"]["ranks"], two["engine"]["ranks"]) == (1, 2)
+    assert two["engine"]["upper_bound_usd"] == pytest.approx(
+        one["engine"]["upper_bound_usd"], rel=1e-9
+    )
+    assert two["risk"] == one["risk"]
+    assert sorted(p.name for p in work.iterdir()) == ["two"]
