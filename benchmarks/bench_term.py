@@ -1,6 +1,7 @@
 """A year's term problem by one engine: wall time, objective, bounds, gap, decision.
 
-``synthetic_problem(8760, 20)`` in 12 commitment periods of 730 hours, solved by
+``synthetic_term(8760, 20)`` (the term of ``energyhedge bench optimize --size year``, with 20
+scenarios: 12 periods of 730 hours, monthly products, DR committed per period), solved by
 ``solve_extensive`` (``--engine ef``), ``solve_decomposed`` or ``solve_mpisppy`` (run that one
 under ``mpiexec -n N``; rank 0 prints). Prints one JSON line. Run:
 ``python3 benchmarks/bench_term.py --engine decomposed``.
@@ -14,14 +15,11 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 # Runnable from a plain checkout, installed or not.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from energyhedge.model.term import TermProblem
 from energyhedge.optimize.mpisppy_engine import mpi_rank, solve_mpisppy
 from energyhedge.optimize.options import SolveOptions
-from energyhedge.optimize.synthetic import synthetic_problem
+from energyhedge.optimize.synthetic import synthetic_term
 from energyhedge.optimize.term import solve_decomposed, solve_extensive
 
 
@@ -30,13 +28,9 @@ def main() -> None:
     parser.add_argument("--engine", choices=("ef", "decomposed", "mpisppy"), required=True)
     parser.add_argument("--intervals", type=int, default=8760)
     parser.add_argument("--scenarios", type=int, default=20)
-    parser.add_argument("--periods", type=int, default=12)
     parser.add_argument("--max-iterations", type=int, default=200, help="mpisppy: PH iterations")
     args = parser.parse_args()
-    t_n, p_n = args.intervals, args.periods
-    problem = synthetic_problem(t_n, args.scenarios)
-    labels = tuple(f"period-{p + 1}" for p in range(p_n))
-    term = TermProblem(problem, np.repeat(np.arange(p_n), t_n // p_n), labels)
+    term = synthetic_term(args.intervals, args.scenarios)
     options = SolveOptions(time_limit_s=3600.0)
     started = time.perf_counter()
     rank = 0
