@@ -95,7 +95,8 @@ class TermSolution:
         A proven lower bound on the optimal objective ($).
     engine : str
     iterations : int
-        Master solves (1 without DR commitments).
+        The engine's iterations: master solves of the decomposition (1 without DR
+        commitments), PH iterations of mpisppy, 1 for the extensive form.
     record : dict
         Timings (s), sizes and per-iteration bounds.
     """
