@@ -434,7 +434,7 @@ def solve_decomposed(
             master_s += time.perf_counter() - t0
             history.append({"iteration": iteration, "lower_usd": lower, "upper_usd": best[0]})
             if say is not None:
-                gap = (best[0] - lower) / max(1.0, abs(best[0]))
+                gap = max(best[0] - lower, 0.0) / max(1.0, abs(best[0]))
                 say(
                     f"decomposed: iteration {iteration}, bounds ${lower:,.0f} .. ${best[0]:,.0f} "
                     f"(gap {gap:.1e}), {time.perf_counter() - started:.0f} s"
