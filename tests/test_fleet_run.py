@@ -117,3 +117,8 @@ def test_page_has_every_section(fleet_run):
     for sid in FLEET_SECTION_IDS:
         assert f'id="{sid}"' in fleet_run["html"]
     assert "illustrative" in fleet_run["html"]
+    # the margin distributions of the four hedging strategies, drawn in the margin section
+    margin = fleet_run["html"].split('id="fleet-margin"')[1].split("</section>")[0]
+    assert margin.count("<svg") == 1 and "Margin per GPU-hour under each hedging" in margin
+    for label in ("none", "power only", "compute only", "both"):
+        assert f">{label}<" in margin

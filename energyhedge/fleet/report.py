@@ -18,6 +18,7 @@ from energyhedge.config import shown_path
 from energyhedge.fleet.service import FleetRun, figures, horizon_label
 from energyhedge.fleet.value import migration_ladder
 from energyhedge.report.html import render_fleet
+from energyhedge.report.plots import distributions_svg
 
 JSON_FILE = "fleet.json"
 HTML_FILE = "fleet.html"
@@ -100,8 +101,30 @@ def write_fleet_outputs(out_dir: str | Path, run: FleetRun) -> tuple[Path, dict]
     record = fleet_record(run)
     with atomic_directory(out_dir, command="fleet") as tmp:
         (tmp / JSON_FILE).write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
-        (tmp / HTML_FILE).write_text(render_fleet(record), encoding="utf-8")
+        (tmp / HTML_FILE).write_text(render_fleet(record, charts(run)), encoding="utf-8")
     return Path(out_dir).resolve(), record
+
+
+MARGIN_STRATEGIES = ("none", "power_only", "compute_only", "both")
+"""The hedging strategies whose margin distributions the page draws (moving work allowed)."""
+
+
+def charts(run: FleetRun) -> dict[str, str]:
+    """The page's charts: margin per GPU-hour out of sample under each hedging strategy."""
+    margins = {
+        name.replace("_", " "): run.strategies[name].margin.margin_per_gpu_hour_usd
+        for name in MARGIN_STRATEGIES
+        if name in run.strategies
+    }
+    return {
+        "margin": distributions_svg(
+            margins,
+            run.out_of_sample.probabilities,
+            xlabel="margin per GPU-hour, out of sample",
+            title="Margin per GPU-hour under each hedging strategy, out of sample",
+            name="fleet-margin",
+        )
+    }
 
 
 def _plain(value):

@@ -747,10 +747,12 @@ FLEET_SECTION_IDS = ("fleet-mobility", "fleet-margin", "fleet-trades", "fleet-sc
 """Sections of the fleet page (``render_fleet``)."""
 
 
-def render_fleet(data: dict) -> str:
-    """The fleet page for the plain ``data`` of ``energyhedge.fleet.report.fleet_record``."""
+def render_fleet(data: dict, charts: dict[str, str] | None = None) -> str:
+    """The fleet page for the plain ``data`` of ``energyhedge.fleet.report.fleet_record``, with
+    its ``charts`` (name -> inline SVG: ``margin``)."""
     template = environment().get_template("fleet.html.j2")
-    return template.render(d=data, section_ids=FLEET_SECTION_IDS)
+    charts = {k: _markup(v) for k, v in (charts or {}).items()}
+    return template.render(d=data, section_ids=FLEET_SECTION_IDS, charts=charts)
 
 
 def environment() -> jinja2.Environment:

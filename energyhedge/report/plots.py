@@ -94,9 +94,7 @@ def cost_cdf_svg(
             (unhedged_usd_per_gpu_hour, unhedged_percentiles, UNHEDGED_COLOR, "none"),
             (hedged_usd_per_gpu_hour, hedged_percentiles, HEDGED_COLOR, "both"),
         ):
-            v = np.asarray(values, dtype=float)
-            order = np.argsort(v, kind="stable")
-            ax.step(v[order], np.cumsum(p[order]), where="post", color=color, label=label)
+            _step_cdf(ax, values, p, color, label)
             for i, (name, x) in enumerate(pct.items()):
                 ax.axvline(x, color=color, linestyle=":", linewidth=0.9)
                 ax.annotate(
@@ -113,6 +111,13 @@ def cost_cdf_svg(
         ax.xaxis.set_major_formatter(FuncFormatter(_usd))
         fig.legend(loc="outside right upper")
     return _to_svg(fig, "cost-cdf", "Cost per GPU-hour distribution, hedged vs unhedged")
+
+
+def _step_cdf(ax, values: np.ndarray, probabilities: np.ndarray, color: str, label: str) -> None:
+    """The probability-weighted CDF of ``values`` as a step line."""
+    v = np.asarray(values, dtype=float)
+    order = np.argsort(v, kind="stable")
+    ax.step(v[order], np.cumsum(probabilities[order]), where="post", color=color, label=label)
 
 
 def frontier_svg(
@@ -432,3 +437,27 @@ def term_months_svg(
         ax.set_ylabel("MW")
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7.5)
     return _to_svg(fig, "term-months", "Hedges, DR commitment and campus load by month")
+
+
+def distributions_svg(
+    values: Mapping[str, np.ndarray],
+    probabilities: np.ndarray,
+    *,
+    xlabel: str,
+    title: str,
+    name: str,
+) -> str:
+    """Probability-weighted CDFs of one figure ($ per unit) under several strategies
+    (``values``: label -> [S]), on one chart."""
+    fig = _figure(7.2, 3.2, name)
+    with mpl.rc_context(_RC):
+        ax = fig.add_subplot()
+        p = np.asarray(probabilities, dtype=float)
+        for i, (label, v) in enumerate(values.items()):
+            _step_cdf(ax, v, p, CLASS_COLORS[i % len(CLASS_COLORS)], label)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("probability value ≤ x")
+        ax.set_ylim(0, 1.02)
+        ax.xaxis.set_major_formatter(FuncFormatter(_usd))
+        fig.legend(loc="outside right upper")
+    return _to_svg(fig, name, title)
