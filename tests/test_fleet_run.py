@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import jsonschema
 import numpy as np
 import polars as pl
 import pytest
@@ -111,6 +112,14 @@ def test_record_figures_are_consistent(fleet_run):
     for sites in r["worst"]["movable_gpu_hours_by_site"].values():
         assert sum(w["all_mean"] for w in sites.values()) <= 56000 * 24 * (1 + 1e-9)
     assert all(r["solver"][name]["status"] == "Optimal" for name in s)
+
+
+def test_record_follows_its_schema(fleet_run):
+    schema = json.loads((REPO / "energyhedge/report/fleet.schema.json").read_text())
+    jsonschema.validate(fleet_run["record"], schema)
+    broken = {**fleet_run["record"], "unknown": 1}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
 
 
 def test_page_has_every_section(fleet_run):

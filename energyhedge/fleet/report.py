@@ -1,4 +1,5 @@
-"""The fleet run's outputs: ``fleet.json`` (machine-readable) and ``fleet.html`` (the page).
+"""The fleet run's outputs: ``fleet.json`` (machine-readable, ``report/fleet.schema.json``) and
+``fleet.html`` (the page).
 
 Every figure is out of sample (held-out joint days, products at their traded prices, real-time
 migration rule and ladders) unless named otherwise; ``fleet_record`` builds the plain record
