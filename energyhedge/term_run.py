@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -35,6 +36,9 @@ from energyhedge.optimize.ranks import Ranks
 from energyhedge.runs import RunProfile
 from energyhedge.scenarios import generate
 from energyhedge.scenarios.holdout import split_history
+
+if TYPE_CHECKING:
+    from energyhedge.optimize.term import TermSolution
 
 OUT_OF_SAMPLE_CHUNK = 2000
 """Out-of-sample paths generated and valued at a time (memory: about 3 x 8 bytes x T per path
@@ -86,7 +90,7 @@ class TermRun:
     catalogue: Catalogue
     start: date
     term: TermProblem
-    solution: object
+    solution: TermSolution
     engine: str
     engine_reason: str
     size: dict
