@@ -149,8 +149,8 @@ def test_operating_costs_do_not_depend_on_hedges():
 
 
 def test_size_estimate_equals_the_built_extensive_form():
-    for changes in ({}, {"dr_max_mw": 0.0}):
-        term = synthetic_term(**changes)
+    terms = [synthetic_term(), synthetic_term(dr_max_mw=0.0), two_product_term()]
+    for term in terms:
         size = term_size(term, FAST)["extensive_form"]
         lp = extensive_form(term, FAST)
         assert (size["columns"], size["rows"]) == (lp.cols.n, lp.rows.n)
@@ -196,9 +196,9 @@ def test_ladder_equals_the_operations_lp_when_hour_separable():
     np.testing.assert_allclose(operating_costs(term, y, FAST), lp, rtol=1e-9)
 
 
-def test_two_products_share_the_curtailable_room():
-    """Two DR/AS products with their own prices and calls: each period's commitments together
-    stay within what can be curtailed (the room), and both engines agree."""
+def two_product_term() -> TermProblem:
+    """The cheap-DR term with a second DR/AS product: its own price, calls (some in the same
+    hours as the first's), limit and penalty."""
     base = synthetic_term(**VARIANTS["dr_cheap"])
     p = base.problem
     rng = np.random.default_rng(8)
@@ -206,12 +206,18 @@ def test_two_products_share_the_curtailable_room():
     problem = dataclasses.replace(
         p,
         dr_price_usd_per_mw_h=np.stack([p.dr_price_usd_per_mw_h[0], np.full((12, 72), 30.0)]),
-        dr_deployed=np.stack([p.dr_deployed[0], second_calls]),
+        dr_deployed=np.stack([p.dr_deployed[0], second_calls | p.dr_deployed[0]]),
         dr_max_mw=np.array([20.0, 45.0]),
         dr_penalty_usd_per_mwh=np.array([2000.0, 500.0]),
         dr_names=("slow", "fast"),
     )
-    term = TermProblem(problem, base.period_of_interval, base.period_labels)
+    return TermProblem(problem, base.period_of_interval, base.period_labels)
+
+
+def test_two_products_share_the_curtailable_room():
+    """Two DR/AS products with their own prices and calls: each period's commitments together
+    stay within what can be curtailed (the room), and both engines agree."""
+    term = two_product_term()
     room = term.dr_room_mw()
     np.testing.assert_allclose(term.dr_cap_mw(), np.minimum([[20.0], [45.0]], room))
     ef = solve_extensive(term, FAST)

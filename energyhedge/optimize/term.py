@@ -69,7 +69,7 @@ BYTES_PER_NONZERO = 400
 """Memory estimate per nonzero of an LP built here and solved by HiGHS: our arrays while
 building (entries, the CSC matrix, the stacked copies of the extensive form) and HiGHS's
 column- and row-wise copies and factor. Measured: the term-small extensive form (937,069
-nonzeros) peaked at 460 MB resident, the year-100 one (about 21 M nonzeros) held 8.9 GB while
+nonzeros) peaked at 460 MB resident, the year-100 one (22,791,062 nonzeros) held 8.9 GB while
 solving (``bench optimize --size term-small`` / ``year-100``)."""
 BYTES_PER_ROW_OR_COLUMN = 200
 """Memory estimate per row or column: bounds, costs, solution, duals and basis in both."""
@@ -179,19 +179,19 @@ def term_size(term: TermProblem, options: SolveOptions) -> dict:
     the memory (MB) to hold and solve it."""
     master = master_size(term, options)
     p = term.problem
-    s_n, t_n = p.n_scenarios, p.n_intervals
-    deployed = p.dr_deployed.sum(axis=(0, 2)) if term.commits_dr else np.zeros(s_n, np.int64)
-    worst = int(np.argmax(deployed))
-    one = model_size(term.operations(worst), options, OPERATIONS)
-    calm = dataclasses.replace(term.operations(worst), dr_deployed=np.zeros((p.n_dr, 1, t_n), bool))
-    base = model_size(calm, options, OPERATIONS)
-    # every deployed interval adds the same columns, rows and entries (one DR shortfall)
-    per_deployed = {k: (one[k] - base[k]) / max(int(deployed[worst]), 1) for k in one}
-    one.pop("integers", None)
-    links = s_n * (1 + (p.n_dr * t_n if term.commits_dr else 0))
+    s_n = p.n_scenarios
+    if term.commits_dr:  # calls of offered products [A, S, T] and the (s, t) cells they fall in
+        called = p.dr_deployed & (p.dr_max_mw > 0)[:, None, None]
+        calls, cells = called.sum(axis=(0, 2)), called.any(axis=0).sum(axis=1)
+    else:
+        calls = cells = np.zeros(s_n, dtype=np.int64)
+    base, per_call, per_cell = _operations_size_terms(term, options)
+    worst = int(np.argmax(calls))
+    one = {k: base[k] + per_call[k] * calls[worst] + per_cell[k] * cells[worst] for k in base}
+    links = s_n * (1 + (p.n_dr * p.n_intervals if term.commits_dr else 0))
     ef = {
-        k: int(master[k] + s_n * base[k] + round(per_deployed[k] * int(deployed.sum())))
-        for k in ("columns", "rows", "nonzeros")
+        k: int(master[k] + s_n * base[k] + per_call[k] * calls.sum() + per_cell[k] * cells.sum())
+        for k in base
     }
     ef["rows"] += links
     ef["nonzeros"] += 2 * links
@@ -199,6 +199,32 @@ def term_size(term: TermProblem, options: SolveOptions) -> dict:
     for part in out.values():
         part["memory_mb"] = round(memory_mb(part), 1)
     return out
+
+
+def _operations_size_terms(term: TermProblem, options: SolveOptions) -> tuple[dict, dict, dict]:
+    """An operations subproblem's size is linear in its calls and in the (s, t) cells they fall
+    in (a shortfall per call, a delivery row per cell): the size without calls and the two
+    coefficients, from ``model_size`` of one scenario with no call, one call, and (with several
+    products) two calls in one cell."""
+    keys = ("columns", "rows", "nonzeros")
+    calm = term.operations(0)
+    offered = np.flatnonzero(term.problem.dr_max_mw > 0)
+
+    def size(products: np.ndarray) -> dict:
+        calls = np.zeros_like(calm.dr_deployed)
+        calls[products, 0, 0] = True
+        counted = model_size(dataclasses.replace(calm, dr_deployed=calls), options, OPERATIONS)
+        return {k: counted[k] for k in keys}
+
+    base = size(offered[:0])
+    if offered.size == 0:
+        return base, dict.fromkeys(keys, 0), dict.fromkeys(keys, 0)
+    one = size(offered[:1])  # one call, one cell
+    if offered.size == 1:  # a call per cell: the cells' share is counted with the calls
+        return base, {k: one[k] - base[k] for k in keys}, dict.fromkeys(keys, 0)
+    two = size(offered[:2])  # two calls, one cell
+    per_call = {k: two[k] - one[k] for k in keys}
+    return base, per_call, {k: one[k] - base[k] - per_call[k] for k in keys}
 
 
 MEMORY_SHARE = 0.75
