@@ -102,7 +102,7 @@ def build_problem(
         )
         for j, tier in enumerate(campus.training)
     )
-    catalogue = catalogue.over_intervals(scenarios.interval_start_utc, scenarios.iso)
+    catalogue = catalogue.over_intervals(scenarios.interval_start_utc)
     priced = (_product(spec, catalogue, scenarios, gas, marks) for spec in catalogue)
     products = tuple(p for p in priced if p is not None)
     if book is not None:
@@ -465,7 +465,7 @@ def struck_catalogue(catalogue: Catalogue, problem: HedgeProblem, product_mw) ->
     of the struck catalogue: ``build_problem(book=...)`` adds them again, fixed at their own
     traded prices.
     """
-    catalogue = catalogue.over_intervals(problem.interval_start_utc, _iso(catalogue))
+    catalogue = catalogue.over_intervals(problem.interval_start_utc)
     traded = {}
     for product, x in zip(problem.products, np.asarray(product_mw, dtype=float), strict=True):
         if product.kind == "day_ahead" or is_book(product):
@@ -479,11 +479,6 @@ def struck_catalogue(catalogue: Catalogue, problem: HedgeProblem, product_mw) ->
         _struck(spec, *traded[spec.name]) for spec in catalogue.products if spec.name in traded
     )
     return dataclasses.replace(catalogue, products=specs)
-
-
-def _iso(catalogue: Catalogue) -> str:
-    """The ISO of a catalogue's products (one per catalogue, checked against the scenarios)."""
-    return catalogue.products[0].iso if catalogue.products else "ercot"
 
 
 def _struck(spec: ProductSpec, product: Product, per_mwh: float) -> ProductSpec:

@@ -190,12 +190,13 @@ class Catalogue:
             )
         return replace(self, products=tuple(products))
 
-    def over_intervals(self, interval_start_utc: np.ndarray, iso: str) -> Catalogue:
-        """``over_days`` for the local days of the given intervals (a no-op without
-        templates)."""
-        if all(spec.every is None for spec in self.products) or len(interval_start_utc) == 0:
+    def over_intervals(self, interval_start_utc: np.ndarray) -> Catalogue:
+        """``over_days`` for the local days (in the templates' ISO) of the given intervals; a
+        no-op without templates."""
+        templates = [spec for spec in self.products if spec.every is not None]
+        if not templates or len(interval_start_utc) == 0:
             return self
-        days = local_fields(interval_start_utc, iso)["date"]
+        days = local_fields(interval_start_utc, templates[0].iso)["date"]
         return self.over_days(days.min().item(), days.max().item())
 
     def with_quotes(

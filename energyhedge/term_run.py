@@ -203,7 +203,7 @@ def decide_term(
     args = scenario_arguments(profile, campus, start, joint)
     scenarios = generate(history, fit_history=split.fit, **args)
     structure = structure_key(profile, catalogue)
-    catalogue = catalogue.over_intervals(scenarios.interval_start_utc, campus.iso)
+    catalogue = catalogue.over_intervals(scenarios.interval_start_utc)
     problem = build_problem(campus, catalogue, scenarios)
     term = term_problem(problem, campus.iso)
     size = term_size(term, options)
