@@ -558,24 +558,19 @@ def extensive_form(term: TermProblem, options: SolveOptions) -> LinearProgram:
         build_lp(term.operations(s), options, OPERATIONS) for s in range(term.problem.n_scenarios)
     ]
     offsets = master.cols.n + np.cumsum([0] + [c.cols.n for c in copies])
-    link_rows, link_cols, link_vals = [], [], []
-    theta = master.cols["theta"].idx
-    y = master.cols["y"].idx
-    n_links = 0
-    for s, copy in enumerate(copies):
-        link_rows += [n_links, n_links]
-        link_cols += [int(theta[s]), int(offsets[s] + copy.cols["c"].idx[0])]
-        link_vals += [1.0, -1.0]
-        n_links += 1
-        if term.commits_dr:
-            r = (offsets[s] + copy.cols["r"].idx).ravel()  # [A * T]
-            committed = y[:, term.period_of_interval].ravel()
-            rows = n_links + np.arange(r.size)
-            link_rows += np.repeat(rows, 2).tolist()
-            link_cols += np.column_stack([r, committed]).ravel().tolist()
-            link_vals += [1.0, -1.0] * r.size
-            n_links += r.size
-    n_cols = int(offsets[-1])
+    # each link row: +1 on its first-stage column, -1 on the copy's column
+    first = [master.cols["theta"].idx]
+    copy_side = [offsets[:-1] + np.array([c.cols["c"].idx[0] for c in copies])]
+    if term.commits_dr:
+        committed = master.cols["y"].idx[:, term.period_of_interval].ravel()  # [A * T]
+        first.append(np.tile(committed, len(copies)))
+        pairs = zip(offsets[:-1], copies, strict=True)
+        copy_side += [o + c.cols["r"].idx.ravel() for o, c in pairs]
+    first, copy_side = np.concatenate(first), np.concatenate(copy_side)
+    n_links, n_cols = first.size, int(offsets[-1])
+    link_rows = np.repeat(np.arange(n_links), 2)
+    link_cols = np.column_stack([first, copy_side]).ravel()
+    link_vals = np.tile([1.0, -1.0], n_links)
     links = sparse.csc_array((link_vals, (link_rows, link_cols)), shape=(n_links, n_cols))
     blocks = sparse.block_diag([master.matrix] + [c.matrix for c in copies], format="csc")
     matrix = sparse.vstack([blocks, links], format="csc")
