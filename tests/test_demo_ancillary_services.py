@@ -4,7 +4,6 @@ the DAMASMCPC file is absent)."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import jsonschema
 import polars as pl
@@ -20,8 +19,7 @@ AS_PRICES = SHARED_DATA / "ercot" / "DAMASMCPC_2023.csv"
 def test_four_services_on_real_2023_clearing_prices(tmp_path, repo_root):
     if not AS_PRICES.exists():
         pytest.skip(f"ERCOT ancillary-service prices not present under {SHARED_DATA}")
-    store = tmp_path / "store"
-    shutil.copytree(repo_root / "market_data" / "store", store)
+    store = tmp_path / "store"  # empty: the import seeds it from the shipped ERCOT 2023 file
     assert main(["data", "import", str(AS_PRICES), "--store", str(store)]) == 0
     out = tmp_path / "run"
     config = str(repo_root / "models" / "runs" / "demo-ercot-as.toml")
