@@ -77,6 +77,8 @@ def test_term_run_writes_its_outputs(tmp_path, repo_root, capsys):
     )
     html = (out / "term.html").read_text()
     assert "out of sample: fresh paths" in html and "<svg" in html
+    nonzeros = doc["engine"]["size"]["extensive_form"]["nonzeros"]
+    assert f'<td class="n">{nonzeros:,}</td>' in html  # counts printed whole
     assert (out / "trades.csv").read_text().startswith("position,product,")
 
 
