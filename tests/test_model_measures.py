@@ -12,6 +12,7 @@ from energyhedge.model.measures import (
     bootstrap_interval,
     cvar_many,
     expected_many,
+    mean_plus_cvar,
     resample_weights,
     risk_measures,
     var_cvar,
@@ -33,6 +34,7 @@ def test_twenty_equal_scenarios_by_hand():
     assert m.expected_usd == pytest.approx(10.5)
     assert m.worst_usd == 20.0
     assert risk_measures(cost, p, 0.9).cvar_usd == pytest.approx(19.5)
+    assert mean_plus_cvar(cost, p, 0.95, 2.0) == pytest.approx(10.5 + 2.0 * 20.0)
 
 
 @settings(max_examples=60, deadline=None)

@@ -39,7 +39,7 @@ from energyhedge.campus import Campus
 from energyhedge.campus.model import InferenceClass
 from energyhedge.config import Table
 from energyhedge.errors import ConfigError
-from energyhedge.model.measures import var_cvar
+from energyhedge.model.measures import mean_plus_cvar
 from energyhedge.user_csv import read_text
 
 
@@ -173,8 +173,7 @@ def margin_objective_usd(
     margin_usd: np.ndarray, probabilities: np.ndarray, alpha: float, cvar_weight: float
 ) -> float:
     """``-E[M] + lambda x CVaR_alpha(-M)`` ($): the optimiser's objective, on the margin."""
-    loss = -np.asarray(margin_usd, dtype=float)
-    return float(probabilities @ loss) + cvar_weight * var_cvar(loss, probabilities, alpha)[1]
+    return mean_plus_cvar(-np.asarray(margin_usd, dtype=float), probabilities, alpha, cvar_weight)
 
 
 @dataclass(frozen=True)

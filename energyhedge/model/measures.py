@@ -94,6 +94,18 @@ def var_cvar(cost_usd: np.ndarray, probabilities: np.ndarray, alpha: float) -> t
     return var, float(tail_weights(cost, probabilities, alpha) @ cost)
 
 
+def mean_plus_cvar(
+    cost_usd: np.ndarray, probabilities: np.ndarray, alpha: float, cvar_weight: float
+) -> float:
+    """``E[C] + cvar_weight x CVaR_alpha(C)``, the optimisers' risk-adjusted objective (units
+    of the costs)."""
+    cost = np.asarray(cost_usd, dtype=float)
+    return (
+        float(np.asarray(probabilities, dtype=float) @ cost)
+        + cvar_weight * var_cvar(cost, probabilities, alpha)[1]
+    )
+
+
 def risk_measures(cost_usd: np.ndarray, probabilities: np.ndarray, alpha: float) -> RiskMeasures:
     """``RiskMeasures`` of a cost distribution; raises ``ConfigError`` on invalid input."""
     check_distribution(cost_usd, probabilities, alpha)

@@ -47,7 +47,7 @@ import pyomo.environ as pyo
 
 from energyhedge.errors import ConfigError, EnergyHedgeError, SolverError
 from energyhedge.model.cost import product_cash_usd
-from energyhedge.model.measures import var_cvar
+from energyhedge.model.measures import mean_plus_cvar
 from energyhedge.model.term import TermProblem
 from energyhedge.optimize.highs import HighsRunner
 from energyhedge.optimize.lp import (
@@ -423,9 +423,7 @@ def decision_objective_usd(
     p = term.problem
     q = OperationsSolver(term, options, np.arange(p.n_scenarios)).solve(dr_by_period_mw)[0]
     cost = q + product_cash_usd(p, product_mw).sum(axis=1)
-    objective = float(p.probabilities @ cost)
-    objective += options.cvar_weight * var_cvar(cost, p.probabilities, options.alpha)[1]
-    return objective, q
+    return mean_plus_cvar(cost, p.probabilities, options.alpha, options.cvar_weight), q
 
 
 def _evaluate(
