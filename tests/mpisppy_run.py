@@ -14,8 +14,9 @@ import sys
 import numpy as np
 
 from energyhedge.model.term import TermProblem
-from energyhedge.optimize.mpisppy_engine import mpi_rank, solve_mpisppy
+from energyhedge.optimize.mpisppy_engine import solve_mpisppy
 from energyhedge.optimize.options import SolveOptions
+from energyhedge.optimize.ranks import world
 from energyhedge.optimize.synthetic import synthetic_problem
 
 
@@ -32,7 +33,7 @@ def seeded_term(intervals: int, scenarios: int, periods: int, dr: bool) -> TermP
 def main(out: str, intervals: str, scenarios: str, periods: str, dr: str) -> None:
     term = seeded_term(int(intervals), int(scenarios), int(periods), dr == "1")
     solution = solve_mpisppy(term, SolveOptions())
-    if mpi_rank() == 0:
+    if world().root:
         with open(out, "w") as f:
             json.dump(
                 {

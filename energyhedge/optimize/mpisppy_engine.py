@@ -195,11 +195,6 @@ def solve_mpisppy(
     return _on_rank_zero(comm, evaluate)
 
 
-def mpi_rank() -> int:
-    """This process's rank in MPI's world (0 when not started by mpiexec)."""
-    return _mpisppy("mpisppy").MPI.COMM_WORLD.Get_rank()
-
-
 def _on_rank_zero(comm, compute):
     """``compute()`` on rank 0, its result (or its ``EnergyHedgeError``) on every rank."""
     outcome = None
