@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from energyhedge.data.store import open_store
+from energyhedge.optimize.benchmark import peak_rss_mb
 from energyhedge.scenarios import generate
 from energyhedge.scenarios.io import write_scenarios
 
@@ -36,15 +36,11 @@ CASES = (
 )
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
-
-
 def run_case(case: int, n: int, days: int, store: str) -> dict:
     """Generate (and optionally write) one scenario set; return timings and peak memory."""
     model, dtype, write = CASES[case]
     history = open_store(store).read("ercot", "rtm", "LZ_HOUSTON")
-    before_mb = _peak_mb()
+    before_mb = peak_rss_mb()
     t0 = time.perf_counter()
     out = generate(
         history,
@@ -75,7 +71,7 @@ def run_case(case: int, n: int, days: int, store: str) -> dict:
         "generate_s": generate_s,
         "write_s": write_s,
         "intervals_per_s": s * t / generate_s,
-        "peak_rss_mb": _peak_mb(),
+        "peak_rss_mb": peak_rss_mb(),
         "rss_before_mb": before_mb,
     }
 

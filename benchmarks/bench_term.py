@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import sys
 import time
 from pathlib import Path
 
 # Runnable from a plain checkout, installed or not.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from energyhedge.optimize.mpisppy_engine import mpi_rank, solve_mpisppy
+from energyhedge.optimize.benchmark import peak_rss_upper_bound_mb
+from energyhedge.optimize.mpisppy_engine import solve_mpisppy
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.ranks import world
 from energyhedge.optimize.synthetic import synthetic_term
@@ -47,8 +47,8 @@ def main() -> None:
     else:
         solution = solve_mpisppy(term, options, max_iterations=args.max_iterations)
     wall_s = time.perf_counter() - started
-    peaks_mb = ranks.gather(_peak_rss_mb(args.workers))
-    if ranks.root and (args.engine != "mpisppy" or mpi_rank() == 0):
+    peaks_mb = ranks.gather(peak_rss_upper_bound_mb(args.workers))
+    if ranks.root:
         figures = {
             "engine": args.engine,
             "intervals": args.intervals,
@@ -68,14 +68,6 @@ def main() -> None:
             "dr_by_period_mw": solution.dr_by_period_mw.round(3).tolist(),
         }
         print(json.dumps(figures))
-
-
-def _peak_rss_mb(workers: int) -> float:
-    """An upper bound of this rank's peak resident memory (MB, Linux): its own peak plus its
-    largest worker's for each of the ``workers - 1`` bundle processes."""
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    worker = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return (own + worker * max(workers - 1, 0)) / 1024.0
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import multiprocessing
-import resource
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -23,6 +22,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def value_once(paths: int, in_sample: int, pipe) -> None:
     from energyhedge.commands.optimize import decision_inputs  # noqa: PLC0415
+    from energyhedge.optimize.benchmark import peak_rss_mb  # noqa: PLC0415
     from energyhedge.runs import load_run_profile  # noqa: PLC0415
     from energyhedge.term_run import decide_term  # noqa: PLC0415
 
@@ -33,7 +33,7 @@ def value_once(paths: int, in_sample: int, pipe) -> None:
     )
     loaded = decision_inputs(profile, None)
     run = decide_term(profile, loaded.campus, loaded.catalogue, loaded.history, loaded.start)
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak_mb = peak_rss_mb()
     pipe.send(
         {
             "paths": paths,

@@ -9,7 +9,6 @@ and the peak resident memory of the process (inputs included).
 from __future__ import annotations
 
 import argparse
-import resource
 import time
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from energyhedge.model.cost import cost_breakdown
 from energyhedge.model.measures import risk_measures
 from energyhedge.model.problem import Decision, FlexClass, HedgeProblem, Product
+from energyhedge.optimize.benchmark import peak_rss_mb
 
 
 def synthetic_problem(s: int, t: int, seed: int = 0) -> tuple[HedgeProblem, Decision]:
@@ -77,7 +77,7 @@ def main() -> None:
     per_gpu_hour = risk_measures(costs.cost_per_gpu_hour_usd, problem.probabilities, 0.95)
     seconds = time.perf_counter() - start
     cells = args.scenarios * args.intervals
-    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    peak_mb = peak_rss_mb()
     print(f"scenarios x intervals: {args.scenarios} x {args.intervals} = {cells:,}")
     print(f"valuation seconds: {seconds:.2f}")
     print(f"scenario-intervals per second: {cells / seconds:,.0f}")

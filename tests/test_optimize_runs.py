@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
+import resource
 from datetime import date
 
 import jsonschema
@@ -12,7 +14,7 @@ import pytest
 from energyhedge.cli import main
 from energyhedge.errors import ConfigError
 from energyhedge.optimize import SolveOptions, model_size, solve
-from energyhedge.optimize.benchmark import bench_optimize
+from energyhedge.optimize.benchmark import bench_optimize, peak_rss_mb, peak_rss_upper_bound_mb
 from energyhedge.optimize.synthetic import synthetic_problem
 from energyhedge.report.outputs import SCHEMA_PATH
 from energyhedge.runs import load_run_profile
@@ -211,3 +213,19 @@ def test_bench_optimize_small_smoke():
     assert result["objective"] == pytest.approx(solve(problem, options).objective_usd, rel=1e-9)
     assert (result["pyomo_columns"], result["pyomo_rows"]) == (size["columns"], size["rows"])
     assert result["peak_rss_mb"] > 0 and result["pyomo_build_s"] > result["array_build_s"] > 0
+
+
+def _hold_mb(mb: int) -> None:
+    block = bytearray(mb * 1024 * 1024)
+    block[::4096] = b"x" * len(block[::4096])  # touch every page so it is resident
+
+
+def test_peak_memory_counts_the_workers():
+    worker = multiprocessing.get_context("spawn").Process(target=_hold_mb, args=(300,))
+    worker.start()
+    worker.join()
+    largest_worker = peak_rss_mb(resource.RUSAGE_CHILDREN)
+    assert largest_worker >= 300.0
+    own = peak_rss_mb()
+    assert peak_rss_upper_bound_mb(1) == pytest.approx(own, abs=1.0)
+    assert peak_rss_upper_bound_mb(3) == pytest.approx(own + 2 * largest_worker, abs=1.0)

@@ -52,7 +52,7 @@ def bench_optimize(size: str, *, compare_pyomo: bool = False, seed: int = 0) -> 
     out["status"] = solution.status
     out["simplex_iterations"] = result.record["iterations"]["simplex"]
     out["highs_options"] = result.record["options"]
-    out["peak_rss_mb"] = _peak_rss_mb()
+    out["peak_rss_mb"] = peak_rss_mb()
     if compare_pyomo:
         from energyhedge.optimize.pyomo_model import build_pyomo  # noqa: PLC0415 (slow import)
 
@@ -62,13 +62,22 @@ def bench_optimize(size: str, *, compare_pyomo: bool = False, seed: int = 0) -> 
         out["pyomo_columns"] = model.nvariables()
         out["pyomo_rows"] = model.nconstraints()
         out["build_speedup"] = out["pyomo_build_s"] / out["array_build_s"]
-        out["peak_rss_mb_with_pyomo"] = _peak_rss_mb()
+        out["peak_rss_mb_with_pyomo"] = peak_rss_mb()
     return out
 
 
-def _peak_rss_mb() -> float:
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
+    """Peak resident memory (MB) of this process, or with ``resource.RUSAGE_CHILDREN`` of its
+    largest finished child process."""
+    peak = resource.getrusage(who).ru_maxrss
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
+
+
+def peak_rss_upper_bound_mb(workers: int) -> float:
+    """An upper bound of the peak resident memory (MB) of this process and its ``workers - 1``
+    worker processes: its own peak plus the largest worker's for each (shared pages counted
+    more than once)."""
+    return peak_rss_mb() + peak_rss_mb(resource.RUSAGE_CHILDREN) * max(workers - 1, 0)
 
 
 TERM_TIME_LIMIT_S = 900.0
@@ -143,8 +152,7 @@ def _term_child(pipe, size: str, engine: str, *, workers: int, seed: int, warm: 
             out["warm_to_cold_time"] = out["warm_solve_s"] / out["solve_s"]
     except (SolverError, MemoryError) as exc:
         out.update(status="refused", reason=str(exc))
-    out["peak_rss_mb"] = _peak_rss_mb()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0
-    out["largest_worker_rss_mb"] = children
-    out["peak_rss_upper_bound_mb"] = out["peak_rss_mb"] + children * max(workers - 1, 0)
+    out["peak_rss_mb"] = peak_rss_mb()
+    out["largest_worker_rss_mb"] = peak_rss_mb(resource.RUSAGE_CHILDREN)
+    out["peak_rss_upper_bound_mb"] = peak_rss_upper_bound_mb(workers)
     pipe.send(out)
