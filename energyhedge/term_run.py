@@ -268,7 +268,7 @@ def solve_term(term: TermProblem, options: SolveOptions, engine: str, settings, 
 
     ranks = kwargs.get("ranks") or Ranks()
     if engine == "ef":  # one LP, on rank 0
-        return ranks.share(engines.solve_extensive(term, options) if ranks.root else None)
+        return ranks.on_root(lambda: engines.solve_extensive(term, options))
     if engine == "decomposed":
         return engines.solve_decomposed(
             term,
@@ -342,25 +342,30 @@ def _value_out_of_sample(
         )
         % (2**62)
     ]
-    mine = []
-    for i in ranks.mine(len(sizes)):
-        n, seed = sizes[i], seeds[i]
-        fresh = generate(history, fit_history=split.held_out, **{**args, "n": n, "seed": seed})
-        fresh_problem = out_of_sample_problem(
-            campus, catalogue, problem, solution.product_mw, fresh
-        )
-        fresh_term = term_problem(fresh_problem, campus.iso)
-        chunk = strategy_costs(
-            fresh_term,
-            solution.product_mw,
-            solution.dr_by_period_mw,
-            options,
-            workers=profile.term.workers,
-        )
-        mine.append((i, chunk, fresh_problem.probabilities * (n / total)))
-        if len(sizes) > 1:
-            say(f"term: out of sample, chunk {i + 1}/{len(sizes)} ({n:,} paths) valued")
-    chunks = sorted((c for part in ranks.gather(mine) for c in part), key=lambda c: c[0])
+
+    def value_mine() -> list:
+        mine = []
+        for i in ranks.mine(len(sizes)):
+            n, seed = sizes[i], seeds[i]
+            fresh = generate(history, fit_history=split.held_out, **{**args, "n": n, "seed": seed})
+            fresh_problem = out_of_sample_problem(
+                campus, catalogue, problem, solution.product_mw, fresh
+            )
+            fresh_term = term_problem(fresh_problem, campus.iso)
+            chunk = strategy_costs(
+                fresh_term,
+                solution.product_mw,
+                solution.dr_by_period_mw,
+                options,
+                workers=profile.term.workers,
+            )
+            mine.append((i, chunk, fresh_problem.probabilities * (n / total)))
+            if len(sizes) > 1:
+                say(f"term: out of sample, chunk {i + 1}/{len(sizes)} ({n:,} paths) valued")
+        return mine
+
+    parts = ranks.gather_each(value_mine)
+    chunks = sorted((c for part in parts for c in part), key=lambda c: c[0])
     costs = {name: [chunk[name] for _, chunk, _ in chunks] for name in STRATEGIES}
     p = np.concatenate([w for _, _, w in chunks])
     return {

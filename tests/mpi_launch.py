@@ -30,16 +30,24 @@ def require_mpi(*, launcher: bool = False) -> None:
 
 def mpiexec(ranks: int, argv: list[str], cwd: Path, timeout: float = 600) -> str:
     """Run ``python3 ARGV...`` on ``ranks`` MPI ranks in ``cwd``; its stdout (asserts exit 0)."""
+    done = mpiexec_run(ranks, argv, cwd, timeout)
+    assert done.returncode == 0, (
+        f"{' '.join(done.args)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )
+    return done.stdout
+
+
+def mpiexec_run(
+    ranks: int, argv: list[str], cwd: Path, timeout: float = 600
+) -> subprocess.CompletedProcess:
+    """``python3 ARGV...`` on ``ranks`` MPI ranks in ``cwd``, whatever its exit code (raises
+    ``subprocess.TimeoutExpired`` when it does not end within ``timeout`` s)."""
     require_mpi(launcher=True)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
     # Open MPI refuses to start as root without both (containers and CI run as root)
     env.update(OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
     command = ["mpiexec", "--oversubscribe", "-n", str(ranks), sys.executable, *argv]
-    done = subprocess.run(
+    return subprocess.run(
         command, check=False, env=env, capture_output=True, text=True, timeout=timeout, cwd=cwd
     )
-    assert done.returncode == 0, (
-        f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    )
-    return done.stdout

@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import numpy as np
 import pytest
-from mpi_launch import mpiexec
+from mpi_launch import mpiexec, mpiexec_run
 
 from energyhedge import term_run
 from energyhedge.cli import main
@@ -230,3 +230,15 @@ def test_term_run_shared_by_two_mpi_ranks(tmp_path, repo_root):
     )
     assert two["risk"] == one["risk"]
     assert sorted(p.name for p in work.iterdir()) == ["two"]
+
+
+def test_a_failure_on_rank_zero_ends_every_rank(tmp_path, repo_root):
+    """The extensive form is solved on rank 0 alone; when HiGHS stops there (an iteration
+    limit of 1), every rank reports the error and exits instead of waiting for its result."""
+    extra = "[solver.highs]\nsimplex_iteration_limit = 1"
+    config = term_profile(tmp_path, repo_root, extra=extra)
+    args = ["-m", "energyhedge", "optimize", "--config", config, "--engine", "ef"]
+    done = mpiexec_run(2, [*args, "--out", str(tmp_path / "out")], cwd=tmp_path, timeout=120)
+    assert done.returncode != 0
+    assert done.stderr.count("Iteration limit reached") == 2  # both ranks say why
+    assert not (tmp_path / "out").exists()

@@ -45,7 +45,7 @@ import time
 import numpy as np
 import pyomo.environ as pyo
 
-from energyhedge.errors import ConfigError, EnergyHedgeError, SolverError
+from energyhedge.errors import ConfigError, SolverError
 from energyhedge.model.cost import product_cash_usd
 from energyhedge.model.measures import mean_plus_cvar
 from energyhedge.model.term import TermProblem
@@ -59,6 +59,7 @@ from energyhedge.optimize.lp import (
 )
 from energyhedge.optimize.options import SolveOptions
 from energyhedge.optimize.pyomo_model import build_pyomo
+from energyhedge.optimize.ranks import world
 from energyhedge.optimize.term import OperationsSolver, TermSolution, product_mw_of, term_solution
 
 SOLVER_NAME = "highs"
@@ -139,8 +140,8 @@ def solve_mpisppy(
     cfg_vanilla = _mpisppy("mpisppy.utils.cfg_vanilla")
 
     started = time.perf_counter()
-    ranks = comm.Get_size()
-    cylinders = cylinders_for(ranks, term.problem.n_scenarios)
+    n_ranks, everyone = comm.Get_size(), world()
+    cylinders = cylinders_for(n_ranks, term.problem.n_scenarios)
     cfg = _mpisppy("mpisppy.utils.config").Config()
     cfg.popular_args()
     cfg.ph_args()
@@ -160,7 +161,7 @@ def solve_mpisppy(
     kwargs = {"term": term, "options": options}
     _check_bounded(term)
     if options.cvar_weight > 0:
-        kwargs["eta_bounds_usd"] = _on_rank_zero(comm, lambda: eta_bounds(term, options))
+        kwargs["eta_bounds_usd"] = everyone.on_root(lambda: eta_bounds(term, options))
     rho_setter = _rho_setter(term, options, rho)
     hub = cfg_vanilla.ph_hub(*beans, scenario_creator_kwargs=kwargs, rho_setter=rho_setter)
     spokes = []
@@ -185,28 +186,14 @@ def solve_mpisppy(
             "outer_bound_usd": float(wheel.BestOuterBound),
             "spoke_inner_bound_usd": _finite_or_none(wheel.BestInnerBound),
             "ph_iterations": int(wheel.spcomm.opt._PHIter),
-            "ranks": ranks,
+            "ranks": n_ranks,
             "cylinders": list(cylinders),
             "rho": rho,
             "ph_s": round(solved_s, 3),
         }
         return _evaluate(term, options, vector, record=record, started=started)
 
-    return _on_rank_zero(comm, evaluate)
-
-
-def _on_rank_zero(comm, compute):
-    """``compute()`` on rank 0, its result (or its ``EnergyHedgeError``) on every rank."""
-    outcome = None
-    if comm.Get_rank() == 0:
-        try:
-            outcome = compute()
-        except EnergyHedgeError as exc:
-            outcome = exc
-    outcome = comm.bcast(outcome, root=0)
-    if isinstance(outcome, EnergyHedgeError):
-        raise outcome
-    return outcome
+    return everyone.on_root(evaluate)
 
 
 def eta_bounds(term: TermProblem, options: SolveOptions) -> tuple[float, float]:

@@ -8,7 +8,13 @@ so a plain run never initialises MPI. Every rank runs the same command; work spl
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+from energyhedge.errors import EnergyHedgeError
+
+T = TypeVar("T")
 
 LAUNCHER_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "MPI_LOCALNRANKS")
 """Environment variables an MPI launcher sets in the processes it starts (Open MPI, MPICH's
@@ -43,6 +49,27 @@ class Ranks:
         if self.comm is None:
             return value
         return self.comm.bcast(value, root=0)
+
+    def gather_each(self, compute: Callable[[], T]) -> list[T]:
+        """``compute()`` on every rank, the results in rank order on every rank. An
+        ``EnergyHedgeError`` raised on any rank is raised on every rank, so no rank waits for a
+        result that never comes."""
+        try:
+            outcome = compute()
+        except EnergyHedgeError as exc:
+            if self.comm is None:
+                raise
+            outcome = exc
+        outcomes = self.gather(outcome)
+        failed = [o for o in outcomes if isinstance(o, EnergyHedgeError)]
+        if failed:
+            raise failed[0]
+        return outcomes
+
+    def on_root(self, compute: Callable[[], T]) -> T:
+        """``compute()`` on rank 0 alone, its result (or its ``EnergyHedgeError``) on every
+        rank."""
+        return self.gather_each(lambda: compute() if self.root else None)[0]
 
 
 def world() -> Ranks:

@@ -334,18 +334,8 @@ class ScenarioBundles:
     def solve(self, dr_by_period_mw: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Q ($, [S]) and subgradients ($/MW, [S, A * P]) of every scenario at the commitment."""
         dr = np.asarray(self.ranks.share(dr_by_period_mw), dtype=float)
-        try:
-            part, failure = self._solve_mine(dr), None
-        except SolverError as exc:
-            part, failure = None, str(exc)
-        parts = self.ranks.gather((part, failure))
-        failures = [f for _, f in parts if f is not None]
-        if failures:
-            raise SolverError(failures[0])
-        return (
-            np.concatenate([p[0] for p, _ in parts]),
-            np.concatenate([p[1] for p, _ in parts]),
-        )
+        parts = self.ranks.gather_each(lambda: self._solve_mine(dr))
+        return np.concatenate([q for q, _ in parts]), np.concatenate([g for _, g in parts])
 
     def _solve_mine(self, dr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self._local is not None:
